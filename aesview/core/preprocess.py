@@ -1,0 +1,34 @@
+"""Photo -> network input. The whole frame is kept (no centre crop): the long side is scaled to
+the working size and each side rounded to a multiple of the backbone stride, so the aspect ratio
+moves by at most half a stride and photos of one shape batch together."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+def target_size(width: int, height: int, long_side: int, multiple: int = 32) -> tuple[int, int]:
+    scale = long_side / max(width, height)
+
+    def snap(v: float) -> int:
+        return max(multiple, int(round(v * scale / multiple)) * multiple)
+    return snap(width), snap(height)
+
+
+def to_array(img: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    """RGB uint8 (H, W, 3) at `size` = (width, height)."""
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    if img.size != size:
+        img = img.resize(size, Image.BILINEAR, reducing_gap=2.0)
+    return np.asarray(img, dtype=np.uint8)
+
+
+def normalize(batch_uint8: np.ndarray, normalization: dict) -> torch.Tensor:
+    """(N, H, W, 3) uint8 -> (N, 3, H, W) float32, normalised as the card says."""
+    x = torch.from_numpy(np.ascontiguousarray(batch_uint8)).permute(0, 3, 1, 2).float().div_(255)
+    mean = torch.tensor(normalization["mean"]).view(1, 3, 1, 1)
+    std = torch.tensor(normalization["std"]).view(1, 3, 1, 1)
+    return x.sub_(mean).div_(std)

@@ -1,0 +1,136 @@
+"""Model files and their cards.
+
+A weights file `NAME.pt` is never loaded without its card `NAME.json` beside it (architecture,
+input size, normalisation, labels, attribute names, what it was trained on, metrics, sha256),
+and never if its sha256 differs from the card's: a model whose provenance can't be shown
+doesn't get to rank anyone's photos.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..paths import weights_dir
+from .backbones import SPECS, sha256_file
+from .model import AesNet, build_model
+
+REQUIRED = ("name", "file", "sha256", "architecture", "input", "normalization", "labels",
+            "attributes", "trained", "training", "metrics")
+
+
+class ModelError(RuntimeError):
+    pass
+
+
+@dataclass
+class LoadedModel:
+    card: dict
+    net: AesNet
+    device: torch.device
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.card['name']}@{self.card['sha256'][:16]}"
+
+    @property
+    def attributes(self) -> list[str]:
+        return list(self.card["attributes"])
+
+
+def default_model_name() -> str:
+    marker = weights_dir() / "DEFAULT"
+    if not marker.is_file():
+        raise ModelError(f"no default model: {marker} is missing")
+    return marker.read_text().strip()
+
+
+def list_models() -> list[str]:
+    return sorted(p.stem for p in weights_dir().glob("*.json"))
+
+
+def resolve(name_or_file: str | None) -> tuple[Path, Path]:
+    """(weights file, card file) for a model name from weights/, a .pt file or a .json card."""
+    if not name_or_file:
+        name_or_file = default_model_name()
+    p = Path(name_or_file)
+    if p.suffix in (".pt", ".json") or p.exists():
+        card = p.with_suffix(".json")
+    else:
+        card = weights_dir() / f"{name_or_file}.json"
+        if not card.is_file():
+            raise ModelError(f"unknown model {name_or_file!r}; shipped models: "
+                             + (", ".join(list_models()) or "none"))
+    if not card.is_file():
+        raise ModelError(f"{p}: its card {card.name} is missing beside it; a model file is "
+                         "never loaded without its card")
+    meta = read_card(card)
+    return card.parent / meta["file"], card
+
+
+def read_card(card_path: Path) -> dict:
+    try:
+        meta = json.loads(Path(card_path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{card_path}: unreadable model card ({exc})") from exc
+    missing = [k for k in REQUIRED if k not in meta]
+    if missing:
+        raise ModelError(f"{card_path}: model card lacks {', '.join(missing)}")
+    if meta["architecture"] not in SPECS:
+        raise ModelError(f"{card_path}: unknown architecture {meta['architecture']!r}")
+    return meta
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ModelError("--device cuda asked for, but torch sees no CUDA device")
+    return torch.device(device)
+
+
+def load_model(name_or_file: str | None = None, device: str = "auto") -> LoadedModel:
+    weights, card_path = resolve(name_or_file)
+    card = read_card(card_path)
+    if not weights.is_file():
+        raise ModelError(f"{weights}: model file named by {card_path.name} is missing")
+    digest = sha256_file(weights)
+    if digest != card["sha256"]:
+        raise ModelError(f"{weights}: sha256 {digest[:16]}… does not match its card "
+                         f"({card['sha256'][:16]}…); the file is damaged or not this model")
+    net = build_model(card["architecture"], len(card["attributes"]))
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ModelError(f"{weights}: does not fit {card['architecture']} ({exc})") from exc
+    dev = pick_device(device)
+    net.eval().to(dev)
+    return LoadedModel(card, net, dev)
+
+
+def save_model(net: AesNet, card: dict, path: str | Path) -> dict:
+    """Write NAME.pt and NAME.json atomically; the card gets the file name and sha256."""
+    path = Path(path).with_suffix(".pt")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".pt.part")
+    os.close(fd)
+    try:
+        torch.save({k: v.detach().cpu() for k, v in net.state_dict().items()}, tmp)
+        card = dict(card, file=path.name, sha256=sha256_file(tmp))
+        missing = [k for k in REQUIRED if k not in card]
+        if missing:
+            raise ModelError(f"card lacks {', '.join(missing)}")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    card_tmp = path.with_suffix(".json.part")
+    card_tmp.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n")
+    os.replace(card_tmp, path.with_suffix(".json"))
+    return card

@@ -28,7 +28,7 @@ def to_array(img: Image.Image, size: tuple[int, int]) -> np.ndarray:
 
 def normalize(batch_uint8: np.ndarray, normalization: dict) -> torch.Tensor:
     """(N, H, W, 3) uint8 -> (N, 3, H, W) float32, normalised as the card says."""
-    x = torch.from_numpy(np.ascontiguousarray(batch_uint8)).permute(0, 3, 1, 2).float().div_(255)
+    x = torch.from_numpy(np.array(batch_uint8, copy=not batch_uint8.flags.writeable)).permute(0, 3, 1, 2).float().div_(255)
     mean = torch.tensor(normalization["mean"]).view(1, 3, 1, 1)
     std = torch.tensor(normalization["std"]).view(1, 3, 1, 1)
     return x.sub_(mean).div_(std)

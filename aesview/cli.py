@@ -1,0 +1,244 @@
+"""The `aesview` command: score, crop, train, evaluate; with no subcommand (or a folder) the GUI.
+
+The JSON of `score --json` and `crop --json` is a contract other tools depend on; see README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+SUBCOMMANDS = ("score", "crop", "train", "evaluate", "gui")
+
+
+class UsageError(Exception):
+    pass
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", metavar="NAME|FILE", default=None,
+                   help="a shipped model name or a .pt file with its .json card (default: the shipped default)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--size", type=int, default=None, metavar="PX",
+                   help="working size: the long side the network sees (default: the model card's)")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the score cache")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aesview", description="Rank photos by an aesthetic CNN and show why (AesAM/AttAM).",
+        epilog="With no subcommand, or with a folder, aesview opens the desktop app.")
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"aesview {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="headless check: load the model, score the bundled samples, write a crop")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sc = sub.add_parser("score", help="score photos and folders, best first")
+    sc.add_argument("paths", nargs="+", metavar="PATH")
+    sc.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    sc.add_argument("--maps", metavar="DIR", help="write DIR/<file name>.npz with aesam, attam, attributes")
+    sc.add_argument("--recursive", "-r", action="store_true", help="descend into sub-folders")
+    sc.add_argument("--batch-size", type=int, default=8)
+    sc.add_argument("--quiet", "-q", action="store_true", help="no progress bar on stderr")
+    _add_model_args(sc)
+    sc.set_defaults(func=cmd_score)
+
+    cr = sub.add_parser("crop", help="the AesAM-guided crop of one photo")
+    cr.add_argument("image", metavar="IMAGE")
+    cr.add_argument("--aspect", default="original",
+                    help="W:H (e.g. 3:2, 4:5, 16:9), 'original' or 'free' (default: original)")
+    cr.add_argument("-o", "--output", metavar="OUT", help="write the cropped photo here (never overwrites)")
+    cr.add_argument("--quality", type=int, default=92, help="JPEG quality of -o (default 92)")
+    cr.add_argument("--json", action="store_true")
+    _add_model_args(cr)
+    cr.set_defaults(func=cmd_crop)
+
+    gui = sub.add_parser("gui", help="open the desktop app")
+    gui.add_argument("folder", nargs="?")
+    gui.set_defaults(func=lambda a: _run_gui(a.folder))
+
+    try:
+        from .training.cli import register
+    except ImportError:
+        register = None
+    if register is not None:
+        register(sub)
+    return parser
+
+
+def _run_gui(folder: str | None) -> int:
+    from .gui.app import run_gui
+    return run_gui(folder)
+
+
+def _load(args):
+    from .core.cache import ScoreCache
+    from .core.scoring import Scorer
+    from .core.weights import ModelError, load_model
+    try:
+        model = load_model(args.model, device=args.device)
+    except ModelError as exc:
+        raise UsageError(str(exc)) from exc
+    if not model.card.get("trained", False):
+        print(f"aesview: warning: model {model.card['name']} has an UNTRAINED head; its scores "
+              "and maps mean nothing", file=sys.stderr)
+    cache = None if args.no_cache else ScoreCache()
+    return model, Scorer(model, long_side=args.size, batch_size=getattr(args, "batch_size", 8),
+                         cache=cache)
+
+
+def expand_paths(paths: list[str], recursive: bool) -> list[str]:
+    """Folders become their photos; files are kept as given (a bad one fails on its own)."""
+    from .core.imaging import list_images
+    out: list[str] = []
+    for p in paths:
+        if os.path.isdir(p):
+            out += [str(x) for x in list_images(p, recursive=recursive)]
+        else:
+            out.append(p)
+    seen = set()
+    return [p for p in out if not (os.path.abspath(p) in seen or seen.add(os.path.abspath(p)))]
+
+
+def _write_maps(rec, names: list[str], out_dir: Path, used: set[str]) -> str:
+    import io
+
+    import numpy as np
+
+    from .core.atomic import atomic_write_bytes
+    base = Path(rec.path).name
+    name, n = f"{base}.npz", 1
+    while name in used:  # same file name from two folders (--recursive)
+        n += 1
+        name = f"{base}-{n}.npz"
+    used.add(name)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, aesam=rec.aesam.astype(np.float32), attam=rec.attam.astype(np.float32),
+                        attributes=np.array(names), image_size=np.array(rec.image_size))
+    target = out_dir / name
+    atomic_write_bytes(target, buf.getvalue())
+    return str(target)
+
+
+def cmd_score(args) -> int:
+    from tqdm import tqdm
+
+    from .core.records import rank
+    paths = expand_paths(args.paths, args.recursive)
+    model, scorer = _load(args)
+    maps_dir = Path(args.maps) if args.maps else None
+    if maps_dir:
+        maps_dir.mkdir(parents=True, exist_ok=True)
+    records, used, map_files = [], set(), {}
+    with tqdm(total=len(paths), unit="photo", file=sys.stderr, desc="scoring",
+              disable=args.quiet) as bar:
+        for rec in scorer.score_paths(paths, progress=bar.update):
+            if maps_dir and rec.ok:
+                map_files[rec.path] = _write_maps(rec, model.attributes, maps_dir, used)
+            records.append(rec)
+    ranked = rank(records)
+    if args.json:
+        images = []
+        for r in ranked:
+            entry = {"path": r.path, "score": r.score, "rank": r.rank, "percentile": r.percentile,
+                     "attributes": r.attributes, "error": r.error}
+            if r.ok:
+                entry["image_size"] = list(r.image_size)
+                entry["cached"] = r.cached
+            if r.path in map_files:
+                entry["maps"] = map_files[r.path]
+            images.append(entry)
+        json.dump({"model": model.card, "images": images}, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(format_table(ranked, model))
+    return EXIT_SOME_FAILED if any(not r.ok for r in ranked) else EXIT_OK
+
+
+def format_table(ranked, model) -> str:
+    card = model.card
+    lines = [f"model: {card['name']} ({card['architecture']}; trained on: "
+             f"{card['training'].get('data_short') or card['training'].get('data', '?')})"]
+    if not card.get("trained", False):
+        lines.append("WARNING: untrained head, the scores below mean nothing")
+    ok = [r for r in ranked if r.ok]
+    if ok:
+        lines.append(f"{'rank':>4}  {'score':>5}  {'pct':>4}  {'weakest attributes':<34}  path")
+    for r in ok:
+        weak = sorted(r.attributes.items(), key=lambda kv: kv[1])[:2]
+        weak_s = ", ".join(f"{k} {v:.2f}" for k, v in weak)
+        lines.append(f"{r.rank:>4}  {r.score:5.3f}  {r.percentile:4.0f}  {weak_s:<34}  {r.path}")
+    failed = [r for r in ranked if not r.ok]
+    if failed:
+        lines.append(f"{len(failed)} file(s) could not be scored:")
+        lines += [f"  {r.path}: {r.error}" for r in failed]
+    return "\n".join(lines)
+
+
+def cmd_crop(args) -> int:
+    from .core.crop import best_crop, parse_aspect
+    from .core.export import export_crop
+    if not os.path.isfile(args.image):
+        raise UsageError(f"{args.image}: no such file")
+    model, scorer = _load(args)
+    rec = scorer.score_one(args.image)
+    if not rec.ok:
+        print(f"aesview: {rec.error}", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    try:
+        aspect = parse_aspect(args.aspect, rec.image_size)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    box = [int(v) for v in best_crop(rec.aesam, rec.image_size, aspect if args.aspect != "free" else "free")]
+    written = None
+    if args.output:
+        try:
+            written = str(export_crop(args.image, box, args.output, quality=args.quality))
+        except FileExistsError:
+            print(f"aesview: {args.output} exists; not overwriting it", file=sys.stderr)
+            return EXIT_SOME_FAILED
+        except (OSError, ValueError) as exc:
+            print(f"aesview: cannot write {args.output}: {exc}", file=sys.stderr)
+            return EXIT_SOME_FAILED
+    if args.json:
+        json.dump({"box": box, "aspect": args.aspect, "image_size": list(rec.image_size),
+                   "path": rec.path, "score": rec.score, "output": written}, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        w, h = box[2] - box[0], box[3] - box[1]
+        print(f"crop {box[0]} {box[1]} {box[2]} {box[3]}  ({w}x{h} of {rec.image_size[0]}x"
+              f"{rec.image_size[1]}, aspect {args.aspect})" + (f" -> {written}" if written else ""))
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
+        if len(argv) > 1:
+            print("aesview: give one folder to open, or a subcommand "
+                  f"({', '.join(SUBCOMMANDS)})", file=sys.stderr)
+            return EXIT_USAGE
+        return _run_gui(argv[0] if argv else None)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.self_test:
+        from .selftest import run_self_test
+        return run_self_test()
+    if not args.command:
+        return _run_gui(None)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"aesview: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""The plain record every layer passes around: one photo's score, attributes and maps."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class ScoreRecord:
+    path: str
+    score: float | None = None          # P(high aesthetic class)
+    attributes: dict[str, float] = field(default_factory=dict)
+    aesam: np.ndarray | None = None     # (h, w) float32 signed grid map
+    attam: np.ndarray | None = None     # (K, h, w) float32
+    image_size: tuple[int, int] | None = None  # full-resolution (w, h) after EXIF orientation
+    error: str | None = None
+    cached: bool = False
+    rank: int | None = None             # 1 = best in its set
+    percentile: float | None = None     # share of the set scoring below, 0..100
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.score is not None
+
+
+def rank(records: list[ScoreRecord]) -> list[ScoreRecord]:
+    """Scored records best first with rank and percentile filled, failed ones after them."""
+    scored = sorted((r for r in records if r.ok), key=lambda r: (-r.score, r.path))
+    n = len(scored)
+    ascending = sorted(r.score for r in scored)
+    for i, rec in enumerate(scored):
+        rec.rank = i + 1
+        below = bisect.bisect_left(ascending, rec.score)
+        rec.percentile = 100.0 * below / (n - 1) if n > 1 else 100.0
+    failed = [r for r in records if not r.ok]
+    for rec in failed:
+        rec.rank = rec.percentile = None
+    return scored + failed

@@ -1,0 +1,164 @@
+"""Scoring pipeline: cached records first, then decode in a thread pool while the model runs.
+
+Decoding (PIL releases the GIL) overlaps inference; photos are decoded at reduced size since the
+network needs a few hundred pixels; photos of one shape are batched together; maps come out of the
+same forward pass as the scores (the CAM of a GAP network costs one tensor contraction).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+import torch
+
+from .cache import ScoreCache, file_key
+from .imaging import ImageLoadError, load_image
+from .model import HIGH, LOW
+from .preprocess import normalize, target_size, to_array
+from .records import ScoreRecord
+from .weights import LoadedModel
+
+
+@dataclass
+class _Prepared:
+    path: str
+    key: tuple[int, int] | None = None
+    size: tuple[int, int] | None = None
+    array: np.ndarray | None = None
+    error: str | None = None
+
+
+class Scorer:
+    def __init__(self, model: LoadedModel, long_side: int | None = None, batch_size: int = 8,
+                 cache: ScoreCache | None = None, workers: int = 2):
+        self.model = model
+        self.long_side = int(long_side or model.card["input"]["long_side"])
+        self.multiple = int(model.card["input"].get("multiple", 32))
+        self.batch_size = max(1, batch_size)
+        self.cache = cache
+        self.workers = max(1, workers)
+        w_aes, _, w_att, _ = (torch.from_numpy(a).to(model.device) for a in model.net.head_weights())
+        self._w_diff = w_aes[HIGH] - w_aes[LOW]
+        self._w_att = w_att
+        self._names = model.attributes
+
+    @property
+    def model_id(self) -> str:
+        # The working size changes the maps and scores, so it is part of the cache key.
+        return f"{self.model.model_id}:{self.long_side}"
+
+    def _prepare(self, path: str) -> _Prepared:
+        try:
+            key = file_key(path)
+            photo = load_image(path, max_side=self.long_side)
+            size = target_size(*photo.image.size, self.long_side, self.multiple)
+            return _Prepared(path, key, photo.size, to_array(photo.image, size))
+        except ImageLoadError as exc:
+            return _Prepared(path, error=str(exc))
+        except OSError as exc:
+            return _Prepared(path, error=f"{path}: cannot read ({exc.strerror or exc})")
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop a folder
+            return _Prepared(path, error=f"{path}: {type(exc).__name__}: {exc}")
+
+    @torch.inference_mode()
+    def _infer(self, batch: list[_Prepared]) -> list[ScoreRecord]:
+        net, dev = self.model.net, self.model.device
+        x = normalize(np.stack([p.array for p in batch]), self.model.card["normalization"])
+        x = x.to(dev, non_blocking=True)
+        with torch.autocast("cuda", enabled=dev.type == "cuda"):
+            out = net(x)
+        feats = out.features.float()
+        aes = torch.einsum("c,nchw->nhw", self._w_diff, feats).cpu().numpy()
+        att = torch.einsum("kc,nchw->nkhw", self._w_att, feats).cpu().numpy()
+        scores = out.score.cpu().numpy()
+        attrs = out.attributes.cpu().numpy()
+        recs = []
+        for i, p in enumerate(batch):
+            recs.append(ScoreRecord(
+                path=p.path, score=float(scores[i]),
+                attributes={n: float(v) for n, v in zip(self._names, attrs[i])},
+                aesam=aes[i].astype(np.float32), attam=att[i].astype(np.float32),
+                image_size=p.size))
+        return recs
+
+    def _finish(self, batch: list[_Prepared]) -> list[ScoreRecord]:
+        recs = self._infer(batch)
+        if self.cache is not None:
+            for p, rec in zip(batch, recs):
+                self.cache.put(rec, self.model_id, p.key)
+        return recs
+
+    def score_paths(self, paths: Iterable[str | os.PathLike],
+                    cancel: threading.Event | None = None,
+                    progress: Callable[[int], None] | None = None) -> Iterator[ScoreRecord]:
+        """Yield one record per path as it finishes: cache hits at once, then the rest.
+        `progress(n)` is told each time n more paths are done. Stops early when `cancel` is set."""
+        todo = []
+        for raw in paths:
+            path = os.path.abspath(os.fspath(raw))
+            hit = self.cache.get(path, self.model_id) if self.cache is not None else None
+            if hit is not None:
+                yield hit
+                if progress:
+                    progress(1)
+            else:
+                todo.append(path)
+        if not todo:
+            return
+        groups: dict[tuple, list[_Prepared]] = {}
+        pending = 0
+        lookahead = self.batch_size * 3
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="aesview-decode")
+        try:
+            queue: deque[Future] = deque()
+            it = iter(todo)
+
+            def refill():
+                while len(queue) < lookahead:
+                    nxt = next(it, None)
+                    if nxt is None:
+                        return
+                    queue.append(pool.submit(self._prepare, nxt))
+
+            refill()
+            while queue:
+                if cancel is not None and cancel.is_set():
+                    for f in queue:
+                        f.cancel()
+                    return
+                prep = queue.popleft().result()
+                refill()
+                if prep.error:
+                    yield ScoreRecord(path=prep.path, error=prep.error)
+                    if progress:
+                        progress(1)
+                    continue
+                group = groups.setdefault(prep.array.shape, [])
+                group.append(prep)
+                pending += 1
+                # Flush a full batch, or the biggest group when odd shapes pile up.
+                ready = group if len(group) >= self.batch_size else None
+                if ready is None and (not queue or pending >= lookahead):
+                    ready = max(groups.values(), key=len)
+                while ready:
+                    groups[ready[0].array.shape] = []
+                    pending -= len(ready)
+                    for rec in self._finish(ready):
+                        yield rec
+                    if progress:
+                        progress(len(ready))
+                    ready = None
+                    if not queue and pending:
+                        ready = max(groups.values(), key=len)
+        finally:
+            # A consumer that stops early (cancel, closed generator) must not wait for decodes.
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def score_one(self, path: str | os.PathLike) -> ScoreRecord:
+        return next(iter(self.score_paths([path])))

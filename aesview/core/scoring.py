@@ -36,13 +36,16 @@ class _Prepared:
 
 class Scorer:
     def __init__(self, model: LoadedModel, long_side: int | None = None, batch_size: int = 8,
-                 cache: ScoreCache | None = None, workers: int = 2):
+                 cache: ScoreCache | None = None, workers: int = 2, reduced_decode: bool = True):
+        """`workers` decode threads run ahead of inference (0: decode inline, no overlap);
+        `reduced_decode=False` decodes at full resolution (only the benchmark wants that)."""
         self.model = model
         self.long_side = int(long_side or model.card["input"]["long_side"])
         self.multiple = int(model.card["input"].get("multiple", 32))
         self.batch_size = max(1, batch_size)
         self.cache = cache
-        self.workers = max(1, workers)
+        self.workers = max(0, workers)
+        self.reduced_decode = reduced_decode
         w_aes, _, w_att, _ = (torch.from_numpy(a).to(model.device) for a in model.net.head_weights())
         self._w_diff = w_aes[HIGH] - w_aes[LOW]
         self._w_att = w_att
@@ -56,7 +59,7 @@ class Scorer:
     def _prepare(self, path: str) -> _Prepared:
         try:
             key = file_key(path)
-            photo = load_image(path, max_side=self.long_side)
+            photo = load_image(path, max_side=self.long_side if self.reduced_decode else None)
             size = target_size(*photo.image.size, self.long_side, self.multiple)
             return _Prepared(path, key, photo.size, to_array(photo.image, size))
         except ImageLoadError as exc:
@@ -94,6 +97,16 @@ class Scorer:
                 self.cache.put(rec, self.model_id, p.key)
         return recs
 
+    def _due(self, groups: dict, pending: int, more: bool):
+        """The shape to run next: a full batch at once; when the input is exhausted or odd shapes
+        pile up past the look-ahead, the biggest group."""
+        if not pending:
+            return None
+        shape, group = max(groups.items(), key=lambda kv: len(kv[1]))
+        if len(group) >= self.batch_size or not more or pending >= self.batch_size * 3:
+            return shape
+        return None
+
     def score_paths(self, paths: Iterable[str | os.PathLike],
                     cancel: threading.Event | None = None,
                     progress: Callable[[int], None] | None = None) -> Iterator[ScoreRecord]:
@@ -113,8 +126,8 @@ class Scorer:
             return
         groups: dict[tuple, list[_Prepared]] = {}
         pending = 0
-        lookahead = self.batch_size * 3
-        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="aesview-decode")
+        lookahead = self.batch_size * 3  # decoded photos held in memory at most
+        pool = ThreadPoolExecutor(max(1, self.workers), thread_name_prefix="aesview-decode")
         try:
             queue: deque[Future] = deque()
             it = iter(todo)
@@ -124,13 +137,16 @@ class Scorer:
                     nxt = next(it, None)
                     if nxt is None:
                         return
-                    queue.append(pool.submit(self._prepare, nxt))
+                    if self.workers:
+                        queue.append(pool.submit(self._prepare, nxt))
+                    else:
+                        done: Future = Future()
+                        done.set_result(self._prepare(nxt))
+                        queue.append(done)
 
             refill()
             while queue:
                 if cancel is not None and cancel.is_set():
-                    for f in queue:
-                        f.cancel()
                     return
                 prep = queue.popleft().result()
                 refill()
@@ -138,24 +154,15 @@ class Scorer:
                     yield ScoreRecord(path=prep.path, error=prep.error)
                     if progress:
                         progress(1)
-                    continue
-                group = groups.setdefault(prep.array.shape, [])
-                group.append(prep)
-                pending += 1
-                # Flush a full batch, or the biggest group when odd shapes pile up.
-                ready = group if len(group) >= self.batch_size else None
-                if ready is None and (not queue or pending >= lookahead):
-                    ready = max(groups.values(), key=len)
-                while ready:
-                    groups[ready[0].array.shape] = []
+                else:
+                    groups.setdefault(prep.array.shape, []).append(prep)
+                    pending += 1
+                while (shape := self._due(groups, pending, more=bool(queue))) is not None:
+                    ready, groups[shape] = groups[shape][:self.batch_size], groups[shape][self.batch_size:]
                     pending -= len(ready)
-                    for rec in self._finish(ready):
-                        yield rec
+                    yield from self._finish(ready)
                     if progress:
                         progress(len(ready))
-                    ready = None
-                    if not queue and pending:
-                        ready = max(groups.values(), key=len)
         finally:
             # A consumer that stops early (cancel, closed generator) must not wait for decodes.
             pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,121 @@
+"""Benchmark: scoring a folder of 12-MP JPEGs vs a plain full-resolution decode of the same files.
+
+    .venv/bin/python tools/benchmark.py [--n 100] [--dir /tmp/aesview-bench] [--ablations 32]
+
+Both sides run as fresh processes, so aesview's figure includes its start-up (Python, torch, the
+model). The photos are the shared photos upscaled to 4000x3000 with fine grain added, so the files
+weigh what camera JPEGs weigh (a smooth upscale would decode unrealistically fast).
+Ablations run in one process on the first K files and show what each speed lever buys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "photos"
+
+
+def make_photos(folder: Path, n: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = sorted(SHARED.glob("*.jpg")) or sorted((ROOT / "resources" / "samples").glob("*.jpg"))
+    rng = np.random.default_rng(0)
+    out = []
+    for i in range(n):
+        dst = folder / f"IMG_{i:04d}.jpg"
+        out.append(dst)
+        if dst.exists():
+            continue
+        im = Image.open(sources[i % len(sources)]).convert("RGB")
+        size = (4000, 3000) if im.width >= im.height else (3000, 4000)
+        arr = np.asarray(im.resize(size, Image.BICUBIC), dtype=np.int16)
+        arr = arr + rng.normal(0, 3.0, arr.shape).astype(np.int16)
+        tmp = dst.with_suffix(".part")
+        Image.fromarray(arr.clip(0, 255).astype(np.uint8)).save(tmp, "JPEG", quality=92)
+        os.replace(tmp, dst)
+    return out
+
+
+def timed(cmd: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MiB) and stdout of one fresh process."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(f"{cmd[:4]} failed")
+    return wall, usage.ru_maxrss / 1024, out
+
+
+DECODE = ("import sys\nfrom PIL import Image\n"
+          "for f in sys.argv[1:]:\n    Image.open(f).convert('RGB')\n")
+
+
+def ablations(files: list[Path]) -> list[tuple[str, float]]:
+    import torch
+
+    from aesview.core.scoring import Scorer
+    from aesview.core.weights import load_model
+    model = load_model(device="cpu")
+    variants = [
+        ("shipped settings (batch 8, reduced decode, 2 decode threads, inference_mode)", {}),
+        ("batch size 1", {"batch_size": 1}),
+        ("full-resolution decode", {"reduced_decode": False}),
+        ("no decode/inference overlap (decode inline)", {"workers": 0}),
+        ("working size 224 instead of 320", {"long_side": 224}),
+    ]
+    rows = []
+    Scorer(model).score_one(files[0])  # warm-up: first-call allocations are not a lever
+    for label, kw in variants:
+        scorer = Scorer(model, **kw)
+        t = time.perf_counter()
+        list(scorer.score_paths(files))
+        rows.append((label, len(files) / (time.perf_counter() - t)))
+    # inference_mode vs plain no_grad, on the same batches.
+    scorer = Scorer(model)
+    infer = scorer._infer
+    scorer._infer = lambda b: torch.no_grad()(infer.__wrapped__)(scorer, b)
+    t = time.perf_counter()
+    list(scorer.score_paths(files))
+    rows.append(("torch.no_grad instead of inference_mode", len(files) / (time.perf_counter() - t)))
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=100)
+    ap.add_argument("--dir", default="/tmp/aesview-bench")
+    ap.add_argument("--ablations", type=int, default=32, metavar="K", help="0 to skip")
+    args = ap.parse_args()
+    files = make_photos(Path(args.dir), args.n)
+    mb = sum(f.stat().st_size for f in files) / 2**20
+    print(f"{len(files)} JPEGs of 12 MP, {mb:.0f} MiB in all, in {args.dir}", flush=True)
+
+    base_wall, base_rss, _ = timed([sys.executable, "-c", DECODE, *map(str, files)])
+    ours_wall, ours_rss, out = timed([sys.executable, "-m", "aesview", "score", args.dir,
+                                      "--no-cache", "--json", "--quiet", "--device", "cpu"])
+    scored = sum(1 for i in json.loads(out)["images"] if i["score"] is not None)
+    print(f"plain full-resolution decode (PIL, 1 process): {base_wall:6.1f} s  "
+          f"({len(files) / base_wall:.2f} images/s, peak {base_rss:.0f} MiB)")
+    print(f"aesview score, start-up included:               {ours_wall:6.1f} s  "
+          f"({scored / ours_wall:.2f} images/s, peak {ours_rss:.0f} MiB)")
+    print(f"ratio aesview / decode: {ours_wall / base_wall:.2f}  (goal <= 1.0)")
+    if args.ablations:
+        print(f"\nlevers, in one warm process on {min(args.ablations, len(files))} files (images/s):")
+        for label, ips in ablations(files[: args.ablations]):
+            print(f"  {ips:6.2f}  {label}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Sets up .venv for running and testing aesview. Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+VPY=.venv/bin/python
+# exiftool is the tests' outside judge of the XMP sidecars we write.
+if ! command -v exiftool >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libimage-exiftool-perl) >/dev/null 2>&1 \
+      || echo "setup: could not install exiftool (Debian: libimage-exiftool-perl); XMP tests need it" >&2
+  else
+    echo "setup: please install exiftool (Debian/Ubuntu: libimage-exiftool-perl; macOS: brew install exiftool)" >&2
+  fi
+fi
+# torch first, pinned: the pair that is known to work together (and lies on disk on our machines).
+if ! "$VPY" -c "import torch, torchvision" >/dev/null 2>&1; then
+  "$VPY" -m pip install -q torch==2.14.1 torchvision==0.29.1 2> >(grep -v "^WARNING: Location" >&2)
+fi
+"$VPY" -m pip install -q -e ".[test]" 2> >(grep -v "^WARNING: Location" >&2)

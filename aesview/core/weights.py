@@ -44,6 +44,9 @@ class LoadedModel:
 
 
 def default_model_name() -> str:
+    """AESVIEW_MODEL (a name or a .pt file) if set, else the model named in weights/DEFAULT."""
+    if os.environ.get("AESVIEW_MODEL"):
+        return os.environ["AESVIEW_MODEL"]
     marker = weights_dir() / "DEFAULT"
     if not marker.is_file():
         raise ModelError(f"no default model: {marker} is missing")

@@ -194,7 +194,7 @@ def cmd_crop(args) -> int:
         aspect = parse_aspect(args.aspect, rec.image_size)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    box = [int(v) for v in best_crop(rec.aesam, rec.image_size, aspect if args.aspect != "free" else "free")]
+    box = [int(v) for v in best_crop(rec.aesam, rec.image_size, aspect)]
     written = None
     if args.output:
         try:

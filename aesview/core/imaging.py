@@ -1,0 +1,490 @@
+"""Photo files -> oriented sRGB RGB images, as fast as the caller's size allows.
+
+Every loader returns 8-bit RGB in sRGB with the EXIF orientation applied, whatever the file held:
+CMYK, 16-bit (I;16, I, F, 48-bit TIFF), palette, greyscale, alpha. Transparent pixels are
+composited onto white (what a print or a light-table viewer shows), never dropped to black.
+Embedded ICC profiles are converted to sRGB; files without one are taken to be sRGB already.
+
+Speed: with `max_side`, JPEGs are decoded by libjpeg at 1/2, 1/4 or 1/8 scale (`draft`), keeping
+the long side >= max_side (other formats are box-reduced by an integer factor after decoding), so
+the long side comes back in [max_side, 2 x max_side); callers resize to what they show.
+Orientation is applied *after* that reduced decode; `Photo.size` comes from the header: the
+full-resolution size after orientation, the frame crop boxes live in, whatever was decoded.
+
+Camera RAW files show their embedded preview (what the camera's own screen shows) when it is big
+enough, else a LibRaw demosaic (half size when that is still big enough). Their `size` is the
+demosaiced frame's, so a box chosen on the preview exports correctly from the full decode.
+
+Any file that cannot be shown raises ImageLoadError(path, reason) with a human reason.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
+
+RAW_EXTENSIONS = frozenset({
+    ".3fr", ".arw", ".cr2", ".cr3", ".crw", ".dcr", ".dng", ".erf", ".iiq", ".k25", ".kdc",
+    ".mef", ".mos", ".mrw", ".nef", ".nrw", ".orf", ".pef", ".raf", ".raw", ".rw2", ".rwl",
+    ".sr2", ".srf", ".srw", ".x3f"})
+HEIF_EXTENSIONS = frozenset({".heic", ".heif", ".hif"})
+PIL_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".webp",
+                            ".bmp", ".dib"})
+SUPPORTED_EXTENSIONS = PIL_EXTENSIONS | HEIF_EXTENSIONS | RAW_EXTENSIONS
+
+# Our own limit, checked on the header before any pixel is decoded. PIL's own check (a warning
+# above its limit, an error above twice that) is moved to the same number; its warning is
+# silenced because every image that triggers it is refused with an ImageLoadError anyway (and
+# where warnings are errors, the raised warning becomes that ImageLoadError).
+MAX_PIXELS = 200_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+ORIENTATION_TAG = 0x0112
+# EXIF orientation -> the transpose showing the stored pixels upright (as ImageOps.exif_transpose).
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+# LibRaw's sizes.flip -> the EXIF orientation it was read from (dcraw's "50132467" table).
+_LIBRAW_FLIP = {0: 1, 1: 2, 3: 3, 2: 4, 4: 5, 6: 6, 7: 7, 5: 8}
+
+
+class ImageLoadError(Exception):
+    """A file that cannot be shown; `reason` is meant for the user."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path.name}: {reason}")
+
+
+@dataclass
+class Photo:
+    image: Image.Image            # RGB, sRGB, upright; reduced when max_side allowed it
+    size: tuple[int, int]         # full-resolution (width, height) after orientation
+    exif: bytes | None            # the file's EXIF block as stored (orientation not reset)
+    icc: bytes | None             # the file's ICC profile (pixels in `image` are already sRGB)
+    format: str                   # "JPEG", "PNG", "TIFF", "WEBP", "BMP", "HEIF", "RAW", ...
+    path: Path
+
+
+# --------------------------------------------------------------------------------------- listing
+
+def _natural_key(path: Path) -> list:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.as_posix().casefold())]
+
+
+def list_images(folder: str | os.PathLike, recursive: bool = False) -> list[Path]:
+    """Supported photos in `folder`, naturally sorted (IMG_9 before IMG_10). Hidden files and
+    folders, sidecars (.xmp, .json ...) and anything without a supported extension are skipped."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise NotADirectoryError(f"not a folder: {root}")
+    found: list[Path] = []
+    if recursive:
+        for dirpath, dirnames, filenames in os.walk(root, onerror=lambda e: None):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            found += [Path(dirpath, f) for f in filenames]
+    else:
+        try:
+            found = list(root.iterdir())
+        except OSError as e:
+            raise OSError(f"cannot list {root}: {e.strerror or e}") from e
+    out = [p for p in found
+           if not p.name.startswith(".") and p.suffix.lower() in SUPPORTED_EXTENSIONS
+           and p.is_file()]
+    return sorted(out, key=lambda p: _natural_key(p.relative_to(root)))
+
+
+# ---------------------------------------------------------------------------------- conversions
+
+def to_8bit(im: Image.Image) -> Image.Image:
+    """Modes PIL cannot colour-manage or composite -> L / LA / RGB / RGBA / CMYK (8 bit)."""
+    mode = im.mode
+    if mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        return im
+    if mode.startswith("I;16") or mode == "I":
+        # PIL opens 16-bit greyscale as I;16 (or I); values span 0..65535.
+        a = np.asarray(im).astype(np.float32)
+        return Image.fromarray((np.clip(a, 0, 65535) * (255 / 65535) + 0.5).astype(np.uint8), "L")
+    if mode == "F":
+        # Float images follow the TIFF convention of 0..1; anything larger is read as 0..255.
+        a = np.asarray(im, dtype=np.float32)
+        a = np.nan_to_num(a, nan=0.0, posinf=255.0, neginf=0.0)
+        if a.size and a.max() <= 1.0:
+            a = a * 255.0
+        return Image.fromarray((np.clip(a, 0, 255) + 0.5).astype(np.uint8), "L")
+    if mode == "P":
+        return im.convert("RGBA" if "transparency" in im.info else "RGB")
+    if mode in ("PA", "RGBa", "RGBX"):
+        return im.convert("RGBA" if mode != "RGBX" else "RGB")
+    if mode in ("1", "La"):
+        return im.convert("L" if mode == "1" else "LA")
+    try:
+        return im.convert("RGB")
+    except ValueError as e:
+        raise ValueError(f"unsupported colour mode {mode}") from e
+
+
+def flatten_alpha(im: Image.Image) -> Image.Image:
+    """Composite alpha onto white: LA -> L, RGBA -> RGB."""
+    if im.mode not in ("LA", "RGBA"):
+        return im
+    base = Image.new(im.mode[:-1], im.size, 255 if im.mode == "LA" else (255, 255, 255))
+    base.paste(im.convert(im.mode[:-1]), mask=im.getchannel("A"))
+    return base
+
+
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+_CMS_SPACE = {"RGB": "RGB ", "L": "GRAY", "CMYK": "CMYK"}
+
+
+@lru_cache(maxsize=32)
+def _srgb_transform(icc: bytes, mode: str):
+    """A cached LittleCMS transform from the embedded profile to sRGB, or None where no
+    conversion is needed (an sRGB profile) or possible (broken profile, wrong colour space)."""
+    try:
+        prof = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    except (OSError, ImageCms.PyCMSError, ValueError):
+        return None
+    if prof.profile.xcolor_space != _CMS_SPACE.get(mode):
+        return None
+    desc = (prof.profile.profile_description or "").lower()
+    if mode == "RGB" and desc.startswith("srgb"):
+        return None
+    try:
+        return ImageCms.buildTransform(prof, _SRGB, mode, "RGB",
+                                       renderingIntent=ImageCms.Intent.PERCEPTUAL)
+    except (ImageCms.PyCMSError, ValueError, OSError):
+        return None
+
+
+def to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
+    """Any PIL image -> 8-bit RGB in sRGB (alpha composited on white)."""
+    im = flatten_alpha(to_8bit(im))
+    if icc:
+        transform = _srgb_transform(bytes(icc), im.mode)
+        if transform is not None:
+            return ImageCms.applyTransform(im, transform)
+    return im if im.mode == "RGB" else im.convert("RGB")
+
+
+def orient(im: Image.Image, orientation: int) -> Image.Image:
+    op = _TRANSPOSE.get(orientation)
+    return im.transpose(op) if op is not None else im
+
+
+def oriented_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    return (size[1], size[0]) if orientation in (5, 6, 7, 8) else (size[0], size[1])
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        value = int(im.getexif().get(ORIENTATION_TAG, 1))
+    except Exception:  # a broken EXIF block must not cost the photo
+        return 1
+    return value if value in _TRANSPOSE else 1
+
+
+def _reduce(im: Image.Image, max_side: int | None) -> Image.Image:
+    """Box-reduce by an integer factor keeping the long side >= max_side (the same thing a
+    JPEG draft decode does, for formats without one); the result is under 2 x max_side."""
+    if not max_side:
+        return im
+    factor = max(im.size) // max_side
+    return im.reduce(factor) if factor >= 2 else im
+
+
+# --------------------------------------------------------------------------------------- loading
+
+def _check_file(path: Path) -> None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise ImageLoadError(path, "file not found") from None
+    except PermissionError:
+        raise ImageLoadError(path, "permission denied: cannot read the file") from None
+    except OSError as e:
+        raise ImageLoadError(path, f"cannot read the file ({e.strerror or e})") from None
+    if path.is_dir():
+        raise ImageLoadError(path, "this is a folder, not an image file")
+    if st.st_size == 0:
+        raise ImageLoadError(path, "the file is empty (0 bytes)")
+
+
+def _check_pixels(path: Path, size: tuple[int, int]) -> None:
+    w, h = size
+    if w <= 0 or h <= 0:
+        raise ImageLoadError(path, f"the file claims an impossible size ({w}x{h})")
+    if w * h > MAX_PIXELS:
+        raise ImageLoadError(
+            path, f"the image is too large to open safely: {w}x{h} = {w * h / 1e6:.0f} megapixels "
+                  f"(the limit is {MAX_PIXELS / 1e6:.0f} MP); it may be corrupt or a "
+                  "decompression bomb")
+
+
+def _decode_reason(e: BaseException) -> str:
+    msg = str(e)
+    if "truncated" in msg or isinstance(e, EOFError) or "broken data stream" in msg:
+        return "the file is truncated or damaged (an incomplete copy or download?)"
+    return f"the image data cannot be decoded ({type(e).__name__}: {msg})"
+
+
+_heif_registered = False
+
+
+def _register_heif(path: Path) -> None:
+    global _heif_registered
+    if _heif_registered:
+        return
+    try:
+        import pillow_heif
+    except ImportError:
+        raise ImageLoadError(path, "HEIC/HEIF support needs the pillow-heif package") from None
+    pillow_heif.register_heif_opener()
+    _heif_registered = True
+
+
+@dataclass
+class _Decoded:
+    pixels: Image.Image          # 8-bit, as stored (not yet oriented, not yet sRGB)
+    full: tuple[int, int]        # stored full-resolution size
+    orientation: int
+    info: dict
+    format: str
+
+
+def _open(fp, path: Path) -> Image.Image:
+    """Image.open (header only) with PIL's exceptions turned into ImageLoadError."""
+    try:
+        im = Image.open(fp)
+    except UnidentifiedImageError:
+        raise ImageLoadError(path, "not an image file, or a format aesview cannot read") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        # The warning arrives as an exception where warnings are errors (python -W error).
+        raise ImageLoadError(path, f"the image is too large to open safely ({e})") from None
+    except PermissionError:
+        raise
+    except Exception as e:
+        raise ImageLoadError(path, _decode_reason(e)) from None
+    try:
+        _check_pixels(path, im.size)
+    except ImageLoadError:
+        im.close()
+        raise
+    return im
+
+
+def _open_pil(fp, path: Path, max_side: int | None, fallback_orientation: int = 1) -> _Decoded:
+    with _open(fp, path) as im:
+        full = im.size
+        orientation = _orientation(im)
+        if orientation == 1:
+            orientation = fallback_orientation
+        info, fmt = dict(im.info), im.format or _format_of(path)
+        if max_side and fmt == "JPEG":
+            scale = max_side / max(full)
+            if scale < 1:
+                # draft() picks the largest libjpeg reduction keeping both sides >= the request.
+                im.draft(None, (max(1, int(np.ceil(full[0] * scale))),
+                                max(1, int(np.ceil(full[1] * scale)))))
+        try:
+            im.load()
+            out = _reduce(to_8bit(im), max_side)
+        except MemoryError:
+            raise ImageLoadError(path, "not enough memory to decode this image") from None
+        except Exception as e:  # PIL raises OSError, SyntaxError, ValueError, struct.error ...
+            raise ImageLoadError(path, _decode_reason(e)) from None
+        if out is im:
+            out = im.copy()
+    return _Decoded(out, full, orientation, info, fmt)
+
+
+def _load_pil(path: Path, max_side: int | None) -> Photo:
+    if path.suffix.lower() in HEIF_EXTENSIONS:
+        _register_heif(path)
+    try:
+        with open(path, "rb") as fp:
+            d = _open_pil(fp, path, max_side)
+    except PermissionError:
+        raise ImageLoadError(path, "permission denied: cannot read the file") from None
+    except IsADirectoryError:
+        raise ImageLoadError(path, "this is a folder, not an image file") from None
+    icc = d.info.get("icc_profile") or None
+    exif = d.info.get("exif")
+    image = orient(to_srgb(d.pixels, icc), d.orientation)
+    return Photo(image=image, size=oriented_size(d.full, d.orientation),
+                 exif=bytes(exif) if exif else None, icc=icc, format=d.format, path=path)
+
+
+def _format_of(path: Path) -> str:
+    ext = path.suffix.lower()
+    if ext in HEIF_EXTENSIONS:
+        return "HEIF"
+    if ext in RAW_EXTENSIONS:
+        return "RAW"
+    return {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG", ".tif": "TIFF",
+            ".tiff": "TIFF", ".dib": "BMP"}.get(ext, ext.lstrip(".").upper())
+
+
+def _load_raw(path: Path, max_side: int | None) -> Photo:
+    import rawpy
+
+    try:
+        raw = rawpy.imread(str(path))
+    except rawpy.LibRawFileUnsupportedError:
+        raise ImageLoadError(path, "not a camera RAW file that LibRaw can read") from None
+    except (rawpy.LibRawError, OSError) as e:
+        raise ImageLoadError(path, f"the RAW file cannot be read ({e})") from None
+    with raw:
+        s = raw.sizes
+        orientation = _LIBRAW_FLIP.get(s.flip, 1)
+        full = oriented_size((s.width, s.height), orientation)
+        _check_pixels(path, full)
+        image = None
+        if max_side:
+            image = _raw_preview(raw, path, max_side, orientation, min(max_side, max(full)))
+        if image is None:
+            half = bool(max_side) and min(s.width, s.height) // 2 >= 1 and \
+                max(s.width, s.height) // 2 >= max_side
+            try:
+                rgb = raw.postprocess(half_size=half, use_camera_wb=True, output_bps=8)
+            except MemoryError:
+                raise ImageLoadError(path, "not enough memory to decode this RAW file") from None
+            except rawpy.LibRawError as e:
+                raise ImageLoadError(path, f"the RAW data cannot be decoded ({e})") from None
+            image = _reduce(Image.fromarray(rgb), max_side)
+            if not half:
+                full = (rgb.shape[1], rgb.shape[0])
+    return Photo(image=image, size=full, exif=None, icc=None, format="RAW", path=path)
+
+
+def _raw_preview(raw, path: Path, max_side: int, orientation: int,
+                 need: int) -> Image.Image | None:
+    """The camera's embedded preview, upright and reduced, if its long side is at least `need`
+    (max_side, or the whole sensor's long side when that is smaller)."""
+    import rawpy
+
+    try:
+        thumb = raw.extract_thumb()
+    except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
+        return None
+    except rawpy.LibRawError:
+        return None
+    try:
+        if thumb.format == rawpy.ThumbFormat.JPEG:
+            d = _open_pil(io.BytesIO(thumb.data), path, max_side,
+                          fallback_orientation=orientation)
+            if max(d.full) < need:
+                return None
+            return orient(to_srgb(d.pixels, d.info.get("icc_profile")), d.orientation)
+        bitmap = Image.fromarray(np.ascontiguousarray(thumb.data))
+    except ImageLoadError:
+        return None  # a damaged preview: demosaic instead
+    if max(bitmap.size) < need:
+        return None
+    return orient(_reduce(to_srgb(bitmap, None), max_side), orientation)
+
+
+def load_image(path: str | os.PathLike, max_side: int | None = None) -> Photo:
+    """Load a photo for display or scoring: upright 8-bit sRGB RGB.
+
+    max_side: the long side the caller needs. The file is decoded as small as possible while
+    keeping the long side >= max_side: the returned long side lies in [max_side, 2 x max_side)
+    when the file is that large (JPEG: libjpeg's 1/2, 1/4, 1/8 scaled decode; other formats: an
+    integer box reduction after decoding). None decodes at full resolution."""
+    path = Path(path)
+    _check_file(path)
+    if path.suffix.lower() in RAW_EXTENSIONS:
+        return _load_raw(path, max_side)
+    return _load_pil(path, max_side)
+
+
+def load_original(path: str | os.PathLike) -> tuple[Image.Image, dict, str]:
+    """Full-resolution pixels as stored (mode, bit depth and colour space untouched), upright,
+    with the file's info dict (icc_profile, exif, xmp ...) and format: the input for exports,
+    which keep the original profile and values. RAW files come back demosaiced to sRGB."""
+    path = Path(path)
+    _check_file(path)
+    if path.suffix.lower() in RAW_EXTENSIONS:
+        return _load_raw(path, None).image, {}, "RAW"
+    if path.suffix.lower() in HEIF_EXTENSIONS:
+        _register_heif(path)
+    try:
+        with open(path, "rb") as fp:
+            with _open(fp, path) as im:
+                orientation, info = _orientation(im), dict(im.info)
+                fmt = im.format or _format_of(path)
+                try:
+                    im.load()
+                    out = orient(im, orientation)
+                    out = out.copy() if out is im else out
+                except MemoryError:
+                    raise ImageLoadError(path, "not enough memory to decode this image") from None
+                except Exception as e:
+                    raise ImageLoadError(path, _decode_reason(e)) from None
+    except PermissionError:
+        raise ImageLoadError(path, "permission denied: cannot read the file") from None
+    return out, info, fmt
+
+
+def _fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
+    scale = min(box[0] / size[0], box[1] / size[1], 1.0)
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
+def load_thumbnail(path: str | os.PathLike, size: int | tuple[int, int]) -> Image.Image:
+    """An upright RGB thumbnail of the photo's shape that fits in size x size (or the (w, h)
+    box). A JPEG's own EXIF thumbnail is used when it is that big (no decode of the photo)."""
+    box = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    path = Path(path)
+    _check_file(path)
+    found = _exif_thumbnail(path, box) if path.suffix.lower() in PIL_EXTENSIONS else None
+    if found is None:
+        photo = load_image(path, max_side=max(box))
+        found = photo.image, photo.size
+    thumb, full = found
+    target = _fit(full, box)
+    if thumb.size != target:
+        thumb = thumb.resize(target, Image.Resampling.BICUBIC, reducing_gap=2.0)
+    return thumb
+
+
+def _exif_thumbnail(path: Path, box: tuple[int, int]) -> tuple[Image.Image, tuple[int, int]] | None:
+    try:
+        with Image.open(path) as im:
+            if im.format != "JPEG":
+                return None
+            raw = im.info.get("exif") or b""
+            ifd1 = im.getexif().get_ifd(ExifTags.IFD.IFD1)
+            offset, length = ifd1.get(0x0201), ifd1.get(0x0202)
+            if not offset or not length:
+                return None
+            base = 6 if raw.startswith(b"Exif\x00\x00") else 0
+            data = raw[base + offset: base + offset + length]
+            orientation, full, icc = _orientation(im), im.size, im.info.get("icc_profile")
+        with Image.open(io.BytesIO(data)) as t:
+            # A thumbnail of another shape (letterboxed 160x120) does not show the same frame.
+            if abs(t.width / t.height - full[0] / full[1]) > 0.02:
+                return None
+            upright = oriented_size(full, orientation)
+            if max(oriented_size(t.size, orientation)) + 1 < max(_fit(upright, box)):
+                return None
+            t.load()
+            return orient(to_srgb(t, icc), orientation), upright
+    except Exception:  # any trouble with the embedded thumbnail: decode the photo instead
+        return None

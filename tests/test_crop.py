@@ -1,0 +1,140 @@
+"""Map-guided crop search: equals brute force, keeps the evidence, exact aspect, in bounds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aesview.core.crop import ASPECT_PRESETS, best_crop, brute_force_crop, parse_aspect
+from aesview.core.maps import upsample
+
+SIZES = [(640, 480), (480, 640), (500, 500), (1200, 300), (4000, 3000)]
+
+
+def _aspect_ok(box, aspect):
+    left, top, right, bottom = box
+    w, h = right - left, bottom - top
+    return abs(w - aspect * h) <= 1 and abs(h - w / aspect) <= 1
+
+
+def test_parse_aspect():
+    assert parse_aspect("original", (4000, 3000)) == pytest.approx(4 / 3)
+    assert parse_aspect("Original", (3000, 4000)) == pytest.approx(3 / 4)
+    assert parse_aspect("free", (10, 10)) is None
+    assert parse_aspect("3:2", (3000, 4000)) == pytest.approx(1.5)     # as written: W:H
+    assert parse_aspect("9:16", (4000, 3000)) == pytest.approx(9 / 16)
+    assert parse_aspect("16x9", (1, 1)) == pytest.approx(16 / 9)
+    assert parse_aspect(" 4 / 5 ", (1, 1)) == pytest.approx(0.8)
+    assert parse_aspect("2.39:1", (1, 1)) == pytest.approx(2.39)
+    assert parse_aspect("1.5", (1, 1)) == pytest.approx(1.5)
+    for bad in ("", "square", "3:0", "0:3", "-1", "nan", "inf", "1:2:3"):
+        with pytest.raises(ValueError):
+            parse_aspect(bad, (100, 100))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_integral_search_equals_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    shape = [(5, 7), (7, 5), (6, 6), (3, 9)][seed]
+    m = rng.normal(0.2, 1.0, shape)
+    for size in SIZES[:4]:
+        for aspect in ("original", "free", "1:1", "9:16", "3:2"):
+            for lam, mu in ((1.0, 1.0), (0.0, 3.0), (2.0, 0.5)):
+                kw = dict(lam=lam, mu=mu, grid=12)
+                fast = best_crop(m, size, aspect, **kw)
+                assert fast == brute_force_crop(m, size, aspect, **kw), (size, aspect, lam, mu)
+
+
+def test_brute_force_box_maximises_the_stated_objective():
+    """The winner's J, recomputed from the definition on the working grid, beats every other
+    window of the same aspect the brute force could have chosen."""
+    rng = np.random.default_rng(11)
+    m = rng.normal(0, 1, (6, 8))
+    size, lam, mu = (800, 600), 1.0, 1.0
+    box = best_crop(m, size, "original", lam=lam, mu=mu, grid=16)
+    work = upsample(m.astype(np.float32), (12, 16)).astype(float)
+    pos, neg = np.maximum(work, 0), np.maximum(-work, 0)
+
+    def J(x0, y0, cw, ch):
+        kept = pos[y0:y0 + ch, x0:x0 + cw].sum()
+        return kept - lam * (pos.sum() - kept) - mu * neg[y0:y0 + ch, x0:x0 + cw].sum()
+    # the winner in grid cells (cells are 50 px here)
+    l, t, r, b = box
+    cw, ch = round((r - l) / 50), round((b - t) / 50)
+    winner = J(round(l / 50), round(t / 50), cw, ch)
+    for c in range(8, 17):
+        chh = round(c * 0.75)
+        for y in range(0, 12 - chh + 1):
+            for x in range(0, 16 - c + 1):
+                assert J(x, y, c, chh) <= winner + 1e-9
+
+
+def test_box_in_bounds_and_aspect_exact():
+    rng = np.random.default_rng(3)
+    for size in SIZES:
+        m = rng.normal(0, 1, (7, 9))
+        for text in ("original", "1:1", "4:5", "3:2", "16:9", "9:16", "7:3", "1:3", "2.39:1"):
+            box = best_crop(m, size, text)
+            left, top, right, bottom = box
+            assert all(isinstance(v, int) for v in box)
+            assert 0 <= left < right <= size[0] and 0 <= top < bottom <= size[1]
+            assert _aspect_ok(box, parse_aspect(text, size)), (size, text, box)
+        left, top, right, bottom = best_crop(m, size, None)
+        assert 0 <= left < right <= size[0] and 0 <= top < bottom <= size[1]
+
+
+@pytest.mark.parametrize("size", [(4000, 3000), (3000, 4000), (1200, 300)])
+def test_uniform_positive_map_keeps_the_full_frame(size):
+    m = np.full((6, 8), 0.7)
+    assert best_crop(m, size, "original") == (0, 0, *size)
+    assert best_crop(m, size, "free") == (0, 0, *size)
+
+
+def _hot(shape, cell, background):
+    m = np.full(shape, background, dtype=float)
+    m[cell] = 5.0
+    return m
+
+
+@pytest.mark.parametrize("background", [0.0, -0.5])
+def test_hot_spot_is_kept_at_every_preset(background):
+    shape = (7, 10)
+    for size in [(4000, 3000), (3000, 4000)]:
+        for cell in [(0, 0), (3, 5), (6, 9), (1, 8), (5, 1)]:
+            m = _hot(shape, cell, background)
+            spot = ((cell[1] + 0.5) * size[0] / shape[1], (cell[0] + 0.5) * size[1] / shape[0])
+            for preset in ASPECT_PRESETS:
+                left, top, right, bottom = best_crop(m, size, preset)
+                assert left <= spot[0] <= right and top <= spot[1] <= bottom, \
+                    (size, cell, preset, background)
+
+
+def test_negative_region_is_cut_away():
+    m = np.full((6, 8), 1.0)
+    m[:, :4] = -3.0                                            # left half argues against
+    left, top, right, bottom = best_crop(m, (800, 600), "original")
+    assert left >= 400 - 50 and (right - left) >= 400 - 1     # right half, no smaller than allowed
+    assert best_crop(m, (800, 600), "original", mu=0.0) == (0, 0, 800, 600)   # mu=0: keep all
+
+
+def test_min_scale_limits_shrinking():
+    m = np.full((6, 8), -1.0)                                 # nothing to keep: smallest allowed
+    for min_scale in (0.5, 0.8):
+        left, top, right, bottom = best_crop(m, (800, 600), "original", min_scale=min_scale)
+        assert right - left >= min_scale * 800 - 1 and bottom - top >= min_scale * 600 - 1
+        assert right - left <= min_scale * 800 + 100          # within a grid step of the limit
+    with pytest.raises(ValueError):
+        best_crop(m, (800, 600), "original", min_scale=0)
+
+
+def test_portrait_photo_landscape_aspect_and_bad_input():
+    m = np.zeros((10, 7))
+    m[2, 3] = 1.0
+    left, top, right, bottom = best_crop(m, (3000, 4000), "3:2")
+    assert (right - left) == 3000 and abs((right - left) - 1.5 * (bottom - top)) <= 1
+    with pytest.raises(ValueError):
+        best_crop(np.zeros(5), (100, 100), "1:1")
+    with pytest.raises(ValueError):
+        best_crop(np.zeros((3, 3)), (100, 100), "wide")
+    m[0, 0] = np.nan                                          # NaN cells count as no evidence
+    assert _aspect_ok(best_crop(m, (3000, 4000), "1:1"), 1.0)

@@ -123,6 +123,7 @@ def save_model(net: AesNet, card: dict, path: str | Path) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".pt.part")
     os.close(fd)
+    os.chmod(tmp, 0o644)  # mkstemp's 0600 would make a shared model unreadable to others
     try:
         torch.save({k: v.detach().cpu() for k, v in net.state_dict().items()}, tmp)
         card = dict(card, file=path.name, sha256=sha256_file(tmp))

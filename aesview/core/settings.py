@@ -1,0 +1,124 @@
+"""The app's settings, typed in one place and saved as JSON in the platformdirs config folder.
+
+`AESVIEW_CONFIG_DIR` moves that folder (tests point it at a temp dir). A settings file that
+can't be read, or a value of the wrong type, falls back to the default for that value: a broken
+settings file costs a preference, never a start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import platformdirs
+
+from .atomic import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "settings.json"
+MAX_RECENT = 10
+DEVICES = ("auto", "cpu", "cuda")
+SIDECAR_STYLES = ("darktable", "basename")
+ASPECTS = ("original", "free", "1:1", "4:5", "3:2", "16:9", "9:16")
+SORT_KEYS = ("score", "name", "time")
+OVERLAYS = ("none", "aesam", "attam")
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get("AESVIEW_CONFIG_DIR") or platformdirs.user_config_dir("aesview"))
+
+
+def settings_path() -> Path:
+    return config_dir() / FILE_NAME
+
+
+@dataclass
+class Settings:
+    device: str = "auto"                 # auto = CUDA when torch sees one, else CPU
+    model: str = ""                      # "" = the shipped default (weights/DEFAULT)
+    thumbnail_size: int = 160
+    overlay: str = "aesam"
+    overlay_cmap: str = "RdBu_r"
+    overlay_opacity: float = 0.5
+    attribute: str = ""                  # which AttAM to show; "" = the first
+    crop_aspect: str = "original"
+    sort_key: str = "score"
+    auto_advance: bool = True            # P/X/U move on to the next photo
+    sidecar_style: str = "darktable"     # IMG_1.jpg.xmp; "basename" = IMG_1.xmp
+    export_dir: str = ""                 # "" = <shoot>/aesview-export
+    export_quality: int = 92
+    recent_folders: list[str] = field(default_factory=list)
+    window_geometry: str = ""            # base64 of QWidget.saveGeometry()
+    window_state: str = ""               # base64 of QMainWindow.saveState()
+    splitter_state: str = ""             # grid | photo split
+
+    def add_recent(self, folder: str | os.PathLike) -> None:
+        folder = os.path.abspath(os.fspath(folder))
+        self.recent_folders = [folder] + [f for f in self.recent_folders if f != folder]
+        del self.recent_folders[MAX_RECENT:]
+
+    def validated(self) -> "Settings":
+        """A copy with out-of-range values replaced by their defaults."""
+        good = Settings()
+        out = Settings(**asdict(self))
+        choices = {"device": DEVICES, "sidecar_style": SIDECAR_STYLES, "crop_aspect": ASPECTS,
+                   "sort_key": SORT_KEYS, "overlay": OVERLAYS}
+        for name, allowed in choices.items():
+            if getattr(out, name) not in allowed:
+                setattr(out, name, getattr(good, name))
+        out.thumbnail_size = min(max(int(out.thumbnail_size), 64), 512)
+        out.overlay_opacity = min(max(float(out.overlay_opacity), 0.0), 1.0)
+        out.export_quality = min(max(int(out.export_quality), 1), 100)
+        return out
+
+
+def _coerce(name: str, value, default):
+    """The stored value if it has the default's type (ints pass as floats), else None."""
+    if isinstance(default, bool):
+        return value if isinstance(value, bool) else None
+    if isinstance(default, float):
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if isinstance(default, int):
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(default, str):
+        return value if isinstance(value, str) else None
+    if isinstance(default, list):
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+        return None
+    return None
+
+
+def load_settings(path: str | os.PathLike | None = None) -> Settings:
+    path = Path(path) if path else settings_path()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, ValueError) as exc:
+        log.warning("%s: unreadable settings, using defaults (%s)", path, exc)
+        return Settings()
+    if not isinstance(data, dict):
+        log.warning("%s: settings are not a JSON object, using defaults", path)
+        return Settings()
+    defaults = Settings()
+    values = {}
+    for f in fields(Settings):
+        if f.name not in data:
+            continue
+        value = _coerce(f.name, data[f.name], getattr(defaults, f.name))
+        if value is None:
+            log.warning("%s: ignoring %s=%r (wrong type)", path, f.name, data[f.name])
+        else:
+            values[f.name] = value
+    return Settings(**values).validated()
+
+
+def save_settings(settings: Settings, path: str | os.PathLike | None = None) -> Path:
+    path = Path(path) if path else settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write_text(path, json.dumps(asdict(settings), indent=2) + "\n")

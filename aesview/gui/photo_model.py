@@ -1,0 +1,280 @@
+"""The grid's model: a QAbstractListModel over plain PhotoItem records, and the proxy that sorts
+(score, name, capture time) and filters (culling decisions).
+
+Views and the delegate read only through roles; every dataChanged names the roles it changed,
+so the proxy re-sorts only when a sort key really moved.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+from PySide6.QtCore import (QAbstractListModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer,
+                            Signal)
+from PySide6.QtGui import QImage
+
+from ..core.culling import Decision, passes
+from ..core.records import ScoreRecord
+
+
+class Role(IntEnum):
+    PATH = Qt.ItemDataRole.UserRole + 1
+    SCORE = PATH + 1
+    PERCENTILE = PATH + 2
+    RANK = PATH + 3
+    DECISION = PATH + 4
+    ERROR = PATH + 5
+    STATE = PATH + 6          # "pending", "scored", "failed"
+    CAPTURED = PATH + 7       # POSIX time
+    SORT_SCORE = PATH + 8
+    SORT_NAME = PATH + 9
+    SORT_TIME = PATH + 10
+    RECORD = PATH + 11        # the ScoreRecord (maps, attributes), for the viewer
+    THUMB_SIZE = PATH + 12    # long side the thumbnail was decoded at
+
+
+SORT_ROLES = {"score": Role.SORT_SCORE, "name": Role.SORT_NAME, "time": Role.SORT_TIME}
+
+
+@dataclass
+class PhotoItem:
+    path: str
+    name: str = ""
+    thumb: QImage | None = None
+    thumb_size: int = 0
+    captured: float | None = None
+    record: ScoreRecord | None = None
+    percentile: float | None = None
+    rank: int | None = None
+    decision: Decision = field(default_factory=Decision)
+    load_error: str | None = None
+    crop_box: tuple[int, int, int, int] | None = None   # the user's adjusted crop, if any
+    crop_aspect: str | None = None                      # the aspect preset it was made for
+
+    def __post_init__(self):
+        self.name = self.name or os.path.basename(self.path)
+
+    @property
+    def score(self) -> float | None:
+        r = self.record
+        return r.score if r is not None and r.error is None else None
+
+    @property
+    def error(self) -> str | None:
+        if self.record is not None and self.record.error:
+            return self.record.error
+        return self.load_error
+
+
+class PhotoListModel(QAbstractListModel):
+    ranksChanged = Signal()      # RANK / PERCENTILE of (potentially) every row changed
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._items: list[PhotoItem] = []
+        self._row: dict[str, int] = {}
+        self._ranks_dirty = False
+        # Percentiles of every photo move when one new score arrives; recomputing them at most
+        # every 150 ms keeps a stream of scores from re-painting the whole grid per record.
+        self._rank_timer = QTimer(self, singleShot=True, interval=150)
+        self._rank_timer.timeout.connect(self.update_ranks)
+
+    # --- Qt model interface ---
+    def rowCount(self, parent=QModelIndex()):
+        return 0 if parent.isValid() else len(self._items)
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._items):
+            return None
+        it = self._items[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole or role == Role.SORT_NAME:
+            return it.name if role == Qt.ItemDataRole.DisplayRole else it.name.lower()
+        if role == Qt.ItemDataRole.DecorationRole:
+            return it.thumb
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(it)
+        if role == Role.PATH:
+            return it.path
+        if role == Role.SCORE:
+            return it.score
+        if role == Role.PERCENTILE:
+            return it.percentile
+        if role == Role.RANK:
+            return it.rank
+        if role == Role.DECISION:
+            return it.decision
+        if role == Role.ERROR:
+            return it.error
+        if role == Role.STATE:
+            if it.error:
+                return "failed"
+            return "scored" if it.score is not None else "pending"
+        if role == Role.CAPTURED:
+            return it.captured
+        if role == Role.SORT_SCORE:
+            s = it.score
+            return (0, -s, it.name.lower()) if s is not None else (1, 0.0, it.name.lower())
+        if role == Role.SORT_TIME:
+            return (it.captured if it.captured is not None else math.inf, it.name.lower())
+        if role == Role.RECORD:
+            return it.record
+        if role == Role.THUMB_SIZE:
+            return it.thumb_size
+        return None
+
+    def roleNames(self):
+        names = super().roleNames()
+        for r in Role:
+            names[int(r)] = r.name.lower().encode()
+        return names
+
+    @staticmethod
+    def _tooltip(it: PhotoItem) -> str:
+        lines = [it.path]
+        if it.score is not None:
+            lines.append(f"score {it.score:.3f}" + (f", percentile {it.percentile:.0f}"
+                                                   if it.percentile is not None else ""))
+        if it.error:
+            lines.append(f"error: {it.error}")
+        return "\n".join(lines)
+
+    # --- records ---
+    def reset(self, paths: list[str]) -> None:
+        self.beginResetModel()
+        self._items = [PhotoItem(p) for p in paths]
+        self._row = {p: i for i, p in enumerate(paths)}
+        self.endResetModel()
+
+    def items(self) -> list[PhotoItem]:
+        return self._items
+
+    def item(self, path: str) -> PhotoItem | None:
+        row = self._row.get(path)
+        return None if row is None else self._items[row]
+
+    def paths(self) -> list[str]:
+        return [it.path for it in self._items]
+
+    def index_of(self, path: str) -> QModelIndex:
+        row = self._row.get(path)
+        return QModelIndex() if row is None else self.index(row)
+
+    def _changed(self, path: str, roles: list[int]) -> None:
+        idx = self.index_of(path)
+        if idx.isValid():
+            self.dataChanged.emit(idx, idx, [int(r) for r in roles])
+
+    def set_thumbnail(self, path: str, image: QImage | None, size: int,
+                      error: str | None = None) -> None:
+        it = self.item(path)
+        if it is None:
+            return
+        roles = [Qt.ItemDataRole.DecorationRole, Role.THUMB_SIZE]
+        if image is not None and not image.isNull():
+            it.thumb, it.thumb_size = image, size
+        if error != it.load_error and (it.record is None or not it.record.error):
+            it.load_error = error
+            roles += [Role.ERROR, Role.STATE, Qt.ItemDataRole.ToolTipRole]
+        self._changed(path, roles)
+
+    def set_captured(self, path: str, captured: float | None) -> None:
+        it = self.item(path)
+        if it is not None and captured != it.captured:
+            it.captured = captured
+            self._changed(path, [Role.CAPTURED, Role.SORT_TIME])
+
+    def set_record(self, rec: ScoreRecord) -> None:
+        it = self.item(rec.path)
+        if it is None:
+            return
+        it.record = rec
+        self._changed(rec.path, [Role.SCORE, Role.SORT_SCORE, Role.STATE, Role.ERROR,
+                                 Role.RECORD, Qt.ItemDataRole.ToolTipRole])
+        self._ranks_dirty = True
+        if not self._rank_timer.isActive():
+            self._rank_timer.start()
+
+    def set_decision(self, path: str, decision: Decision) -> None:
+        it = self.item(path)
+        if it is not None and it.decision != decision:
+            it.decision = decision
+            self._changed(path, [Role.DECISION])
+
+    def remove_paths(self, paths) -> None:
+        gone = set(paths)
+        for row in sorted((self._row[p] for p in gone if p in self._row), reverse=True):
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._items[row]
+            self.endRemoveRows()
+        self._row = {it.path: i for i, it in enumerate(self._items)}
+        self.update_ranks()
+
+    def update_ranks(self) -> None:
+        """Rank and within-shoot percentile (share of scored photos scoring below), as
+        core.records.rank defines them."""
+        self._ranks_dirty = False
+        scored = [(i, it.score) for i, it in enumerate(self._items) if it.score is not None]
+        for it in self._items:
+            it.rank = it.percentile = None
+        if scored:
+            values = np.array([s for _, s in scored])
+            ascending = np.sort(values)
+            below = np.searchsorted(ascending, values, side="left")
+            n = len(values)
+            order = np.argsort(-values, kind="stable")
+            for r, j in enumerate(order):
+                self._items[scored[j][0]].rank = r + 1
+            for (i, _), b in zip(scored, below):
+                self._items[i].percentile = 100.0 * b / (n - 1) if n > 1 else 100.0
+        # Every photo's percentile moves when one score arrives. Saying so with dataChanged over
+        # all rows makes the sort proxy re-examine every row (~0.2 s for 5000 photos, each time);
+        # the order doesn't depend on percentiles, so views are just asked to repaint.
+        self.ranksChanged.emit()
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "photos": len(self._items),
+            "scored": sum(1 for it in self._items if it.score is not None),
+            "failed": sum(1 for it in self._items if it.error),
+            "picks": sum(1 for it in self._items if it.decision.picked),
+            "rejects": sum(1 for it in self._items if it.decision.rejected),
+        }
+
+
+class PhotoProxy(QSortFilterProxyModel):
+    """Sorts ascending on a role whose value already encodes the wanted order (best score
+    first, unscored last) and filters on the culling decision."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.filter_name = "all"
+        self.min_stars = 1
+        self.setDynamicSortFilter(True)
+        self.setFilterRole(int(Role.DECISION))
+        self.setSortRole(int(Role.SORT_SCORE))
+
+    def set_sort_key(self, key: str) -> None:
+        self.setSortRole(int(SORT_ROLES[key]))
+        self.sort(0, Qt.SortOrder.AscendingOrder)
+
+    def set_filter(self, name: str, min_stars: int | None = None) -> None:
+        self.beginFilterChange()
+        self.filter_name = name
+        if min_stars is not None:
+            self.min_stars = min_stars
+        self.endFilterChange()
+
+    def lessThan(self, left, right) -> bool:
+        role = self.sortRole()
+        a, b = left.data(role), right.data(role)
+        if a is None or b is None:
+            return a is not None and b is None
+        return a < b
+
+    def filterAcceptsRow(self, row, parent) -> bool:
+        d = self.sourceModel().index(row, 0, parent).data(int(Role.DECISION))
+        return passes(d or Decision(), self.filter_name, self.min_stars)

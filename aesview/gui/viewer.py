@@ -1,0 +1,179 @@
+"""The selected photo, large: fit or 100 % zoom, wheel zoom, pan by dragging, the heat-map
+overlay and the crop rectangle. Scene units are the photo's full-resolution pixels, so crop
+boxes go to and from the core unchanged whatever size of the photo is on screen."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import (QFrame, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene,
+                               QGraphicsView)
+
+from .crop_item import CropItem
+
+PREVIEW_SIDE = 2048
+
+
+def preview_of(image: QImage, side: int = PREVIEW_SIDE) -> QImage:
+    """A screen-sized copy for fit-to-window zoom (call it in the worker that loaded the photo)."""
+    if max(image.width(), image.height()) <= side:
+        return image
+    return image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                        Qt.TransformationMode.SmoothTransformation)
+
+
+class ImageItem(QGraphicsItem):
+    """Draws a QImage over the photo's full-resolution rectangle: a screen-sized preview while
+    zoomed out, the full image once a photo pixel is bigger than a preview pixel. No QPixmap
+    conversion, so even a 45-megapixel photo costs the GUI thread only the pixels it shows."""
+
+    def __init__(self):
+        super().__init__()
+        self.preview: QImage | None = None
+        self.full: QImage | None = None
+        self._size = (0, 0)
+
+    def set_images(self, preview: QImage | None, full: QImage | None,
+                   size: tuple[int, int]) -> None:
+        self.prepareGeometryChange()
+        self.preview, self.full, self._size = preview, full, size
+        self.update()
+
+    def is_empty(self) -> bool:
+        return self.preview is None or self.preview.isNull()
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, *self._size)
+
+    def paint(self, painter: QPainter, option, widget=None):
+        if self.is_empty():
+            return
+        on_screen = self._size[0] * painter.worldTransform().m11()
+        image = self.preview
+        if self.full is not None and on_screen > self.preview.width() * 1.05:
+            image = self.full
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        painter.drawImage(self.boundingRect(), image)
+
+
+class PhotoView(QGraphicsView):
+    zoomChanged = Signal(float)           # screen pixels per photo pixel
+    cropChanged = Signal(QRectF)          # user moved/resized the crop
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setBackgroundBrush(QColor(38, 38, 40))
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing
+                            | QPainter.RenderHint.SmoothPixmapTransform)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.photo = ImageItem()
+        self.overlay = QGraphicsPixmapItem()
+        self.overlay.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self.overlay.setZValue(1)
+        self.scene().addItem(self.photo)
+        self.scene().addItem(self.overlay)
+        self.crop = CropItem(QRectF(0, 0, 1, 1))
+        self.crop.hide()
+        self.crop.changed.connect(self.cropChanged)
+        self.scene().addItem(self.crop)
+        self.full_size: tuple[int, int] | None = None
+        self.fit_mode = True
+        self.path: str | None = None
+
+    # --- content ---
+    def clear(self) -> None:
+        self.path = None
+        self.full_size = None
+        self.photo.set_images(None, None, (0, 0))
+        self.overlay.setPixmap(QPixmap())
+        self.crop.hide()
+
+    def show_image(self, path: str, preview: QImage, full_size: tuple[int, int] | None,
+                   full: QImage | None = None) -> None:
+        """Show the photo over its full-resolution rectangle: `preview` when zoomed out (a
+        thumbnail stands in until the photo arrives), `full` at 100 %."""
+        same = path == self.path and full_size == self.full_size
+        self.path = path
+        self.full_size = full_size or (preview.width(), preview.height())
+        fw, fh = self.full_size
+        self.photo.set_images(preview, full, self.full_size)
+        rect = QRectF(0, 0, fw, fh)
+        self.scene().setSceneRect(rect)
+        self.crop.set_bounds(rect)
+        if self.fit_mode or not same:
+            self.fit()
+
+    def set_overlay(self, image: QImage | None, opacity: float) -> None:
+        if image is None or self.full_size is None:
+            self.overlay.setPixmap(QPixmap())
+            return
+        self.overlay.setPixmap(QPixmap.fromImage(image))
+        self.overlay.setScale(self.full_size[0] / max(1, image.width()))
+        self.overlay.setOpacity(opacity)
+
+    def set_overlay_opacity(self, opacity: float) -> None:
+        self.overlay.setOpacity(opacity)
+
+    # --- crop ---
+    def show_crop(self, box: tuple[int, int, int, int], aspect: float | None) -> None:
+        left, top, right, bottom = box
+        self.crop.aspect = aspect
+        self.crop.set_rect(QRectF(left, top, right - left, bottom - top))
+        self.crop.show()
+
+    def hide_crop(self) -> None:
+        self.crop.hide()
+
+    def crop_visible(self) -> bool:
+        return self.crop.isVisible()
+
+    def crop_box(self) -> tuple[int, int, int, int]:
+        r = self.crop.rect()
+        return (round(r.left()), round(r.top()), round(r.right()), round(r.bottom()))
+
+    # --- zoom ---
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def fit(self) -> None:
+        self.fit_mode = True
+        if self.full_size:
+            self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+        self.zoomChanged.emit(self.zoom())
+
+    def zoom_100(self) -> None:
+        self.fit_mode = False
+        self.resetTransform()
+        self.zoomChanged.emit(self.zoom())
+
+    def zoom_by(self, factor: float) -> None:
+        z = self.zoom() * factor
+        if 0.02 <= z <= 16:
+            self.fit_mode = False
+            self.scale(factor, factor)
+            self.zoomChanged.emit(self.zoom())
+
+    def wheelEvent(self, event):
+        steps = event.angleDelta().y() / 120
+        if steps:
+            self.zoom_by(1.25 ** steps)
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event):
+        at = self.mapToScene(event.position().toPoint())
+        if self.crop.isVisible() and self.crop.rect().contains(at):
+            return super().mouseDoubleClickEvent(event)
+        if self.fit_mode:
+            self.zoom_100()
+            self.centerOn(at)
+        else:
+            self.fit()
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        if self.fit_mode:
+            self.fit()

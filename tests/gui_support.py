@@ -1,0 +1,51 @@
+"""Helpers for the GUI tests: headless Qt, isolated config/cache folders, a small real shoot,
+and the model they score with (the shipped default)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+# Before any QApplication exists: no display needed.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+from aesview.paths import samples_dir  # noqa: E402
+
+# Small files (the largest 1600 px): four photos, one stored sideways with EXIF Orientation 6.
+SHOOT = ("coffee.jpg", "pagoda.jpg", "nuthatch-awkward-crop.jpg", "wine-and-drum.jpg")
+
+
+def gui_model() -> str:
+    """The shipped default model: "" in the settings (AESVIEW_MODEL may name another, as for
+    every other test). Skips when there is none."""
+    from aesview.core.weights import ModelError, default_model_name
+    try:
+        default_model_name()
+    except (ModelError, FileNotFoundError) as exc:
+        pytest.skip(f"no shipped model: {exc}")
+    return ""
+
+
+def make_shoot(folder: Path, names=SHOOT) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for n in names:
+        shutil.copyfile(samples_dir() / n, folder / n)
+        out.append(folder / n)
+    return out
+
+
+def wait_until(app, condition, timeout: float = 60.0, step_ms: int = 20) -> bool:
+    """Spin the event loop until condition() holds (pytest-qt's waitUntil raises; tests here
+    want to report what they measured)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return True
+        app.processEvents()
+        time.sleep(step_ms / 1000)
+    return bool(condition())

@@ -39,3 +39,31 @@ def weights_dir() -> Path:
 
 def samples_dir() -> Path:
     return resources_dir() / "samples"
+
+
+def editable_samples_dir() -> Path:
+    """The sample shoot somewhere the app may write sidecars and exports: the bundled folder
+    when it is writable (a checkout), else a copy in the user's data folder (a system-wide
+    install or a frozen bundle is read-only)."""
+    import os
+    import shutil
+    import tempfile
+
+    bundled = samples_dir()
+    if os.access(bundled, os.W_OK):
+        return bundled
+    import platformdirs
+    base = Path(os.environ.get("AESVIEW_DATA_DIR") or platformdirs.user_data_dir("aesview"))
+    target = base / "sample-shoot"
+    if not target.is_dir():
+        base.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=base, prefix=".sample-shoot-"))
+        for src in bundled.iterdir():
+            if src.is_file():
+                shutil.copy2(src, tmp / src.name)
+        os.chmod(tmp, 0o755)
+        try:
+            os.rename(tmp, target)  # whole folder at once: never a half-copied shoot
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)  # another instance won the race
+    return target

@@ -17,10 +17,10 @@ def _start_folder(folder: str | None, settings) -> Path | None:
         if Path(recent).is_dir():
             return Path(recent)
     try:
-        from ..paths import samples_dir
-        samples = samples_dir()
+        from ..paths import editable_samples_dir
+        samples = editable_samples_dir()
         return samples if samples.is_dir() else None
-    except FileNotFoundError:
+    except OSError:
         return None
 
 

@@ -389,10 +389,10 @@ class MainWindow(QMainWindow):
             self.open_folder(folder)
 
     def open_samples(self) -> None:
-        from ..paths import samples_dir
+        from ..paths import editable_samples_dir
         try:
-            self.open_folder(samples_dir())
-        except FileNotFoundError as exc:
+            self.open_folder(editable_samples_dir())
+        except OSError as exc:
             self.log("error", str(exc))
 
     def open_folder(self, folder) -> bool:

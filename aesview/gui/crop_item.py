@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QGraphicsObject
 
 HANDLE_PX = 10     # on screen, whatever the zoom
 MIN_PX = 16        # smallest crop side in photo pixels
+MIN_ZOOM = 0.02    # the viewer's smallest zoom (screen pixels per photo pixel)
 
 
 class CropItem(QGraphicsObject):
@@ -39,7 +40,10 @@ class CropItem(QGraphicsObject):
         self._rect = self._rect.intersected(self.bounds)
 
     def boundingRect(self) -> QRectF:
-        return self.bounds.adjusted(-2, -2, 2, 2)
+        # room for the handles that straddle the photo's edge: half a handle, in photo pixels,
+        # at the smallest zoom the view allows (fixed: the zoom changes without telling items)
+        m = HANDLE_PX / 2 / MIN_ZOOM + 2
+        return self.bounds.adjusted(-m, -m, m, m)
 
     def _scale(self) -> float:
         views = self.scene().views() if self.scene() else []
@@ -160,20 +164,29 @@ class CropItem(QGraphicsObject):
         inner = QPainterPath()
         inner.addRect(r)
         painter.fillPath(outside.subtracted(inner), QColor(0, 0, 0, 130))
-        pen = QPen(QColor(255, 255, 255, 150), 1)
-        pen.setCosmetic(True)
-        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        # Every line is drawn twice, dark under light, so it shows on snow as well as on night.
+        thirds = []
         for i in (1, 2):
             x = r.left() + r.width() * i / 3
             y = r.top() + r.height() * i / 3
-            painter.drawLine(QPointF(x, r.top()), QPointF(x, r.bottom()))
-            painter.drawLine(QPointF(r.left(), y), QPointF(r.right(), y))
-        pen = QPen(QColor(255, 255, 255), 2)
+            thirds += [(QPointF(x, r.top()), QPointF(x, r.bottom())),
+                       (QPointF(r.left(), y), QPointF(r.right(), y))]
+        for colour, width in ((QColor(0, 0, 0, 110), 3), (QColor(255, 255, 255, 170), 1)):
+            pen = QPen(colour, width)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            for a, b in thirds:
+                painter.drawLine(a, b)
+        for colour, width in ((QColor(0, 0, 0, 160), 4), (QColor(255, 255, 255), 2)):
+            pen = QPen(colour, width)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.drawRect(r)
+        s = HANDLE_PX / max(self._scale(), 1e-6)
+        pen = QPen(QColor(40, 40, 40), 1)
         pen.setCosmetic(True)
         painter.setPen(pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawRect(r)
-        s = HANDLE_PX / max(self._scale(), 1e-6)
         painter.setBrush(QColor(255, 255, 255))
         for x in (r.left(), r.center().x(), r.right()):
             for y in (r.top(), r.center().y(), r.bottom()):

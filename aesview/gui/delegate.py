@@ -43,6 +43,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         decision: Decision = index.data(Role.DECISION) or Decision()
         box = QRect(r.left() + PAD, r.top() + PAD, self.size, self.size)
         image = index.data(Qt.ItemDataRole.DecorationRole)
+        target = box
         if image is not None and not image.isNull():
             scaled = QSize(image.width(), image.height()).scaled(box.size(),
                                                                  Qt.AspectRatioMode.KeepAspectRatio)
@@ -55,7 +56,8 @@ class ThumbnailDelegate(QStyledItemDelegate):
         else:
             painter.fillRect(box.adjusted(8, 8, -8, -8), pal.mid())
 
-        self._badges(painter, box, decision, index.data(Role.ERROR))
+        # on the photo's own corners, not in the letterbox around it
+        self._badges(painter, target, decision, index.data(Role.ERROR))
         self._caption(painter, option, r, box, index, decision, selected)
         painter.restore()
 
@@ -109,7 +111,12 @@ class ThumbnailDelegate(QStyledItemDelegate):
             caption = "scoring…"
         painter.setPen(text_pen)
         rect1 = QRect(r.left() + PAD, y, self.size, line)
+        if score is not None:           # the number the eye scans the grid for
+            bold = QFont(option.font)
+            bold.setBold(True)
+            painter.setFont(bold)
         painter.drawText(rect1, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, caption)
+        painter.setFont(option.font)
         if decision.stars:
             stars = "★" * decision.stars
             painter.setPen(STAR_GOLD)

@@ -200,6 +200,11 @@ class ExplainPanel(QWidget):
         cl.addRow(buttons)
         lay.addWidget(crop_box)
         lay.addStretch(1)
+        # A click on a control must not take the keyboard from the grid: P, X and the arrows
+        # keep culling. Tab still reaches every control.
+        for w in (*self.mode_buttons.values(), self.attribute, self.opacity, self.cmap,
+                  self.aspect, self.crop_button, self.export_button):
+            w.setFocusPolicy(Qt.FocusPolicy.TabFocus)
 
     # --- state ---
     def mode(self) -> str:

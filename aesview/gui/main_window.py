@@ -12,9 +12,8 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QEvent, QItemSelectionModel, QObject, Qt, QThread, \
     QThreadPool, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QFileDialog, QLabel,
-                               QListView, QMainWindow, QScrollArea, QSlider, QSpinBox, QSplitter,
-                               QToolBar)
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow,
+                               QScrollArea, QSlider, QSpinBox, QSplitter, QToolBar)
 
 from ..core import culling
 from ..core.culling import CullBook, Flag
@@ -23,15 +22,22 @@ from ..core.settings import Settings, save_settings
 from .delegate import ThumbnailDelegate
 from .explain_panel import ExplainPanel
 from .log_panel import LogPanel
+from .grid import PhotoGrid
 from .photo_model import PhotoListModel, PhotoProxy, Role
 from .qtimage import rgb_to_qimage
+from .screen_fit import available_geometry, clamp_to_screen, first_geometry
 from .status import JobProgress
+from .thumbnails import ThumbnailQueue
 from .viewer import PhotoView
 from .workers import (JobTask, PhotoLoadTask, ScoreJob, ScoringService, SidecarWriteTask,
-                      TaskSignals, ThumbnailTask)
+                      TaskSignals)
 
 SORT_LABELS = {"score": "Score", "name": "Name", "time": "Capture time"}
 DEVICE_LABELS = {"auto": "Auto (CUDA if present)", "cpu": "CPU", "cuda": "CUDA"}
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _cache_factory():
@@ -40,7 +46,8 @@ def _cache_factory():
 
 
 class _ArrowsToGrid(QObject):
-    """Arrow keys pressed on the big photo move through the grid, as in a culling tool."""
+    """Arrow keys pressed on the big photo (or the log, or the explanation) move through the
+    grid, as in a culling tool."""
 
     def __init__(self, grid):
         super().__init__(grid)
@@ -71,6 +78,9 @@ class MainWindow(QMainWindow):
         self._overlay_image = None
         self._jobs: dict[str, JobTask] = {}
         self._closed = False
+        self._user_chose = False      # the user moved the selection in this folder
+        self._logged: set[tuple[int, str, str]] = set()
+        self._auto_current = False    # the window itself is moving it
 
         self.signals = TaskSignals(self)
         self.thumb_pool = QThreadPool(self)
@@ -82,6 +92,7 @@ class MainWindow(QMainWindow):
         self.job_pool = QThreadPool(self)
         self.job_pool.setMaxThreadCount(1)
         self.scoring = ScoringService(_cache_factory, self)
+        self.thumbs = ThumbnailQueue(self.thumb_pool, self.signals)
 
         self._build_ui()
         self._build_actions()
@@ -97,22 +108,9 @@ class MainWindow(QMainWindow):
         self.proxy.setSourceModel(self.model)
         self.delegate = ThumbnailDelegate(self.settings.thumbnail_size, self)
 
-        grid = QListView()
-        grid.setObjectName("grid")
+        grid = PhotoGrid()
         grid.setModel(self.proxy)
         grid.setItemDelegate(self.delegate)
-        grid.setViewMode(QListView.ViewMode.IconMode)
-        grid.setFlow(QListView.Flow.LeftToRight)
-        grid.setWrapping(True)
-        grid.setResizeMode(QListView.ResizeMode.Adjust)
-        grid.setMovement(QListView.Movement.Static)
-        grid.setUniformItemSizes(True)   # thousands of rows lay out in O(1) per row
-        grid.setLayoutMode(QListView.LayoutMode.Batched)
-        grid.setBatchSize(200)
-        grid.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        grid.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        grid.setMouseTracking(True)
-        grid.setSpacing(2)
         self.grid = grid
 
         self.viewer = PhotoView()
@@ -125,6 +123,8 @@ class MainWindow(QMainWindow):
         split.addWidget(self.viewer)
         split.setStretchFactor(0, 0)     # a bigger window grows the photo, not the grid
         split.setStretchFactor(1, 1)
+        split.setChildrenCollapsible(False)   # a drag can't lose the grid or the photo
+        self.viewer.setMinimumWidth(200)
         self.setCentralWidget(split)
         self.splitter = split
         self._laid_out = False
@@ -132,12 +132,16 @@ class MainWindow(QMainWindow):
         self.panel = ExplainPanel()
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)   # a click in the panel leaves the keys
         scroll.setWidget(self.panel)
         dock = QDockWidget("Why this score", self)
         dock.setObjectName("explain_dock")
         dock.setWidget(scroll)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.explain_dock = dock
+        # The explanation runs the full height; the log sits under the grid and the photo only,
+        # so a 768 px screen still shows the whole panel.
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
         self.log_panel = LogPanel()
         ldock = QDockWidget("Log", self)
@@ -145,6 +149,9 @@ class MainWindow(QMainWindow):
         ldock.setWidget(self.log_panel)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, ldock)
         self.log_dock = ldock
+        # Arrow keys move through the shoot from wherever a click left the focus.
+        for w in (self.log_panel, self.panel.words):
+            w.installEventFilter(_ArrowsToGrid(grid))
 
         self.counts_label = QLabel()
         self.score_progress = JobProgress("score_progress")
@@ -158,6 +165,8 @@ class MainWindow(QMainWindow):
         self._counts_timer.timeout.connect(self._update_counts)
         self._thumb_timer = QTimer(self, singleShot=True, interval=300)
         self._thumb_timer.timeout.connect(self._reload_small_thumbnails)
+        self._visible_timer = QTimer(self, singleShot=True, interval=30)
+        self._visible_timer.timeout.connect(self._prefer_visible)
 
     def _action(self, text, slot, shortcuts=(), name=None, checkable=False) -> QAction:
         a = QAction(text, self)
@@ -280,6 +289,9 @@ class MainWindow(QMainWindow):
         tb.addSeparator()
         tb.addAction(self.act_undo)
         tb.addAction(self.act_redo)
+        for w in (self.sort_combo, self.filter_combo, self.stars_spin, self.size_slider,
+                  self.device_combo):
+            w.setFocusPolicy(Qt.FocusPolicy.TabFocus)    # clicks leave the keys to the grid
 
     def _connect(self) -> None:
         s = self.signals
@@ -300,7 +312,16 @@ class MainWindow(QMainWindow):
         self.score_progress.cancelRequested.connect(self.cancel_scoring)
         self.job_progress.cancelRequested.connect(self.cancel_jobs)
 
-        self.grid.selectionModel().currentChanged.connect(lambda *_: self.show_current())
+        self.grid.selectionModel().currentChanged.connect(self._current_changed)
+        self.proxy.layoutChanged.connect(self._follow_top)
+        # scrolling the grid by hand is a choice too: the selection stops following the top
+        self.grid.verticalScrollBar().actionTriggered.connect(self._user_scrolled)
+        # what is on screen changes: its thumbnails go first (at once for a scroll; a burst of
+        # re-sorts while scores stream in is coalesced)
+        self.grid.viewportChanged.connect(self._prefer_visible)
+        for sig in (self.proxy.layoutChanged, self.proxy.modelReset, self.proxy.rowsInserted,
+                    self.proxy.rowsRemoved):
+            sig.connect(self._visible_timer.start)
         self.model.dataChanged.connect(lambda *_: self._counts_timer.start())
         self.model.ranksChanged.connect(self.grid.viewport().update)
         self.model.ranksChanged.connect(self.refresh_explain)
@@ -329,13 +350,14 @@ class MainWindow(QMainWindow):
         self.panel.set_mode(st.overlay)
         self.panel.aspect.setCurrentIndex(max(0, self.panel.aspect.findData(st.crop_aspect)))
         self.act_advance.setChecked(st.auto_advance)
-        if st.window_geometry:
-            self.restoreGeometry(QByteArray.fromBase64(st.window_geometry.encode()))
-        else:
-            self.resize(1500, 950)
+        if not (st.window_geometry
+                and self.restoreGeometry(QByteArray.fromBase64(st.window_geometry.encode()))):
+            self.setGeometry(first_geometry(available_geometry(self)))
+        clamp_to_screen(self)      # saved on a bigger screen, or on one that is gone
         if st.window_state:
             self.restoreState(QByteArray.fromBase64(st.window_state.encode()))
         self._fill_recent_menu()
+        self._update_empty_text()
 
     def save_settings(self) -> None:
         st = self.settings
@@ -359,22 +381,47 @@ class MainWindow(QMainWindow):
         if not self._laid_out:
             # First show: the photo gets the larger share; a saved state, if any, wins.
             self._laid_out = True
-            if self.settings.splitter_state:
-                self.splitter.restoreState(QByteArray.fromBase64(self.settings.splitter_state.encode()))
-            else:
-                # three columns of thumbnails; the photo gets the rest
-                cell = self.delegate.size + 12 + self.grid.spacing()
-                grid_w = (3 * cell + 2 * self.grid.spacing() + 2 * self.grid.frameWidth()
-                          + self.grid.verticalScrollBar().sizeHint().width() + 6)
-                w = self.splitter.width()
-                self.splitter.setSizes([grid_w, max(w - grid_w, 200)])
+            # Now the window system's frame is known: keep the title bar on the screen too
+            # (and once more when a window manager adds its frame a moment later).
+            clamp_to_screen(self)
+            QTimer.singleShot(0, self, lambda: clamp_to_screen(self))
             if not self.settings.window_state:
-                self.resizeDocks([self.log_dock], [110], Qt.Orientation.Vertical)
-                self.resizeDocks([self.explain_dock], [330], Qt.Orientation.Horizontal)
+                self.resizeDocks([self.log_dock], [110 if self.height() > 700 else 80],
+                                 Qt.Orientation.Vertical)
+                self.resizeDocks([self.explain_dock], [min(330, max(290, self.width() // 4))],
+                                 Qt.Orientation.Horizontal)
+            restored = bool(self.settings.splitter_state) and self.splitter.restoreState(
+                QByteArray.fromBase64(self.settings.splitter_state.encode()))
+            sizes = self.splitter.sizes()
+            if not restored or len(sizes) != 2 or sizes[1] < 0.4 * sum(sizes):
+                self._split_for_columns()
+
+    def _split_for_columns(self) -> None:
+        """As many thumbnail columns (1 to 3) as fit in 38 % of the window's width (three on a
+        1500 px window, two on a 1366 px laptop); the photo gets the rest."""
+        cell = self.delegate.size + 12 + self.grid.spacing()
+        chrome = (self.grid.spacing() + 2 * self.grid.frameWidth()
+                  + self.grid.verticalScrollBar().sizeHint().width() + 6)
+        w = self.splitter.width()
+        columns = max(1, min(3, int((0.38 * self.width() - chrome) // cell)))
+        grid_w = columns * cell + chrome
+        self.splitter.setSizes([grid_w, max(w - grid_w, 200)])
 
     # ------------------------------------------------------------------ log
     def _on_worker_error(self, message: str) -> None:
-        self.log("error", message)
+        self._log_once("error", message)
+
+    def _log_once(self, level: str, message: str) -> None:
+        """A worker's problem, once per folder load: an unreadable file fails in the thumbnail
+        loader and again in the scorer, in the same words; the log says it once (the status
+        bar still flashes it)."""
+        key = (self.generation, level, message)
+        if key in self._logged:
+            if level == "error":
+                self.statusBar().showMessage(message.splitlines()[0], 8000)
+            return
+        self._logged.add(key)
+        self.log(level, message)
 
     def log(self, level: str, message: str) -> None:
         self.log_panel.add(level, message)
@@ -408,6 +455,7 @@ class MainWindow(QMainWindow):
             return False
         self.generation += 1
         gen = self.generation
+        self._logged.clear()
         self.scoring.cancel()
         self.thumb_pool.clear()
         self.viewer_pool.clear()
@@ -418,9 +466,9 @@ class MainWindow(QMainWindow):
         self.opened_at = time.monotonic()
         self.first_thumbnail_s = None
         self.model.reset(paths)
-        size = self.settings.thumbnail_size
-        for p in paths:
-            self.thumb_pool.start(ThumbnailTask(self.signals, gen, p, size, self.settings.sidecar_style))
+        self.thumbs.reset(gen, paths, self.settings.thumbnail_size, self.settings.sidecar_style)
+        self._prefer_visible()
+        self._update_empty_text()
         self.setWindowTitle(f"{self.folder.name} — aesview")
         self.log("info", f"opened {self.folder} ({len(paths)} photos)")
         self.settings.add_recent(self.folder)
@@ -428,12 +476,30 @@ class MainWindow(QMainWindow):
         self._fill_recent_menu()
         self._update_counts()
         self._update_undo_actions()
+        self._user_chose = False
         if paths:
-            self.grid.setCurrentIndex(self.proxy.index(0, 0))
+            self._select_top()
             self.start_scoring()
         else:
             self.show_current()
         return True
+
+    def _update_empty_text(self) -> None:
+        """What the grid says when it shows nothing: why, and what to do."""
+        if self.folder is None:
+            text = "Open a folder of photos: File → Open folder (Ctrl+O), or drop one here."
+        elif not self.model.rowCount():
+            text = (f"No photos in “{self.folder.name}”.\n\naesview shows JPEG, PNG, TIFF, WebP, "
+                    "HEIC and camera raw files (subfolders are not searched). Open another "
+                    "folder (Ctrl+O) or drop one here.")
+        else:
+            name = self.filter_combo.currentData()
+            text = {"picks": "No picks yet: P picks the selected photo.",
+                    "rejected": "No rejected photos.",
+                    "not_rejected": "Every photo of this shoot is rejected.",
+                    "stars": f"No photo has {self.stars_spin.value()} ★ or more."}.get(name, "")
+            text += "\n\nShow: All photos brings back the whole shoot."
+        self.grid.set_empty_text(text)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -455,14 +521,19 @@ class MainWindow(QMainWindow):
                 return
 
     # ------------------------------------------------------------------ thumbnails
+    def _prefer_visible(self) -> None:
+        rows = self.grid.visible_rows()
+        self.thumbs.prefer([self.proxy.index(r, 0).data(Role.PATH) for r in rows])
+
     def _on_thumbnail(self, gen, path, image, size, error) -> None:
+        self.thumbs.done(gen)
         if gen != self.generation:
             return
         if self.first_thumbnail_s is None and image is not None:
             self.first_thumbnail_s = time.monotonic() - self.opened_at
         self.model.set_thumbnail(path, image, size, error)
         if error:
-            self.log("error", error)
+            self._log_once("error", error)
         if path == self.viewer.path and self.viewer.photo.is_empty() and image is not None:
             self._show_placeholder(path)
 
@@ -484,9 +555,9 @@ class MainWindow(QMainWindow):
 
     def _reload_small_thumbnails(self) -> None:
         size = self.settings.thumbnail_size
-        for it in self.model.items():
-            if it.thumb is not None and it.thumb_size < size:
-                self.thumb_pool.start(ThumbnailTask(self.signals, self.generation, it.path, size, None))
+        self.thumbs.add([it.path for it in self.model.items()
+                         if it.thumb is not None and it.thumb_size < size], size)
+        self._prefer_visible()
         self._persist()
 
     # ------------------------------------------------------------------ scoring
@@ -592,11 +663,36 @@ class MainWindow(QMainWindow):
         name = self.filter_combo.currentData()
         self.stars_spin.setEnabled(name == "stars")
         self.proxy.set_filter(name, self.stars_spin.value())
+        self._update_empty_text()
+        self._update_counts()            # "… · N shown"
         if not self.grid.currentIndex().isValid() and self.proxy.rowCount():
-            self.grid.setCurrentIndex(self.proxy.index(0, 0))
+            self._select_top()
         self.show_current()
 
     # ------------------------------------------------------------------ selection / viewer
+    def _current_changed(self, *_):
+        if not self._auto_current:
+            self._user_chose = True
+        self.show_current()
+
+    def _user_scrolled(self, _action) -> None:
+        self._user_chose = True
+
+    def _select_top(self) -> None:
+        self._auto_current = True
+        try:
+            self.grid.setCurrentIndex(self.proxy.index(0, 0))
+            self.grid.scrollToTop()
+        finally:
+            self._auto_current = False
+
+    def _follow_top(self) -> None:
+        """Until the user picks a photo (click, key, flag), the selection stays on the best one
+        so far: a shoot opens on its best photo, not on whatever was first by name."""
+        if not self._user_chose and self.proxy.rowCount() \
+                and self.grid.currentIndex() != self.proxy.index(0, 0):
+            self._select_top()
+
     def current_path(self) -> str | None:
         idx = self.grid.currentIndex()
         return idx.data(Role.PATH) if idx.isValid() else None
@@ -648,7 +744,7 @@ class MainWindow(QMainWindow):
         if token != self.photo_token:
             return
         if error:
-            self.log("error", error)
+            self._log_once("error", error)
             return
         crop = self.viewer.crop_box() if self.viewer.crop_visible() else None
         preview, full = image
@@ -726,6 +822,7 @@ class MainWindow(QMainWindow):
         paths = self.selected_paths()
         if not paths:
             return
+        self._user_chose = True
         edit = self.book.apply(paths, change)
         if edit is None:
             return
@@ -769,7 +866,8 @@ class MainWindow(QMainWindow):
 
     def _update_counts(self) -> None:
         c = self.model.counts()
-        text = f"{c['photos']} photos · {c['scored']} scored · {c['picks']} picks · {c['rejects']} rejected"
+        text = (f"{_n(c['photos'], 'photo')} · {c['scored']} scored · {_n(c['picks'], 'pick')}"
+                f" · {c['rejects']} rejected")
         if c["failed"]:
             text += f" · {c['failed']} failed"
         if self.proxy.rowCount() != c["photos"]:
@@ -990,6 +1088,7 @@ class MainWindow(QMainWindow):
         self._closed = True
         self.generation += 1           # late results are dropped from here on
         self.cancel_jobs()
+        self.thumbs.reset(-1, [], 0, None)
         self.thumb_pool.clear()
         self.viewer_pool.clear()
         if not self.scoring.shutdown():

@@ -4,12 +4,12 @@ boxes go to and from the core unchanged whatever size of the photo is on screen.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (QFrame, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene,
                                QGraphicsView)
 
-from .crop_item import CropItem
+from .crop_item import HANDLE_PX, MIN_ZOOM, CropItem
 
 PREVIEW_SIDE = 2048
 
@@ -124,9 +124,14 @@ class PhotoView(QGraphicsView):
         self.crop.aspect = aspect
         self.crop.set_rect(QRectF(left, top, right - left, bottom - top))
         self.crop.show()
+        if self.fit_mode:
+            self.fit()
 
     def hide_crop(self) -> None:
-        self.crop.hide()
+        if self.crop.isVisible():
+            self.crop.hide()
+            if self.fit_mode:
+                self.fit()
 
     def crop_visible(self) -> bool:
         return self.crop.isVisible()
@@ -143,6 +148,14 @@ class PhotoView(QGraphicsView):
         self.fit_mode = True
         if self.full_size:
             self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+            if self.crop.isVisible():
+                # room around the photo for the crop's handles on its edges
+                vp = self.viewport().rect()
+                m = HANDLE_PX + 2
+                f = min((vp.width() - 2 * m) / max(1, vp.width()),
+                        (vp.height() - 2 * m) / max(1, vp.height()))
+                if f > 0:
+                    self.scale(f, f)
         self.zoomChanged.emit(self.zoom())
 
     def zoom_100(self) -> None:
@@ -150,17 +163,29 @@ class PhotoView(QGraphicsView):
         self.resetTransform()
         self.zoomChanged.emit(self.zoom())
 
-    def zoom_by(self, factor: float) -> None:
+    def zoom_by(self, factor: float, at: QPointF | None = None) -> None:
+        """Zoom by `factor`, keeping the photo point under `at` (viewport pixels) where it
+        is; the centre of the view by default."""
         z = self.zoom() * factor
-        if 0.02 <= z <= 16:
-            self.fit_mode = False
-            self.scale(factor, factor)
-            self.zoomChanged.emit(self.zoom())
+        if not MIN_ZOOM <= z <= 16:
+            return
+        vp_center = QPointF(self.viewport().rect().center())
+        at = vp_center if at is None else QPointF(at)
+        anchor = self.mapToScene(at.toPoint())
+        self.fit_mode = False
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.scale(factor, factor)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        # put the anchor back under `at`: centre the view on the point that is as far from
+        # the anchor as the view's centre is from `at`, in photo pixels at the new zoom
+        offset = (vp_center - at) / self.zoom()
+        self.centerOn(anchor + offset)
+        self.zoomChanged.emit(self.zoom())
 
     def wheelEvent(self, event):
         steps = event.angleDelta().y() / 120
         if steps:
-            self.zoom_by(1.25 ** steps)
+            self.zoom_by(1.25 ** steps, event.position())
         event.accept()
 
     def mouseDoubleClickEvent(self, event):

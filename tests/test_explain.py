@@ -31,9 +31,11 @@ def test_words_name_the_right_regions():
 def test_describe_mentions_score_percentile_and_attributes():
     m = np.ones((6, 6), np.float32)
     text = describe(0.8123, 75.0, m, {"sharp": 0.9, "vivid_color": 0.1, "symmetry": 0.5})
-    assert text.startswith("Score 0.81, better than 75 % of this shoot.")
+    assert text.startswith("Score 0.81, better than 75 % of the other photos in this shoot.")
     assert "raises the score most" in text and "lowers" not in text
     assert "sharp (0.90)" in text and "weakest: vivid color (0.10)" in text
+    assert describe(0.9, 100.0, m, {}).startswith("Score 0.90, the best of this shoot.")
+    assert describe(0.1, 0.0, m, {}).startswith("Score 0.10, the lowest of this shoot.")
 
 
 def test_overlay_is_photo_shaped_and_fades_where_the_map_is_neutral():

@@ -68,8 +68,13 @@ def describe(score: float | None, percentile: float | None, aesam: np.ndarray | 
     parts = []
     if score is not None:
         s = f"Score {score:.2f}"
-        if percentile is not None:
-            s += f", better than {percentile:.0f} % of this shoot"
+        # percentile is the share of the *other* photos scoring lower (records.rank).
+        if percentile is not None and percentile >= 100:
+            s += ", the best of this shoot"
+        elif percentile is not None and percentile <= 0:
+            s += ", the lowest of this shoot"
+        elif percentile is not None:
+            s += f", better than {percentile:.0f} % of the other photos in this shoot"
         parts.append(s + ".")
     if aesam is not None and aesam.size:
         parts.extend(region_sentences(aesam))

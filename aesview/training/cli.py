@@ -1,0 +1,237 @@
+"""`aesview train` and `aesview evaluate` (also `python -m aesview.training train|evaluate`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+log = logging.getLogger("aesview.training")
+
+DATASETS = ("selfsup", "ava", "aadb", "csv")
+
+
+def _held_out(args) -> tuple[str, ...]:
+    from .selfsup import HELD_OUT
+    return tuple(n.strip() for n in args.held_out.split(",") if n.strip()) if args.held_out \
+        else HELD_OUT
+
+
+def _read(args, split: str):
+    from . import datasets
+    if args.dataset == "ava":
+        return datasets.read_ava(args.data, split=split,
+                                 split_list=getattr(args, f"{split}_list", None))
+    if args.dataset == "aadb":
+        return datasets.read_aadb(args.data, split=split)
+    if args.dataset == "csv":
+        atts = [a for a in (args.attributes or "").split(",") if a]
+        lo, hi = (float(v) for v in args.scale.split(":"))
+        return datasets.read_csv(args.data, atts, (lo, hi))
+    raise ValueError(args.dataset)
+
+
+def _common(p):
+    p.add_argument("--dataset", choices=DATASETS, default="selfsup",
+                   help="selfsup: a folder of good photos (default); ava/aadb: dataset root; "
+                        "csv: a CSV file")
+    p.add_argument("--data", required=True, help="folder or CSV file of the dataset")
+    p.add_argument("--long-side", type=int, default=None,
+                   help="working size (train: 320; evaluate: the model card's)")
+    p.add_argument("--held-out", default="",
+                   help="selfsup: comma-separated photo names kept out of training "
+                        "(default: the fixed list in aesview/training/selfsup.py)")
+    p.add_argument("--attributes", default="", help="csv: attribute columns (comma-separated)")
+    p.add_argument("--scale", default="1:10", help="csv: scale of the 'mean' column, lo:hi")
+    p.add_argument("--test-list", default=None, help="ava: split list for testing")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+
+
+def register(subparsers) -> None:
+    t = subparsers.add_parser("train", help="train an aesthetic model")
+    _common(t)
+    t.add_argument("--out", required=True, help="folder for train.log and checkpoint.pt")
+    t.add_argument("--save", default=None,
+                   help="model file to write (NAME.pt + NAME.json card); default OUT/model.pt")
+    t.add_argument("--name", default=None, help="model name for the card")
+    t.add_argument("--set-default", action="store_true",
+                   help="also name the saved model in DEFAULT beside it")
+    t.add_argument("--train-list", default=None, help="ava: split list for training")
+    t.add_argument("--architecture", default="efficientnet_lite0")
+    t.add_argument("--epochs", type=int, default=8)
+    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--lr", type=float, default=5e-4)
+    t.add_argument("--freeze", type=int, default=12,
+                   help="backbone stages kept frozen (lite0 has 18; 0 trains everything)")
+    t.add_argument("--no-cache", action="store_true",
+                   help="don't cache the frozen prefix (needed for big sets and for mirroring)")
+    t.add_argument("--measure", choices=("vote", "margin"), default="vote")
+    t.add_argument("--gamma", type=float, default=1.0)
+    t.add_argument("--delta", type=float, default=0.0)
+    t.add_argument("--balance", choices=("weights", "none"), default="weights")
+    t.add_argument("--rank-weight", type=float, default=1.0)
+    t.add_argument("--map-weight", type=float, default=0.5)
+    t.add_argument("--att-weight", type=float, default=0.5)
+    t.add_argument("--copies", type=int, default=2, help="selfsup: draws per defect and severity")
+    t.add_argument("--near-lossless", type=int, default=7, help="selfsup: variants per photo")
+    t.add_argument("--mirror-sources", action="store_true",
+                   help="selfsup: also use each photo's mirror image as a source photo")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--amp", choices=("auto", "off"), default="auto")
+    t.add_argument("--workers", type=int, default=0)
+    t.add_argument("--no-imagenet", action="store_true", help="start from random weights")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    t.add_argument("--no-evaluate", action="store_true", help="skip the evaluation after training")
+    t.set_defaults(func=cmd_train)
+
+    e = subparsers.add_parser("evaluate", help="evaluate a model")
+    _common(e)
+    e.add_argument("--model", default=None, help="model name or .pt file (default: DEFAULT)")
+    e.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    e.set_defaults(func=cmd_evaluate)
+
+
+def _threads():
+    import torch
+    if not torch.cuda.is_available():
+        torch.set_num_threads(max(1, min(os.cpu_count() or 1, 8)))
+
+
+def run_evaluation(net, args, architecture: str) -> dict:
+    from .evaluate import evaluate_photos, evaluate_samples
+    if args.dataset == "selfsup":
+        from .selfsup import list_photos
+        held = set(_held_out(args))
+        photos = [p for p in list_photos(args.data) if p.name in held]
+        if not photos:
+            raise SystemExit(f"none of the held-out photos are in {args.data}")
+        return evaluate_photos(net, photos, architecture, args.long_side)
+    return evaluate_samples(net, _read(args, "test"), architecture, args.long_side)
+
+
+def cmd_train(args) -> int:
+    from .loop import TrainConfig, setup_logging, train
+    from .selfsup import build, split_photos
+    from ..core.backbones import SPECS
+    from ..core.weights import save_model
+    from . import degradations as D
+    import torch
+
+    out = Path(args.out)
+    args.long_side = args.long_side or 320
+    setup_logging(out)
+    _threads()
+    t0 = time.time()
+    if args.dataset == "selfsup":
+        held = _held_out(args)
+        train_photos, held_photos = split_photos(args.data, held)
+        log.info("self-supervised set from %d photos (%d held out: %s)", len(train_photos),
+                 len(held_photos), ", ".join(p.name for p in held_photos))
+        samples = build(train_photos, args.long_side, args.near_lossless, args.copies,
+                        args.seed, log=log, mirror_sources=args.mirror_sources)
+        attributes = list(D.ATTRIBUTES)
+        log.info("generated %d samples in %.1f s", len(samples), time.time() - t0)
+    else:
+        samples = _read(args, "train")
+        from .datasets import AADB_ATTRIBUTES
+        attributes = {"aadb": AADB_ATTRIBUTES,
+                      "csv": [a for a in args.attributes.split(",") if a]}.get(args.dataset, [])
+    cfg = TrainConfig(architecture=args.architecture, long_side=args.long_side,
+                      multiple=SPECS[args.architecture].stride,
+                      freeze=args.freeze, cache_prefix=not args.no_cache, epochs=args.epochs,
+                      batch_size=args.batch_size, lr=args.lr, measure=args.measure,
+                      gamma=args.gamma, delta=args.delta, balance=args.balance,
+                      att_weight=args.att_weight, rank_weight=args.rank_weight,
+                      map_weight=args.map_weight, seed=args.seed, device=args.device,
+                      amp=args.amp, num_workers=args.workers, imagenet=not args.no_imagenet,
+                      attributes=attributes)
+    net, summary = train(samples, cfg, out, resume=args.resume)
+    metrics = {}
+    if not args.no_evaluate:
+        from .evaluate import format_report
+        log.info("evaluating")
+        metrics = run_evaluation(net, args, args.architecture)
+        log.info("\n%s", format_report(metrics) if args.dataset == "selfsup"
+                 else json.dumps(metrics, indent=1))
+    save = Path(args.save) if args.save else out / "model.pt"
+    name = args.name or save.stem
+    training = {
+        "data": _describe_data(args, samples),
+        "recipe": _recipe(args),
+        "seed": args.seed,
+        "time_s": round(time.time() - t0, 1),
+        "hyperparameters": {k: v for k, v in asdict(cfg).items() if k not in ("attributes",)},
+        "history": summary["history"],
+        "machine": f"{platform.machine()} {os.cpu_count()} CPUs, torch {torch.__version__}, "
+                   f"cuda={torch.cuda.is_available()}",
+    }
+    training["data_short"] = (f"{len(train_photos)} freely licensed photos + synthetic defects "
+                              "(never AVA)" if args.dataset == "selfsup"
+                              else f"{args.dataset} ({len(samples)} images)")
+    if args.dataset == "selfsup":
+        training["held_out_photos"] = sorted(p.name for p in held_photos)
+        training["train_photos"] = sorted(p.name for p in train_photos)
+    card = {"name": name, "architecture": args.architecture,
+            "input": {"long_side": args.long_side, "multiple": SPECS[args.architecture].stride},
+            "normalization": SPECS[args.architecture].normalization,
+            "labels": ["low", "high"], "attributes": attributes, "trained": True,
+            "training": training, "metrics": metrics}
+    save_model(net, card, save)
+    if args.set_default:
+        from ..core.atomic import atomic_write_text as write_text_atomic
+        write_text_atomic(save.parent / "DEFAULT", name + "\n")
+    log.info("saved %s (%s) after %.0f s", save, name, time.time() - t0)
+    return 0
+
+
+def _describe_data(args, samples) -> str:
+    if args.dataset == "selfsup":
+        lic = Path(args.data) / "LICENSES.md"
+        return (f"self-supervised defect set built from {len(samples)} generated samples of the "
+                f"freely licensed photos in {Path(args.data).name}/ (licences: "
+                f"{lic.name if lic.is_file() else 'see the photo folder'}); never shown AVA, "
+                "AADB or any human aesthetic rating")
+    return f"{args.dataset} at {args.data} ({len(samples)} training images)"
+
+
+def _recipe(args) -> str:
+    if args.dataset == "selfsup":
+        return ("each training photo at long side %d: itself and %d near-lossless variants "
+                "(JPEG q>=92, tiny resize, +-3%% exposure, mirror) = high; %d draws of each of 12 "
+                "defect families (defocus, motion blur, noise, heavy JPEG, under/over-exposure, "
+                "flat contrast, colour cast, tilt, awkward re-framing, local blur, local noise) "
+                "at 3 severities = low; pseudo vote histograms from severity; sample weighting "
+                "c=|P(v>5)-P(v<=5)|^gamma; class-balanced loss; within-photo ranking loss; map "
+                "loss on local-defect masks%s" % (args.long_side, args.near_lossless, args.copies,
+                                                  "; each photo's mirror image used as a second "
+                                                  "source" if args.mirror_sources else ""))
+    return f"supervised on {args.dataset} vote histograms with sample weighting"
+
+
+def cmd_evaluate(args) -> int:
+    from ..core.weights import load_model
+    from .evaluate import format_report
+    _threads()
+    model = load_model(args.model, device=args.device)
+    args.long_side = args.long_side or model.card["input"]["long_side"]
+    t0 = time.time()
+    res = run_evaluation(model.net, args, model.card["architecture"])
+    print(f"model {model.model_id}")
+    print(format_report(res) if args.dataset == "selfsup" else json.dumps(res, indent=1))
+    print(f"({time.time() - t0:.0f} s)")
+    if args.json:
+        from ..core.atomic import atomic_write_text as write_text_atomic
+        write_text_atomic(Path(args.json), json.dumps(res, indent=1) + "\n")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m aesview.training")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)

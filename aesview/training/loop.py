@@ -1,0 +1,387 @@
+"""The training loop: frozen backbone prefix (optionally cached once per sample), trainable
+tail + GAP heads, weighted two-class loss, attribute loss, a within-photo ranking loss, and a
+map loss for samples whose defect region is known. Resumable from atomic checkpoints.
+
+Loss of a batch (z = logit_high - logit_low):
+  L = CE_w + a * BCE_att + r * rank + m * map
+  CE_w  : cross-entropy weighted by sample weight x class-balance factor, / sum of weights
+  rank  : hinge(margin - (z_i - z_j)) for pairs of one source photo whose pseudo means differ
+          by >= 0.5 (RankIQA); zero for datasets without groups (AVA, AADB, CSV)
+  map   : per-cell BCE of the signed map + bias (the AesAM cell logit) where a local defect's
+          mask is known: cells mostly inside -> low, cells outside -> high
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torch.utils.data
+from torch import nn
+
+from ..core.backbones import SPECS
+from ..core.model import AesNet, build_model
+from ..core.preprocess import normalize
+from .datasets import Sample, image_shape, load_rgb
+from .weighting import Weighting, class_balance, histogram_text, labels, mean_score, sample_weights
+
+log = logging.getLogger("aesview.training")
+
+
+@dataclass
+class TrainConfig:
+    architecture: str = "efficientnet_lite0"
+    long_side: int = 320
+    multiple: int = 32
+    freeze: int = 12                 # backbone stages [0, freeze) are frozen
+    cache_prefix: bool = True        # run the frozen prefix once per sample, keep it in RAM
+    epochs: int = 8
+    batch_size: int = 32
+    lr: float = 5e-4
+    weight_decay: float = 1e-4
+    measure: str = "vote"
+    gamma: float = 1.0
+    delta: float = 0.0
+    threshold: float = 5.0
+    balance: str = "weights"         # "weights" (class-balanced loss) or "none"
+    att_weight: float = 0.5
+    rank_weight: float = 1.0
+    rank_margin: float = 1.0
+    map_weight: float = 0.5
+    flip: bool = True                # random mirror (only when the prefix is not cached)
+    seed: int = 0
+    device: str = "auto"
+    amp: str = "auto"                # mixed precision on CUDA
+    num_workers: int = 0
+    imagenet: bool = True
+    attributes: list = field(default_factory=list)
+
+    def weighting(self) -> Weighting:
+        return Weighting(self.measure, self.gamma, self.delta, self.threshold)
+
+
+def setup_logging(out_dir: Path | None) -> None:
+    log.setLevel(logging.INFO)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S")
+    for h in list(log.handlers):
+        log.removeHandler(h)
+        h.close()
+    err = logging.StreamHandler(sys.stderr)
+    err.setFormatter(fmt)
+    log.addHandler(err)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fh = logging.FileHandler(out_dir / "train.log")
+        fh.setFormatter(fmt)
+        log.addHandler(fh)
+    log.propagate = False
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def freeze_prefix(net: AesNet, k: int) -> list[nn.Parameter]:
+    for i, stage in enumerate(net.backbone.stages):
+        for p in stage.parameters():
+            p.requires_grad_(i >= k)
+    return [p for p in net.parameters() if p.requires_grad]
+
+
+def set_train_mode(net: AesNet) -> None:
+    """Heads and dropout train; every BatchNorm keeps its ImageNet statistics (batches here are
+    small and often one photo's variants, which would bias running statistics)."""
+    net.train()
+    for m in net.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.eval()
+
+
+class Inputs:
+    """Pixels and (optionally cached) frozen-prefix features per sample, batched by shape."""
+
+    def __init__(self, samples: list[Sample], net: AesNet, cfg: TrainConfig, device):
+        self.samples, self.net, self.cfg, self.device = samples, net, cfg, device
+        self.norm = SPECS[cfg.architecture].normalization
+        self.cache: dict[int, torch.Tensor] = {}
+        self.bad: set[int] = set()
+        self.shapes = []
+        for i, s in enumerate(samples):
+            try:
+                self.shapes.append(image_shape(s, cfg.long_side, cfg.multiple))
+            except Exception as exc:  # an unreadable file is left out; the rest go on
+                self.bad.add(i)
+                self.shapes.append(None)
+                log.warning("%s: left out of training (%s)", s.path, exc)
+        if cfg.cache_prefix and cfg.freeze > 0:
+            self._fill_cache()
+
+    def pixels(self, idx: int) -> np.ndarray:
+        s = self.samples[idx]
+        return s.image if s.image is not None else load_rgb(s.path, self.cfg.long_side,
+                                                            self.cfg.multiple)
+
+    @torch.no_grad()
+    def _prefix(self, arrays: list[np.ndarray]) -> torch.Tensor:
+        x = normalize(np.stack(arrays), self.norm).to(self.device)
+        self.net.backbone.eval()
+        return self.net.backbone(x, stop=self.cfg.freeze)
+
+    def _fill_cache(self):
+        from tqdm import tqdm
+        order = self.batches(np.random.default_rng(0), shuffle=False)
+        t0 = time.time()
+        for batch in tqdm(order, desc="frozen prefix", unit="batch", leave=False,
+                          disable=not sys.stderr.isatty()):
+            batch, arrays = self._load_batch(batch)
+            if not batch:
+                continue
+            feats = self._prefix(arrays).to("cpu", torch.float16)
+            for i, f in zip(batch, feats):
+                self.cache[i] = f
+        log.info("cached stages 0..%d for %d samples in %.1f s (%.0f MB)", self.cfg.freeze - 1,
+                 len(self.samples), time.time() - t0,
+                 sum(t.numel() * 2 for t in self.cache.values()) / 2**20)
+
+    def batches(self, rng: np.random.Generator, shuffle: bool = True) -> list[list[int]]:
+        """Same-shape batches. Samples of one source photo are kept together (in random order)
+        so the ranking loss sees pairs of the same scene."""
+        buckets: dict[tuple, list[int]] = {}
+        for i, sh in enumerate(self.shapes):
+            if sh is not None:
+                buckets.setdefault(sh, []).append(i)
+        out = []
+        for key in sorted(buckets):
+            idx = np.array(buckets[key])
+            if shuffle:
+                idx = idx[rng.permutation(len(idx))]
+                groups = np.array([self.samples[i].group for i in idx])
+                order = {g: r for r, g in enumerate(rng.permutation(np.unique(groups)))}
+                idx = idx[np.argsort([order[g] for g in groups], kind="stable")]
+            bs = self.cfg.batch_size
+            out += [idx[j:j + bs].tolist() for j in range(0, len(idx), bs)]
+        if shuffle:
+            out = [out[j] for j in rng.permutation(len(out))]
+        return out
+
+    def _load_batch(self, batch: list[int]) -> tuple[list[int], list[np.ndarray]]:
+        """Pixels of a batch; an unreadable file is logged once and left out, the rest go on."""
+        kept, arrays = [], []
+        for i in batch:
+            try:
+                arrays.append(self.pixels(i))
+                kept.append(i)
+            except Exception as exc:
+                if i not in self.bad:
+                    self.bad.add(i)
+                    log.warning("%s: left out of training (%s)", self.samples[i].path, exc)
+        return kept, arrays
+
+    def epoch(self, batches: list[list[int]], rng: np.random.Generator):
+        """Yields (batch, input for net(x, start=freeze), mirrored?) for every usable batch.
+        Uncached pixels are decoded by `num_workers` processes when asked for."""
+        if self.cache:
+            for b in batches:
+                yield b, torch.stack([self.cache[i] for i in b]).to(self.device).float(), False
+            return
+        if self.cfg.num_workers > 0:
+            loader = torch.utils.data.DataLoader(
+                _BatchLoader(self), batch_size=None, sampler=batches,
+                num_workers=self.cfg.num_workers, collate_fn=_as_is)
+        else:
+            loader = map(self._load_batch, batches)
+        for kept, arrays in loader:
+            if not kept:
+                continue
+            flip = self.cfg.flip and rng.random() < 0.5
+            if flip:
+                arrays = [a[:, ::-1] for a in arrays]
+            x = normalize(np.stack(arrays), self.norm).to(self.device)
+            if self.cfg.freeze > 0:
+                with torch.no_grad():
+                    x = self.net.backbone(x, stop=self.cfg.freeze)
+            yield kept, x, flip
+
+
+def _as_is(item):
+    return item
+
+
+class _BatchLoader(torch.utils.data.Dataset):
+    """Lets a DataLoader decode whole same-shape batches in worker processes."""
+
+    def __init__(self, inputs: Inputs):
+        self.samples, self.cfg = inputs.samples, inputs.cfg
+        self.bad: set[int] = set()
+
+    def __getitem__(self, batch):
+        return Inputs._load_batch(self, batch)
+
+    def pixels(self, idx):
+        s = self.samples[idx]
+        return s.image if s.image is not None else load_rgb(s.path, self.cfg.long_side,
+                                                            self.cfg.multiple)
+
+
+def _mask_cells(mask: np.ndarray, h: int, w: int) -> np.ndarray:
+    t = torch.from_numpy(np.ascontiguousarray(mask, np.float32))[None, None]
+    return F.adaptive_avg_pool2d(t, (h, w))[0, 0].numpy()
+
+
+def batch_loss(out, net: AesNet, batch: list[int], data: Inputs, y, w, att, flipped,
+               cfg: TrainConfig):
+    logits = out.aes_logits.float()
+    ce = F.cross_entropy(logits, y, reduction="none")
+    wsum = w.sum()
+    loss_cls = (ce * w).sum() / wsum.clamp_min(1e-8)
+    terms = {"cls": loss_cls}
+    if att.shape[1] and cfg.att_weight > 0:
+        known = ~torch.isnan(att)
+        if known.any():
+            bce = F.binary_cross_entropy_with_logits(out.att_logits.float()[known], att[known])
+            terms["att"] = cfg.att_weight * bce
+    z = logits[:, 1] - logits[:, 0]
+    if cfg.rank_weight > 0:
+        groups = torch.tensor([data.samples[i].group for i in batch], device=z.device)
+        means = torch.tensor(mean_score(np.stack([data.samples[i].votes for i in batch])),
+                             device=z.device, dtype=torch.float32)
+        pair = (groups[:, None] == groups[None, :]) & (groups[:, None] >= 0) & \
+               (means[:, None] - means[None, :] >= 0.5)
+        if pair.any():
+            diff = z[:, None] - z[None, :]
+            terms["rank"] = cfg.rank_weight * F.relu(cfg.rank_margin - diff[pair]).mean()
+    masked = [(j, data.samples[i].mask) for j, i in enumerate(batch)
+              if data.samples[i].mask is not None]
+    if masked and cfg.map_weight > 0:
+        feats = out.features.float()
+        dw = net.aes_head.weight[1] - net.aes_head.weight[0]
+        db = net.aes_head.bias[1] - net.aes_head.bias[0]
+        cell_logits, targets = [], []
+        for j, m in masked:
+            if flipped:
+                m = m[:, ::-1]
+            cov = torch.from_numpy(_mask_cells(m, feats.shape[2], feats.shape[3])).to(z.device)
+            cam = torch.einsum("c,chw->hw", dw, feats[j]) + db
+            sel = (cov >= 0.5) | (cov <= 0.1)
+            cell_logits.append(cam[sel])
+            targets.append((cov[sel] <= 0.1).float())
+        terms["map"] = cfg.map_weight * F.binary_cross_entropy_with_logits(
+            torch.cat(cell_logits), torch.cat(targets))
+    return sum(terms.values()), terms
+
+
+def atomic_torch_save(obj, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def train(samples: list[Sample], cfg: TrainConfig, out_dir: Path | None = None,
+          resume: bool = False, val_fn=None) -> tuple[AesNet, dict]:
+    """Train on `samples`; returns (net in eval mode, summary). With `out_dir`, writes
+    train.log and checkpoint.pt there after every epoch; `resume` continues from it."""
+    out_dir = Path(out_dir) if out_dir else None
+    seed_everything(cfg.seed)
+    device = torch.device("cuda" if (cfg.device == "auto" and torch.cuda.is_available())
+                          else ("cpu" if cfg.device == "auto" else cfg.device))
+    use_amp = device.type == "cuda" and cfg.amp != "off"
+    n_att = len(cfg.attributes) if cfg.attributes else len(samples[0].attributes)
+    net = build_model(cfg.architecture, n_att, imagenet=cfg.imagenet).to(device)
+    params = freeze_prefix(net, cfg.freeze)
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    t_start = time.time()
+
+    votes = np.stack([s.votes for s in samples])
+    y_all = labels(votes, cfg.threshold)
+    w_all = sample_weights(votes, cfg.weighting())
+    if cfg.balance == "weights":
+        w_all = w_all * class_balance(y_all, w_all)
+    elif cfg.balance != "none":
+        raise ValueError(f"unknown balance {cfg.balance!r} (weights or none)")
+    log.info("%d samples: %d high, %d low; weighting %s", len(samples), int(y_all.sum()),
+             int((1 - y_all).sum()), cfg.weighting())
+    log.info("sample weight histogram (before class balance):\n%s",
+             histogram_text(sample_weights(votes, cfg.weighting())))
+
+    data = Inputs(samples, net, cfg, device)
+    batches_per_epoch = len(data.batches(np.random.default_rng(0)))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, pct_start=0.15,
+                                                total_steps=max(1, cfg.epochs * batches_per_epoch))
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    start_epoch, history, elapsed_before = 0, [], 0.0
+    ckpt = out_dir / "checkpoint.pt" if out_dir else None
+    if resume and ckpt is not None and ckpt.is_file():
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["torch_rng"])
+        start_epoch, history = state["epoch"], state["history"]
+        elapsed_before = state.get("time_s", 0.0)
+        log.info("resumed from %s at epoch %d", ckpt, start_epoch)
+
+    from tqdm import tqdm
+    for epoch in range(start_epoch, cfg.epochs):
+        rng = np.random.default_rng([cfg.seed, epoch])
+        set_train_mode(net)
+        sums: dict[str, float] = {}
+        correct = seen = 0
+        batches = [b for b in data.batches(rng) if not data.cache or b[0] in data.cache]
+        batches = [[i for i in b if i not in data.bad] for b in batches]
+        bar = tqdm(data.epoch([b for b in batches if b], rng), total=len(batches),
+                   desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False,
+                   disable=not sys.stderr.isatty())
+        for batch, x, flipped in bar:
+            y = torch.from_numpy(y_all[batch]).to(device)
+            w = torch.from_numpy(w_all[batch]).float().to(device)
+            att = torch.from_numpy(np.stack([samples[i].attributes for i in batch])).float()
+            att = att.to(device)
+            with torch.autocast(device.type, enabled=use_amp):
+                out = net(x, start=cfg.freeze)
+            loss, terms = batch_loss(out, net, batch, data, y, w, att, flipped, cfg)
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            sched.step()
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(batch)
+            correct += int((out.aes_logits.argmax(1) == y).sum())
+            seen += len(batch)
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
+        entry = {"epoch": epoch + 1, "train_acc": correct / max(seen, 1),
+                 **{k: v / max(seen, 1) for k, v in sums.items()}}
+        if val_fn is not None:
+            net.eval()
+            entry.update(val_fn(net))
+        history.append(entry)
+        log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k}={v:.4f}" for k, v in entry.items()
+                                                     if k != "epoch"))
+        if ckpt is not None:
+            atomic_torch_save({"model": net.state_dict(), "optimizer": opt.state_dict(),
+                               "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
+                               "torch_rng": torch.get_rng_state(), "epoch": epoch + 1,
+                               "history": history, "config": asdict(cfg),
+                               "time_s": elapsed_before + time.time() - t_start}, ckpt)
+    net.eval()
+    summary = {"history": history, "time_s": round(elapsed_before + time.time() - t_start, 1),
+               "samples": len(samples), "high": int(y_all.sum()), "low": int((1 - y_all).sum())}
+    return net, summary

@@ -130,6 +130,9 @@ def cmd_score(args) -> int:
 
     from .core.records import rank
     paths = expand_paths(args.paths, args.recursive)
+    if not paths:
+        print("aesview: no photos found in " + ", ".join(args.paths)
+              + ("" if args.recursive else " (add --recursive for sub-folders)"), file=sys.stderr)
     model, scorer = _load(args)
     maps_dir = Path(args.maps) if args.maps else None
     if maps_dir:
@@ -188,7 +191,7 @@ def cmd_crop(args) -> int:
     model, scorer = _load(args)
     rec = scorer.score_one(args.image)
     if not rec.ok:
-        print(f"aesview: {rec.error}", file=sys.stderr)
+        print(f"aesview: {rec.path}: {rec.error}", file=sys.stderr)
         return EXIT_SOME_FAILED
     try:
         aspect = parse_aspect(args.aspect, rec.image_size)

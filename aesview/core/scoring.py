@@ -62,12 +62,13 @@ class Scorer:
             photo = load_image(path, max_side=self.long_side if self.reduced_decode else None)
             size = target_size(*photo.image.size, self.long_side, self.multiple)
             return _Prepared(path, key, photo.size, to_array(photo.image, size))
+        # Errors name the problem, not the file: every consumer shows them beside the path.
         except ImageLoadError as exc:
-            return _Prepared(path, error=str(exc))
+            return _Prepared(path, error=exc.reason)
         except OSError as exc:
-            return _Prepared(path, error=f"{path}: cannot read ({exc.strerror or exc})")
+            return _Prepared(path, error=f"cannot read the file ({exc.strerror or exc})")
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop a folder
-            return _Prepared(path, error=f"{path}: {type(exc).__name__}: {exc}")
+            return _Prepared(path, error=f"{type(exc).__name__}: {exc}")
 
     @torch.inference_mode()
     def _infer(self, batch: list[_Prepared]) -> list[ScoreRecord]:

@@ -65,8 +65,9 @@ class PhotoItem:
 
     @property
     def error(self) -> str | None:
+        # "name: reason", as the thumbnail loader's ImageLoadError reads.
         if self.record is not None and self.record.error:
-            return self.record.error
+            return f"{self.name}: {self.record.error}"
         return self.load_error
 
 

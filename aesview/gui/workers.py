@@ -206,7 +206,7 @@ class ScoringWorker(QObject):
             for rec in scorer.score_paths(job.paths, cancel=job.cancel, progress=progress):
                 self.record.emit(job.gen, rec)
                 if rec.error:
-                    self.error.emit(rec.error)
+                    self.error.emit(f"{os.path.basename(rec.path)}: {rec.error}")
         except Exception as exc:  # noqa: BLE001
             self.error.emit(f"scoring stopped: {exc}\n{traceback.format_exc(limit=3)}")
         self.finished.emit(job.gen, job.cancel.is_set())

@@ -26,6 +26,9 @@ def test_card_says_plainly_what_the_model_was_trained_on(model):
     assert "never shown AVA" in tr["data"]
     held, seen = set(tr["held_out_photos"]), set(tr["train_photos"])
     assert set(PHOTOS) <= held and not held & seen
+    # Photos used to pick the epoch are neither trained on nor among the held-out ones.
+    val = set(tr.get("validation_photos", []))
+    assert not val & held and not val & seen
     assert card["attributes"] == D.ATTRIBUTES
     assert card["metrics"]["model"]["clean_beats_technical"] > 0.5
 

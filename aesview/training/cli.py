@@ -76,11 +76,22 @@ def register(subparsers) -> None:
     t.add_argument("--balance", choices=("weights", "none"), default="weights")
     t.add_argument("--rank-weight", type=float, default=1.0)
     t.add_argument("--map-weight", type=float, default=0.5)
+    t.add_argument("--cross-rank-weight", type=float, default=0.0,
+                   help="selfsup: rank each clean photo above severe defects of other photos "
+                        "in its batch")
     t.add_argument("--att-weight", type=float, default=0.5)
     t.add_argument("--copies", type=int, default=2, help="selfsup: draws per defect and severity")
     t.add_argument("--near-lossless", type=int, default=7, help="selfsup: variants per photo")
     t.add_argument("--mirror-sources", action="store_true",
                    help="selfsup: also use each photo's mirror image as a source photo")
+    t.add_argument("--scene-crops", type=int, default=0,
+                   help="selfsup: random crops/zooms (0.5-0.9 of the frame, mirrored, <= 1 deg "
+                        "rotation, mild colour jitter) of each photo used as further clean scenes")
+    t.add_argument("--validation", default="",
+                   help="selfsup: comma-separated training photos kept out for model selection "
+                        "('default': the list in aesview/training/selfsup.py); the epoch best on "
+                        "them is saved")
+    t.add_argument("--weight-decay", type=float, default=1e-4)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--amp", choices=("auto", "off"), default="auto")
     t.add_argument("--workers", type=int, default=0)
@@ -132,8 +143,14 @@ def cmd_train(args) -> int:
         train_photos, held_photos = split_photos(args.data, held)
         log.info("self-supervised set from %d photos (%d held out: %s)", len(train_photos),
                  len(held_photos), ", ".join(p.name for p in held_photos))
+        val_names = _validation(args)
+        val_photos = [p for p in train_photos if p.name in val_names]
+        train_photos = [p for p in train_photos if p.name not in val_names]
+        if val_photos:
+            log.info("validation (model selection): %s", ", ".join(p.name for p in val_photos))
         samples = build(train_photos, args.long_side, args.near_lossless, args.copies,
-                        args.seed, log=log, mirror_sources=args.mirror_sources)
+                        args.seed, log=log, mirror_sources=args.mirror_sources,
+                        scene_crops=args.scene_crops)
         attributes = list(D.ATTRIBUTES)
         log.info("generated %d samples in %.1f s", len(samples), time.time() - t0)
     else:
@@ -144,13 +161,18 @@ def cmd_train(args) -> int:
     cfg = TrainConfig(architecture=args.architecture, long_side=args.long_side,
                       multiple=SPECS[args.architecture].stride,
                       freeze=args.freeze, cache_prefix=not args.no_cache, epochs=args.epochs,
-                      batch_size=args.batch_size, lr=args.lr, measure=args.measure,
+                      batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
+                      measure=args.measure,
                       gamma=args.gamma, delta=args.delta, balance=args.balance,
                       att_weight=args.att_weight, rank_weight=args.rank_weight,
-                      map_weight=args.map_weight, seed=args.seed, device=args.device,
+                      map_weight=args.map_weight, cross_rank_weight=args.cross_rank_weight,
+                      seed=args.seed, device=args.device,
                       amp=args.amp, num_workers=args.workers, imagenet=not args.no_imagenet,
                       attributes=attributes)
-    net, summary = train(samples, cfg, out, resume=args.resume)
+    val_fn = select = None
+    if args.dataset == "selfsup" and val_photos:
+        val_fn, select = _validation_fns(val_photos, args)
+    net, summary = train(samples, cfg, out, resume=args.resume, val_fn=val_fn, select=select)
     metrics = {}
     if not args.no_evaluate:
         from .evaluate import format_report
@@ -176,6 +198,8 @@ def cmd_train(args) -> int:
     if args.dataset == "selfsup":
         training["held_out_photos"] = sorted(p.name for p in held_photos)
         training["train_photos"] = sorted(p.name for p in train_photos)
+        training["validation_photos"] = sorted(p.name for p in val_photos)
+        training["selected_epoch"] = summary["selected_epoch"]
     card = {"name": name, "architecture": args.architecture,
             "input": {"long_side": args.long_side, "multiple": SPECS[args.architecture].stride},
             "normalization": SPECS[args.architecture].normalization,
@@ -187,6 +211,38 @@ def cmd_train(args) -> int:
         write_text_atomic(save.parent / "DEFAULT", name + "\n")
     log.info("saved %s (%s) after %.0f s", save, name, time.time() - t0)
     return 0
+
+
+def _validation(args) -> set[str]:
+    if args.dataset != "selfsup" or not args.validation:
+        return set()
+    if args.validation == "default":
+        from .selfsup import VALIDATION
+        return set(VALIDATION)
+    return {n.strip() for n in args.validation.split(",") if n.strip()}
+
+
+# Validation figures that decide which epoch is kept: the held-out targets (clean beats its
+# defects, severities ordered, local blur found) and the cross-scene ranking, equally.
+SELECT_KEYS = ("val_clean_beats_technical", "val_severity_order_technical",
+               "val_cross_scene_clean_beats_technical", "val_local_blur_map_auc")
+
+
+def _validation_fns(val_photos, args):
+    from .evaluate import evaluate_photos
+
+    def val_fn(net):
+        res = evaluate_photos(net, val_photos, args.architecture, args.long_side, near_lossless=2)
+        m = res["model"]
+        return {f"val_{k}": m[k] for k in ("clean_beats_technical", "severity_order_technical",
+                                            "cross_scene_clean_beats_technical",
+                                            "local_blur_map_auc", "clean_p_high_mean",
+                                            "clean_p_high_min")}
+
+    def select(entry):
+        return sum(entry[k] for k in SELECT_KEYS) / len(SELECT_KEYS)
+
+    return val_fn, select
 
 
 def _describe_data(args, samples) -> str:
@@ -207,10 +263,26 @@ def _recipe(args) -> str:
                 "flat contrast, colour cast, tilt, awkward re-framing, local blur, local noise) "
                 "at 3 severities = low; pseudo vote histograms from severity; sample weighting "
                 "c=|P(v>5)-P(v<=5)|^gamma; class-balanced loss; within-photo ranking loss; map "
-                "loss on local-defect masks%s" % (args.long_side, args.near_lossless, args.copies,
+                "loss on local-defect masks%s%s" % (args.long_side, args.near_lossless, args.copies,
                                                   "; each photo's mirror image used as a second "
-                                                  "source" if args.mirror_sources else ""))
+                                                  "source" if args.mirror_sources else "",
+                                                  _scene_text(args)))
     return f"supervised on {args.dataset} vote histograms with sample weighting"
+
+
+def _scene_text(args) -> str:
+    text = ""
+    if args.cross_rank_weight:
+        text = (f"; cross-scene ranking loss (weight {args.cross_rank_weight}): a clean photo "
+                "above severity >= 2 defects of other photos in its batch")
+    if args.validation:
+        text += "; the epoch best on the validation photos kept (early stopping)"
+    if not args.scene_crops:
+        return text
+    return text + (f"; {args.scene_crops} random crops of each photo (0.5-0.9 of the frame, "
+                   "mirrored half the time, <= 1 deg rotation, +-3% exposure, +-1.5% channel "
+                   "gain) used as further clean source photos, each with its own variants and "
+                   "graded defects")
 
 
 def cmd_evaluate(args) -> int:

@@ -132,6 +132,23 @@ def _beats(a, b):
     return 1.0 if a > b else (0.5 if a == b else 0.0)
 
 
+def cross_scene_beats(scores, meta, families=D.TECHNICAL, min_severity=2) -> float:
+    """Fraction of pairs (clean photo A, defect of a *different* photo B at severity >=
+    `min_severity`, family in `families`) where A scores higher: does a clean photo of one scene
+    outrank the defective photos of other scenes, as a culling tool ranking a shoot needs?
+    `meta` rows are (photo, family, severity, ...); NaN with fewer than two photos."""
+    s = np.asarray(scores, dtype=np.float64)
+    photo = np.array([m[0] for m in meta])
+    clean = np.array([m[1] == "clean" for m in meta])
+    bad = np.array([m[1] in families and m[2] >= min_severity for m in meta])
+    wins, n = 0.0, 0
+    for i in np.flatnonzero(clean):
+        other = bad & (photo != photo[i])
+        wins += float((s[i] > s[other]).sum() + 0.5 * (s[i] == s[other]).sum())
+        n += int(other.sum())
+    return wins / n if n else float("nan")
+
+
 def evaluate_photos(net: AesNet, photos: list[Path], architecture: str, long_side=320,
                     seed=1234, near_lossless=4) -> dict:
     """The held-out defect benchmark. Every photo gets every defect family at every severity
@@ -199,6 +216,8 @@ def evaluate_photos(net: AesNet, photos: list[Path], architecture: str, long_sid
     clean = np.array([m[1] == "clean" for m in meta])
     res["model"]["clean_p_high_mean"] = float((1 / (1 + np.exp(-z[clean]))).mean())
     res["model"]["clean_p_high_min"] = float((1 / (1 + np.exp(-z[clean]))).min())
+    for method, s in scores.items():
+        res[method]["cross_scene_clean_beats_technical"] = cross_scene_beats(s, meta)
 
     # Where the defect is local, the signed AesAM should be lower inside than outside.
     for fam in ("local_blur", "local_noise"):
@@ -255,6 +274,9 @@ def format_report(res: dict) -> str:
                  f"{res['model']['balanced_accuracy']:.3f}  clean held-out photos: mean P(high) "
                  f"{res['model']['clean_p_high_mean']:.3f}, min "
                  f"{res['model']['clean_p_high_min']:.3f}")
+    lines.append("cross-scene: clean photo beats a technical defect (severity >= 2) of another "
+                 "photo: " + ", ".join(f"{m} {res[m]['cross_scene_clean_beats_technical']:.3f}"
+                                       for m in methods))
     lines.append(f"AesAM AUC local blur {res['model']['local_blur_map_auc']:.3f} (Laplacian map "
                  f"baseline {res['laplacian_var']['local_blur_map_auc']:.3f}), local noise "
                  f"{res['model']['local_noise_map_auc']:.3f}")

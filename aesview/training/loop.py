@@ -56,6 +56,7 @@ class TrainConfig:
     att_weight: float = 0.5
     rank_weight: float = 1.0
     rank_margin: float = 1.0
+    cross_rank_weight: float = 0.0   # clean photo above another photo's severe defect
     map_weight: float = 0.5
     flip: bool = True                # random mirror (only when the prefix is not cached)
     seed: int = 0
@@ -261,6 +262,18 @@ def batch_loss(out, net: AesNet, batch: list[int], data: Inputs, y, w, att, flip
         if pair.any():
             diff = z[:, None] - z[None, :]
             terms["rank"] = cfg.rank_weight * F.relu(cfg.rank_margin - diff[pair]).mean()
+    if cfg.cross_rank_weight > 0:
+        # A culling tool ranks a whole shoot: a clean photo (pseudo mean >= 7) should outrank a
+        # clearly defective photo (mean <= 3.5, severity >= 2) of any *other* scene too.
+        groups = torch.tensor([data.samples[i].group for i in batch], device=z.device)
+        means = torch.tensor(mean_score(np.stack([data.samples[i].votes for i in batch])),
+                             device=z.device, dtype=torch.float32)
+        cross = (groups[:, None] != groups[None, :]) & (groups[:, None] >= 0) & \
+                (groups[None, :] >= 0) & (means[:, None] >= 7.0) & (means[None, :] <= 3.5)
+        if cross.any():
+            diff = z[:, None] - z[None, :]
+            terms["cross_rank"] = cfg.cross_rank_weight * \
+                F.relu(cfg.rank_margin - diff[cross]).mean()
     masked = [(j, data.samples[i].mask) for j, i in enumerate(batch)
               if data.samples[i].mask is not None]
     if masked and cfg.map_weight > 0:
@@ -294,9 +307,12 @@ def atomic_torch_save(obj, path: Path) -> None:
 
 
 def train(samples: list[Sample], cfg: TrainConfig, out_dir: Path | None = None,
-          resume: bool = False, val_fn=None) -> tuple[AesNet, dict]:
+          resume: bool = False, val_fn=None, select=None) -> tuple[AesNet, dict]:
     """Train on `samples`; returns (net in eval mode, summary). With `out_dir`, writes
-    train.log and checkpoint.pt there after every epoch; `resume` continues from it."""
+    train.log and checkpoint.pt there after every epoch; `resume` continues from it.
+    `val_fn(net) -> dict` adds validation figures to each epoch's log entry; with
+    `select(entry) -> float` the epoch scoring highest is returned (early stopping on the
+    validation split), not the last one."""
     out_dir = Path(out_dir) if out_dir else None
     seed_everything(cfg.seed)
     device = torch.device("cuda" if (cfg.device == "auto" and torch.cuda.is_available())
@@ -339,6 +355,7 @@ def train(samples: list[Sample], cfg: TrainConfig, out_dir: Path | None = None,
         log.info("resumed from %s at epoch %d", ckpt, start_epoch)
 
     from tqdm import tqdm
+    best_score, best_state, best_epoch = -np.inf, None, None
     for epoch in range(start_epoch, cfg.epochs):
         rng = np.random.default_rng([cfg.seed, epoch])
         set_train_mode(net)
@@ -373,6 +390,11 @@ def train(samples: list[Sample], cfg: TrainConfig, out_dir: Path | None = None,
             net.eval()
             entry.update(val_fn(net))
         history.append(entry)
+        if select is not None:
+            score = float(select(entry))
+            if score > best_score:
+                best_score, best_epoch = score, epoch + 1
+                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
         log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k}={v:.4f}" for k, v in entry.items()
                                                      if k != "epoch"))
         if ckpt is not None:
@@ -381,7 +403,12 @@ def train(samples: list[Sample], cfg: TrainConfig, out_dir: Path | None = None,
                                "torch_rng": torch.get_rng_state(), "epoch": epoch + 1,
                                "history": history, "config": asdict(cfg),
                                "time_s": elapsed_before + time.time() - t_start}, ckpt)
+    if best_state is not None:
+        net.load_state_dict(best_state)
+        log.info("selected epoch %d of %d on validation (score %.4f)", best_epoch, cfg.epochs,
+                 best_score)
     net.eval()
-    summary = {"history": history, "time_s": round(elapsed_before + time.time() - t_start, 1),
+    summary = {"selected_epoch": best_epoch or cfg.epochs, "history": history,
+               "time_s": round(elapsed_before + time.time() - t_start, 1),
                "samples": len(samples), "high": int(y_all.sum()), "low": int((1 - y_all).sum())}
     return net, summary

@@ -45,3 +45,25 @@ def test_train_on_ava_layout_learns_the_planted_property(tmp_path):
         left, right = up[:, :half].mean(), up[:, half:].mean()
         hits.append((left < right) if side == "left" else (right < left))
     assert np.mean(hits) >= 0.75, hits
+
+
+def test_the_papers_vgg16_trains_from_the_users_own_weights_file(tmp_path):
+    torchvision = pytest.importorskip("torchvision")
+    import torch
+    from aesview.core.weights import read_card
+    # Stands in for the torchvision ImageNet file a user has on disk: same layout, random values.
+    weights = tmp_path / "vgg16.pth"
+    torch.save(torchvision.models.vgg16(weights=None).state_dict(), weights)
+    data = tmp_path / "ava"
+    write_ava(data, n_train=8, n_test=4, size=(64, 48), seed=1)
+    out = tmp_path / "run"
+    common = ["train", "--dataset", "ava", "--data", str(data), "--out", str(out),
+              "--architecture", "vgg16", "--long-side", "64", "--epochs", "1",
+              "--batch-size", "4", "--freeze", "4", "--save", str(out / "vgg.pt")]
+    assert main(common) == 2                         # no weights file: a clear refusal
+    assert not (out / "vgg.pt").exists()
+    assert main(common + ["--imagenet-weights", str(weights)]) == 0
+    card = read_card(out / "vgg.json")
+    assert card["architecture"] == "vgg16" and card["input"]["multiple"] == 16
+    model = load_model(out / "vgg.pt", device="cpu")
+    assert model.net.aes_head.in_features == 512

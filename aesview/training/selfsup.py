@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from . import degradations as D
+from ..core.imaging import load_image
 from ..core.preprocess import target_size, to_array
 from .datasets import Sample, load_rgb
 from .weighting import pseudo_votes
@@ -88,13 +89,7 @@ def high_sample(img, group, family="clean") -> Sample:
 def load_large(path, long_side: int) -> Image.Image:
     """The photo (EXIF orientation applied) with its long side at least `long_side` where the
     file is that large: crops taken from it are then downscaled, never upscaled."""
-    try:
-        from ..core.imaging import load_image
-        img = load_image(path, max_side=long_side).image
-    except ImportError:
-        with Image.open(path) as im:
-            im.draft("RGB", (long_side, long_side))
-            img = ImageOps.exif_transpose(im).convert("RGB")
+    img = load_image(path, max_side=long_side).image
     if max(img.size) > long_side:
         f = long_side / max(img.size)
         img = img.resize((max(1, round(img.width * f)), max(1, round(img.height * f))),

@@ -101,8 +101,11 @@ def expand_paths(paths: list[str], recursive: bool) -> list[str]:
             out += [str(x) for x in list_images(p, recursive=recursive)]
         else:
             out.append(p)
-    seen = set()
-    return [p for p in out if not (os.path.abspath(p) in seen or seen.add(os.path.abspath(p)))]
+    # The same photo named twice (a file and its folder) is scored once, where it came first.
+    first: dict[str, str] = {}
+    for p in out:
+        first.setdefault(os.path.abspath(p), p)
+    return list(first.values())
 
 
 def _write_maps(rec, names: list[str], out_dir: Path, used: set[str]) -> str:

@@ -33,16 +33,15 @@ def _finite(a) -> bool:
 
 
 def _load(model: str | None, device: str, say) -> object:
-    from .core.weights import ModelError, load_model, resolve
+    from .core.weights import ModelError, load_model
     try:
-        weights, card = resolve(model)
         loaded = load_model(model, device=device)
     except ModelError as exc:
         raise SelfTestFailure(f"model: {exc}") from exc
     c = loaded.card
     say(f"model     {c['name']} ({c['architecture']}, {len(c['attributes'])} attributes, "
         f"{'trained' if c.get('trained') else 'UNTRAINED head'}) on {loaded.device}")
-    say(f"          {weights} (sha256 {c['sha256'][:16]}… matches its card)")
+    say(f"          {loaded.path} (sha256 {c['sha256'][:16]}… matches its card)")
     return loaded
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .maps import upsample
+from .maps import colorize, symmetric_limit, upsample
 
 REGIONS = (("upper left", "top", "upper right"),
            ("left", "centre", "right"),
@@ -88,7 +88,6 @@ def overlay_rgba(m: np.ndarray, size: tuple[int, int], cmap: str = "RdBu_r",
     """A grid map rendered for display over the photo: bilinear upsampling to size=(height,
     width), a diverging colour map centred on zero, and (fade_neutral) alpha growing with the
     map's magnitude so neutral regions leave the photo visible. RGBA uint8."""
-    from .maps import colorize, symmetric_limit
 
     big = upsample(np.asarray(m, dtype=np.float32), size)
     lim = limit or symmetric_limit(big)
@@ -103,7 +102,6 @@ def overlay_rgba(m: np.ndarray, size: tuple[int, int], cmap: str = "RdBu_r",
 
 def colorbar_rgba(cmap: str = "RdBu_r", width: int = 256, height: int = 12) -> np.ndarray:
     """The legend's colour bar: low (lowers the score) on the left, high on the right."""
-    from .maps import colorize
 
     ramp = np.tile(np.linspace(-1.0, 1.0, width, dtype=np.float32), (height, 1))
     return colorize(ramp, cmap=cmap, limit=1.0, signed=True)

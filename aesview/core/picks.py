@@ -28,15 +28,11 @@ class Transfer:
     error: str | None = None
 
 
-def _unique(path: Path) -> Path:
-    return Path(unique_path(path))
-
-
 def _link_free(src: Path, want: Path, exact: bool = False) -> Path:
     """Hard-link src to `want` or, unless exact, the next free name. Raises FileExistsError
     (exact) or OSError (links unsupported)."""
     while True:
-        cand = want if exact else _unique(want)
+        cand = want if exact else unique_path(want)
         try:
             os.link(src, cand)
             return cand
@@ -57,7 +53,7 @@ def _copy_free(src: Path, want: Path, exact: bool = False) -> Path:
                     errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV):
                 raise
             # No hard links here (FAT/exFAT cards): check-then-replace, the best such disks allow.
-            cand = want if exact else _unique(want)
+            cand = want if exact else unique_path(want)
             if cand.exists():
                 raise FileExistsError(errno.EEXIST, "already exists", str(cand))
             os.replace(tmp, cand)

@@ -43,6 +43,7 @@ class Scorer:
         self.long_side = int(long_side or model.card["input"]["long_side"])
         self.multiple = int(model.card["input"].get("multiple", 32))
         self.batch_size = max(1, batch_size)
+        self.lookahead = self.batch_size * 3  # decoded photos held in memory at most
         self.cache = cache
         self.workers = max(0, workers)
         self.reduced_decode = reduced_decode
@@ -104,7 +105,7 @@ class Scorer:
         if not pending:
             return None
         shape, group = max(groups.items(), key=lambda kv: len(kv[1]))
-        if len(group) >= self.batch_size or not more or pending >= self.batch_size * 3:
+        if len(group) >= self.batch_size or not more or pending >= self.lookahead:
             return shape
         return None
 
@@ -127,14 +128,13 @@ class Scorer:
             return
         groups: dict[tuple, list[_Prepared]] = {}
         pending = 0
-        lookahead = self.batch_size * 3  # decoded photos held in memory at most
         pool = ThreadPoolExecutor(max(1, self.workers), thread_name_prefix="aesview-decode")
         try:
             queue: deque[Future] = deque()
             it = iter(todo)
 
             def refill():
-                while len(queue) < lookahead:
+                while len(queue) < self.lookahead:
                     nxt = next(it, None)
                     if nxt is None:
                         return

@@ -8,16 +8,18 @@ doesn't get to rank anyone's photos.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from ..paths import weights_dir
-from .backbones import SPECS, sha256_file
+from .atomic import atomic_write_bytes, atomic_write_text
+from .backbones import SPECS
 from .model import AesNet, build_model
 
 REQUIRED = ("name", "file", "sha256", "architecture", "input", "normalization", "labels",
@@ -33,6 +35,7 @@ class LoadedModel:
     card: dict
     net: AesNet
     device: torch.device
+    path: Path | None = None  # the weights file it came from
 
     @property
     def model_id(self) -> str:
@@ -57,8 +60,9 @@ def list_models() -> list[str]:
     return sorted(p.stem for p in weights_dir().glob("*.json"))
 
 
-def resolve(name_or_file: str | None) -> tuple[Path, Path]:
-    """(weights file, card file) for a model name from weights/, a .pt file or a .json card."""
+def resolve(name_or_file: str | None) -> tuple[Path, Path, dict]:
+    """(weights file, card file, card) for a model name from weights/, a .pt file or a .json
+    card."""
     if not name_or_file:
         name_or_file = default_model_name()
     p = Path(name_or_file)
@@ -73,7 +77,7 @@ def resolve(name_or_file: str | None) -> tuple[Path, Path]:
         raise ModelError(f"{p}: its card {card.name} is missing beside it; a model file is "
                          "never loaded without its card")
     meta = read_card(card)
-    return card.parent / meta["file"], card
+    return card.parent / meta["file"], card, meta
 
 
 def read_card(card_path: Path) -> dict:
@@ -98,43 +102,37 @@ def pick_device(device: str = "auto") -> torch.device:
 
 
 def load_model(name_or_file: str | None = None, device: str = "auto") -> LoadedModel:
-    weights, card_path = resolve(name_or_file)
-    card = read_card(card_path)
-    if not weights.is_file():
-        raise ModelError(f"{weights}: model file named by {card_path.name} is missing")
-    digest = sha256_file(weights)
+    weights, card_path, card = resolve(name_or_file)
+    try:
+        data = weights.read_bytes()  # read once: hashed, then loaded from memory
+    except FileNotFoundError:
+        raise ModelError(f"{weights}: model file named by {card_path.name} is missing") from None
+    digest = hashlib.sha256(data).hexdigest()
     if digest != card["sha256"]:
         raise ModelError(f"{weights}: sha256 {digest[:16]}… does not match its card "
                          f"({card['sha256'][:16]}…); the file is damaged or not this model")
     net = build_model(card["architecture"], len(card["attributes"]))
-    state = torch.load(weights, map_location="cpu", weights_only=True)
+    state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     try:
         net.load_state_dict(state)
     except RuntimeError as exc:
         raise ModelError(f"{weights}: does not fit {card['architecture']} ({exc})") from exc
     dev = pick_device(device)
     net.eval().to(dev)
-    return LoadedModel(card, net, dev)
+    return LoadedModel(card, net, dev, weights)
 
 
 def save_model(net: AesNet, card: dict, path: str | Path) -> dict:
     """Write NAME.pt and NAME.json atomically; the card gets the file name and sha256."""
     path = Path(path).with_suffix(".pt")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".pt.part")
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp's 0600 would make a shared model unreadable to others
-    try:
-        torch.save({k: v.detach().cpu() for k, v in net.state_dict().items()}, tmp)
-        card = dict(card, file=path.name, sha256=sha256_file(tmp))
-        missing = [k for k in REQUIRED if k not in card]
-        if missing:
-            raise ModelError(f"card lacks {', '.join(missing)}")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    card_tmp = path.with_suffix(".json.part")
-    card_tmp.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n")
-    os.replace(card_tmp, path.with_suffix(".json"))
+    buf = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in net.state_dict().items()}, buf)
+    data = buf.getvalue()
+    card = dict(card, file=path.name, sha256=hashlib.sha256(data).hexdigest())
+    missing = [k for k in REQUIRED if k not in card]
+    if missing:
+        raise ModelError(f"card lacks {', '.join(missing)}")
+    atomic_write_bytes(path, data)
+    atomic_write_text(path.with_suffix(".json"), json.dumps(card, indent=2) + "\n")
     return card

@@ -63,6 +63,15 @@ class _ArrowsToGrid(QObject):
         return False
 
 
+def _combo(name: str, labels: dict) -> QComboBox:
+    """A toolbar choice: shows each label, carries its key as the item data."""
+    box = QComboBox()
+    box.setObjectName(name)
+    for key, text in labels.items():
+        box.addItem(text, key)
+    return box
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None, parent=None):
         super().__init__(parent)
@@ -254,16 +263,10 @@ class MainWindow(QMainWindow):
         tb.addAction(self.act_open)
         tb.addSeparator()
         tb.addWidget(QLabel(" Sort "))
-        self.sort_combo = QComboBox()
-        self.sort_combo.setObjectName("sort")
-        for key, text in SORT_LABELS.items():
-            self.sort_combo.addItem(text, key)
+        self.sort_combo = _combo("sort", SORT_LABELS)
         tb.addWidget(self.sort_combo)
         tb.addWidget(QLabel(" Show "))
-        self.filter_combo = QComboBox()
-        self.filter_combo.setObjectName("filter")
-        for key, text in culling.FILTERS.items():
-            self.filter_combo.addItem(text, key)
+        self.filter_combo = _combo("filter", culling.FILTERS)
         tb.addWidget(self.filter_combo)
         self.stars_spin = QSpinBox()
         self.stars_spin.setObjectName("min_stars")
@@ -281,10 +284,7 @@ class MainWindow(QMainWindow):
         tb.addWidget(self.size_slider)
         tb.addSeparator()
         tb.addWidget(QLabel(" Device "))
-        self.device_combo = QComboBox()
-        self.device_combo.setObjectName("device")
-        for key, text in DEVICE_LABELS.items():
-            self.device_combo.addItem(text, key)
+        self.device_combo = _combo("device", DEVICE_LABELS)
         tb.addWidget(self.device_combo)
         tb.addSeparator()
         tb.addAction(self.act_undo)

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..core.imaging import load_image
+from ..core.imaging import ORIENTATION_TAG, load_image, oriented_size
 from ..core.preprocess import target_size, to_array
 from .weighting import pseudo_votes
 
@@ -64,10 +64,7 @@ def image_shape(sample: Sample, long_side: int, multiple: int = 32) -> tuple[int
     if sample.image is not None:
         return sample.image.shape[:2]
     with Image.open(sample.path) as im:
-        w, h = im.size
-        exif = im.getexif()
-    if exif.get(0x0112, 1) in (5, 6, 7, 8):
-        w, h = h, w
+        w, h = oriented_size(im.size, im.getexif().get(ORIENTATION_TAG, 1))
     tw, th = target_size(w, h, long_side, multiple)
     return th, tw
 

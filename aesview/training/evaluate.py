@@ -5,6 +5,7 @@ beside classic no-learning baselines computed in the same run."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,8 @@ from . import degradations as D
 from .datasets import Sample, load_rgb
 from .selfsup import DEFECT_MEAN, seed_for
 from .weighting import labels, mean_score
+
+log = logging.getLogger("aesview.training")
 
 
 def rankdata(x) -> np.ndarray:
@@ -110,8 +113,8 @@ def evaluate_samples(net: AesNet, samples: list[Sample], architecture: str, long
         try:
             arrays.append(s.image if s.image is not None else load_rgb(s.path, long_side))
             keep.append(i)
-        except Exception:
-            continue
+        except Exception as exc:  # noqa: BLE001 - one bad file must not end the evaluation
+            log.warning("skipped %s: %s", s.path, exc)
     votes = np.stack([samples[i].votes for i in keep])
     z, _, _ = predict(net, arrays, SPECS[architecture].normalization)
     y = labels(votes, threshold)

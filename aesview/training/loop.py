@@ -14,10 +14,8 @@ Loss of a batch (z = logit_high - logit_low):
 from __future__ import annotations
 
 import logging
-import os
 import random
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,6 +26,7 @@ import torch.nn.functional as F
 import torch.utils.data
 from torch import nn
 
+from ..core.atomic import atomic_writer
 from ..core.backbones import SPECS
 from ..core.model import AesNet, build_model
 from ..core.preprocess import normalize
@@ -297,14 +296,8 @@ def batch_loss(out, net: AesNet, batch: list[int], data: Inputs, y, w, att, flip
 
 def atomic_torch_save(obj, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_writer(path) as fh:
+        torch.save(obj, fh)
 
 
 def train(samples: list[Sample], cfg: TrainConfig, out_dir: Path | None = None,

@@ -236,8 +236,9 @@ class ScoringService(QObject):
         self.worker.moveToThread(self.thread)
         self.submit.connect(self.worker.run_job)
         self._release.connect(self.worker.release)
+        self.worker.finished.connect(self._job_done)
         self.thread.start()
-        self.job: ScoreJob | None = None
+        self.job: ScoreJob | None = None  # the job running now, None when idle
         self.started_at = 0.0
 
     def start(self, job: ScoreJob) -> None:
@@ -249,6 +250,11 @@ class ScoringService(QObject):
     def cancel(self) -> None:
         if self.job is not None:
             self.job.cancel.set()
+
+    @Slot(int, bool)
+    def _job_done(self, gen: int, _cancelled: bool) -> None:
+        if self.job is not None and self.job.gen == gen:
+            self.job = None
 
     def shutdown(self, timeout_ms: int = 60000) -> bool:
         """Cancel, let the current batch finish, stop the thread. True if it stopped."""

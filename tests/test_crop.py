@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aesview.core.crop import ASPECT_PRESETS, best_crop, brute_force_crop, parse_aspect
+from aesview.core.crop import ASPECT_KEYS, best_crop, brute_force_crop, parse_aspect
 from aesview.core.maps import upsample
 
 SIZES = [(640, 480), (480, 640), (500, 500), (1200, 300), (4000, 3000)]
@@ -103,7 +103,7 @@ def test_hot_spot_is_kept_at_every_preset(background):
         for cell in [(0, 0), (3, 5), (6, 9), (1, 8), (5, 1)]:
             m = _hot(shape, cell, background)
             spot = ((cell[1] + 0.5) * size[0] / shape[1], (cell[0] + 0.5) * size[1] / shape[0])
-            for preset in ASPECT_PRESETS:
+            for preset in ASPECT_KEYS:
                 left, top, right, bottom = best_crop(m, size, preset)
                 assert left <= spot[0] <= right and top <= spot[1] <= bottom, \
                     (size, cell, preset, background)
@@ -138,3 +138,20 @@ def test_portrait_photo_landscape_aspect_and_bad_input():
         best_crop(np.zeros((3, 3)), (100, 100), "wide")
     m[0, 0] = np.nan                                          # NaN cells count as no evidence
     assert _aspect_ok(best_crop(m, (3000, 4000), "1:1"), 1.0)
+
+
+def test_aspect_declaration_is_complete_and_cycles():
+    from aesview.core.crop import ASPECT_PRESETS, aspect_label, is_aspect_key, next_aspect
+    keys = [p.key for p in ASPECT_PRESETS]
+    assert keys == ["original", "1:1", "4:5", "5:4", "2:3", "3:2", "16:9", "9:16", "free", "custom"]
+    assert all(p.label for p in ASPECT_PRESETS)
+    for key in ASPECT_KEYS:                       # every key but "custom" is accepted as is
+        parse_aspect(key, (400, 300))
+    assert is_aspect_key("7:3") and is_aspect_key("4:5") and not is_aspect_key("custom")
+    assert not is_aspect_key("wide") and aspect_label("7:3") == "Custom 7:3"
+    seen, key = [], "original"
+    for _ in ASPECT_KEYS:
+        seen.append(key)
+        key = next_aspect(key)
+    assert key == "original" and sorted(seen) == sorted(ASPECT_KEYS)
+    assert next_aspect("7:3") == "original" and next_aspect("original", -1) == "free"

@@ -33,7 +33,61 @@ import numpy as np
 
 from .maps import upsample
 
-ASPECT_PRESETS = ("original", "free", "1:1", "4:5", "3:2", "16:9", "9:16")
+
+
+@dataclass(frozen=True)
+class AspectPreset:
+    """One entry of the aspect menu. `key` is what best_crop / parse_aspect accept and what
+    settings store; "custom" stands for a user-typed W:H, which is stored as that text."""
+    key: str
+    label: str
+
+
+# The one declaration of the crop aspects: the GUI builds its menu and its cycle key from it,
+# the CLI documents it, the tests loop over it. Order is the menu's order.
+ASPECT_PRESETS: tuple[AspectPreset, ...] = (
+    AspectPreset("original", "Original"),
+    AspectPreset("1:1", "1:1 square"),
+    AspectPreset("4:5", "4:5 portrait"),
+    AspectPreset("5:4", "5:4 landscape"),
+    AspectPreset("2:3", "2:3 portrait"),
+    AspectPreset("3:2", "3:2 landscape"),
+    AspectPreset("16:9", "16:9 wide"),
+    AspectPreset("9:16", "9:16 tall"),
+    AspectPreset("free", "Free"),
+    AspectPreset("custom", "Custom W:H…"),
+)
+CUSTOM = "custom"
+# Keys best_crop accepts as they are (everything but the "custom" placeholder).
+ASPECT_KEYS: tuple[str, ...] = tuple(p.key for p in ASPECT_PRESETS if p.key != CUSTOM)
+
+
+def aspect_label(key: str) -> str:
+    """Menu text for a stored key; a custom W:H shows as itself."""
+    for p in ASPECT_PRESETS:
+        if p.key == key:
+            return p.label
+    return f"Custom {key}"
+
+
+def is_aspect_key(key: str) -> bool:
+    """True for a preset key or a readable custom W:H (what settings may store)."""
+    if key in ASPECT_KEYS:
+        return True
+    try:
+        return key != CUSTOM and parse_aspect(key, (1, 1)) is not None
+    except ValueError:
+        return False
+
+
+def next_aspect(key: str, step: int = 1) -> str:
+    """The aspect the GUI's cycle key moves to: the next preset (skipping the "custom"
+    placeholder); from a custom W:H, the first preset."""
+    keys = ASPECT_KEYS
+    if key not in keys:
+        return keys[0] if step > 0 else keys[-1]
+    return keys[(keys.index(key) + step) % len(keys)]
+
 FREE_ASPECTS = (1.0, 4 / 5, 5 / 4, 3 / 2, 2 / 3, 4 / 3, 3 / 4, 16 / 9, 9 / 16)
 
 Box = tuple[int, int, int, int]

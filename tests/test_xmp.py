@@ -1,14 +1,17 @@
 """XMP sidecars, judged by exiftool: what darktable, digiKam and Lightroom would read."""
 
 import json
+import os
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 
 from aesview.core.culling import Decision, Flag
-from aesview.core.xmp import SidecarError, read_decision, sidecar_paths, write_decision
+from aesview.core.xmp import (MAX_DEPTH, DecisionChange, SidecarError, read_decision,
+                              sidecar_paths, update_sidecar, write_decision)
 from aesview.paths import samples_dir
 
 EXIFTOOL = shutil.which("exiftool")
@@ -155,3 +158,131 @@ def test_entity_expansion_is_refused(photo):
 
 def test_no_sidecar_means_no_decision(photo):
     assert read_decision(photo) == Decision()
+
+
+# --- read-modify-write: a change touches only what the user changed --------------------------
+
+ALL_TAGS = ("-G1", "-XMP:all")
+
+
+def _other_tools_sidecar(photo: Path, rating: str = "3", label: str = "Red") -> Path:
+    sidecar = photo.with_name(photo.name + ".xmp")
+    text = DARKTABLE_SIDECAR.replace("<xmp:Rating>2</xmp:Rating>",
+                                     f"<xmp:Rating>{rating}</xmp:Rating>")
+    sidecar.write_text(text.replace('acme:Secret="keep me"',
+                                    f'acme:Secret="keep me" xmp:Label="{label}"'))
+    return sidecar
+
+
+@needs_exiftool
+def test_pick_decided_before_the_sidecar_was_read_keeps_stars_and_label(photo):
+    """The race of issue 13: the GUI still shows the default (0 stars, no flag) when P is
+    pressed; the change it sends names only the flag, so the 3 stars on disk survive."""
+    sidecar = _other_tools_sidecar(photo)
+    before = exif(sidecar, *ALL_TAGS)
+    shown = Decision()                                    # what the GUI believed
+    change = DecisionChange.between(shown, Decision(Flag.PICK, 0))
+    assert change == DecisionChange(flag=Flag.PICK)
+    result = update_sidecar(photo, change)
+    assert result.written and result.path == sidecar
+    assert result.decision == Decision(Flag.PICK, 3)      # the truth on disk, for the GUI
+    after = exif(sidecar, *ALL_TAGS)
+    assert after["XMP-xmp:Rating"] == 3
+    assert after["XMP-xmp:Label"] == "Red"                # the user's colour label stays
+    assert after["XMP-digiKam:PickLabel"] == 3            # the pick lives here
+    assert read_decision(photo) == Decision(Flag.PICK, 3)
+    changed = {k for k in after if before.get(k) != after[k]}
+    assert changed == {"XMP-digiKam:PickLabel"}, changed  # nothing else moved
+
+
+@needs_exiftool
+def test_stars_change_keeps_label_keywords_and_flag(photo):
+    sidecar = _other_tools_sidecar(photo, rating="1", label="Blue")
+    update_sidecar(photo, DecisionChange(flag=Flag.PICK))
+    update_sidecar(photo, DecisionChange(stars=4))
+    tags = exif(sidecar, *ALL_TAGS)
+    assert tags["XMP-xmp:Rating"] == 4 and tags["XMP-xmp:Label"] == "Blue"
+    assert tags["XMP-dc:Subject"] == ["holiday", "coffee"]
+    assert tags["XMP-acme:Secret"] == "keep me"
+    assert read_decision(photo) == Decision(Flag.PICK, 4)
+    # unpick: our PickLabel goes to 0, the user's Blue label and the stars stay
+    update_sidecar(photo, DecisionChange(flag=Flag.NONE))
+    tags = exif(sidecar, *ALL_TAGS)
+    assert (tags["XMP-xmp:Rating"], tags["XMP-xmp:Label"], tags["XMP-digiKam:PickLabel"]) == \
+        (4, "Blue", 0)
+
+
+@needs_exiftool
+def test_reject_then_unreject_and_a_no_op_writes_nothing(photo):
+    sidecar = _other_tools_sidecar(photo)
+    update_sidecar(photo, DecisionChange(flag=Flag.REJECT))
+    assert exif(sidecar, "-XMP:Rating")["Rating"] == -1
+    update_sidecar(photo, DecisionChange(stars=5))        # stars on a rejected photo: still out
+    assert read_decision(photo) == Decision(Flag.REJECT, 0)
+    update_sidecar(photo, DecisionChange(flag=Flag.NONE))
+    assert exif(sidecar, "-XMP:Rating", "-XMP:Label") == {
+        "SourceFile": str(sidecar), "Rating": 0, "Label": "Red"}
+    stamp = sidecar.stat().st_mtime_ns, sidecar.read_bytes()
+    result = update_sidecar(photo, DecisionChange(flag=Flag.NONE, stars=0))
+    assert not result.written and (sidecar.stat().st_mtime_ns, sidecar.read_bytes()) == stamp
+
+
+def test_concurrent_changes_to_one_photo_all_land(photo):
+    """Read-modify-write is serialised per sidecar: a stars change and a flag change racing
+    from two threads both end up in the file."""
+    _other_tools_sidecar(photo, rating="0")
+    for round_ in range(10):
+        stars = round_ % 5 + 1
+        flag = Flag.PICK if round_ % 2 else Flag.NONE
+        barrier = threading.Barrier(2)
+
+        def go(change):
+            barrier.wait()
+            update_sidecar(photo, change)
+        threads = [threading.Thread(target=go, args=(DecisionChange(stars=stars),)),
+                   threading.Thread(target=go, args=(DecisionChange(flag=flag),))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert read_decision(photo) == Decision(flag, stars)
+
+
+def test_deep_xml_sidecar_is_refused_naming_the_file(photo):
+    sidecar = photo.with_name(photo.name + ".xmp")
+    depth = 200_000
+    body = ('<?xml version="1.0"?><x:xmpmeta xmlns:x="adobe:ns:meta/">' + "<a>" * depth
+            + "</a>" * depth + "</x:xmpmeta>").encode()
+    sidecar.write_bytes(body)
+    with pytest.raises(SidecarError, match=r"IMG_1\.jpg\.xmp.*nested more than"):
+        read_decision(photo)
+    with pytest.raises(SidecarError, match=r"IMG_1\.jpg\.xmp"):
+        update_sidecar(photo, DecisionChange(flag=Flag.PICK))
+    assert sidecar.read_bytes() == body
+    # a sidecar just inside the limit is still read
+    ok = DARKTABLE_SIDECAR.replace("<dc:subject>", "<dc:subject>" + "<a>" * (MAX_DEPTH - 10)
+                                   + "</a>" * (MAX_DEPTH - 10))
+    sidecar.write_text(ok)
+    assert read_decision(photo) == Decision(Flag.NONE, 2)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_fifo_in_a_sidecars_place_is_refused_without_hanging(photo):
+    fifo = photo.with_name(photo.name + ".xmp")
+    os.mkfifo(fifo)
+    assert read_decision(photo) == Decision()             # not a file: not a sidecar
+    with pytest.raises(SidecarError, match="not a regular file"):
+        update_sidecar(photo, DecisionChange(flag=Flag.PICK))
+    assert fifo.is_fifo()
+
+
+@needs_exiftool
+def test_symlinked_sidecar_is_written_through(photo, tmp_path):
+    real = tmp_path / "elsewhere" / "IMG_1.xmp"
+    real.parent.mkdir()
+    real.write_text(DARKTABLE_SIDECAR)
+    link = photo.with_name(photo.name + ".xmp")
+    link.symlink_to(real)
+    update_sidecar(photo, DecisionChange(stars=5))
+    assert link.is_symlink()
+    assert exif(real, "-XMP:Rating", "-XMP:Subject")["Rating"] == 5

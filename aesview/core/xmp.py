@@ -12,14 +12,25 @@ Sidecar names: darktable's `IMG_1.jpg.xmp` by default; digiKam/Lightroom's `IMG_
 "basename" style. Both names are read; the chosen style's file wins when both exist. Everything
 else an existing sidecar holds (keywords, darktable history, unknown namespaces) is kept; a
 sidecar that can't be parsed is never overwritten.
+
+Writing is read-modify-write at write time (`update_sidecar`): the sidecar on disk is parsed
+again just before the write and only the fields the user changed are touched, so a decision made
+before the photo's sidecar was read can never put a default over another tool's stars or label.
+A colour label another tool set is never replaced by our pick mark; the pick then lives in
+digiKam:PickLabel alone. Sidecars deeper than MAX_DEPTH elements or bigger than MAX_BYTES are
+refused (named in the error) rather than risk the recursion limit or memory.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import stat
+import threading
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import defusedxml.ElementTree as DET
 
@@ -39,8 +50,45 @@ PICK_COLOUR = "Green"
 DIGIKAM_PICK = {Flag.REJECT: "1", Flag.PICK: "3", Flag.NONE: "0"}
 
 
+# Real sidecars are a dozen levels deep and a few hundred KB (darktable's history included).
+MAX_DEPTH = 200
+MAX_BYTES = 32 * 1024 * 1024
+
+
 class SidecarError(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class DecisionChange:
+    """What one user action changed; None leaves that part of the sidecar as it is on disk.
+
+    `DecisionChange(flag=Flag.PICK)` marks a pick and keeps whatever stars are there;
+    `DecisionChange(stars=3)` sets three stars and keeps the flag (a rejected photo stays
+    rejected and its xmp:Rating stays -1, as darktable shows it)."""
+    flag: Flag | None = None
+    stars: int | None = None
+
+    def __post_init__(self):
+        if self.stars is not None and not 0 <= self.stars <= MAX_STARS:
+            raise ValueError(f"stars must be 0..{MAX_STARS}, not {self.stars}")
+        if self.flag is not None:
+            object.__setattr__(self, "flag", Flag(self.flag))
+
+    @classmethod
+    def between(cls, old: Decision, new: Decision) -> "DecisionChange":
+        """The change a key press made (the before/after pair of a culling Edit)."""
+        return cls(flag=new.flag if new.flag != old.flag else None,
+                   stars=new.stars if new.stars != old.stars else None)
+
+    def applied_to(self, decision: Decision) -> Decision:
+        flag = decision.flag if self.flag is None else self.flag
+        stars = decision.stars if self.stars is None else self.stars
+        return Decision(flag, 0 if flag is Flag.REJECT else stars)
+
+    @property
+    def empty(self) -> bool:
+        return self.flag is None and self.stars is None
 
 
 def sidecar_paths(photo: str | os.PathLike, style: str = "darktable") -> list[Path]:
@@ -62,18 +110,42 @@ def _qn(prop: tuple[str, str]) -> str:
     return "{%s}%s" % prop
 
 
+def _read_limited(path: Path) -> bytes:
+    # O_NONBLOCK: a FIFO put in a sidecar's place must not hang the reader.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise SidecarError(f"{path}: not a regular file; left alone")
+        if st.st_size > MAX_BYTES:
+            raise SidecarError(f"{path}: sidecar of {st.st_size / 2**20:.0f} MB is larger than "
+                               f"any real XMP ({MAX_BYTES // 2**20} MB limit); left alone")
+        return f.read(MAX_BYTES + 1)
+
+
 def _parse(path: Path) -> tuple[ET.Element, dict[str, str]]:
     """The tree and the prefixes it declared (ElementTree forgets them otherwise)."""
     prefixes: dict[str, str] = {}
+    depth = 0
     try:
-        data = path.read_bytes()
-        it = DET.iterparse(io.BytesIO(data), events=("start-ns",))
-        for _event, (prefix, uri) in it:
-            prefixes.setdefault(prefix, uri)
+        data = _read_limited(path)
+        it = DET.iterparse(io.BytesIO(data), events=("start-ns", "start", "end"))
+        for event, item in it:
+            if event == "start":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise SidecarError(f"{path}: XML nested more than {MAX_DEPTH} levels deep; "
+                                       "not a real XMP sidecar, left alone")
+            elif event == "end":
+                depth -= 1
+            else:
+                prefixes.setdefault(*item)
         root = it.root
+    except SidecarError:
+        raise
     except OSError as exc:
         raise SidecarError(f"{path}: cannot read sidecar ({exc.strerror or exc})") from exc
-    except Exception as exc:  # ParseError, defusedxml's DTD/entity refusals
+    except Exception as exc:  # ParseError, defusedxml's DTD/entity refusals, RecursionError
         raise SidecarError(f"{path}: not a readable XMP sidecar ({exc})") from exc
     if root is None:
         raise SidecarError(f"{path}: empty XMP sidecar")
@@ -150,20 +222,55 @@ def _new_tree() -> ET.Element:
     return root
 
 
-def apply_decision(root: ET.Element, decision: Decision) -> None:
+def _ensure_description(root: ET.Element) -> None:
     if not _descriptions(root):
         rdf = next(root.iter(f"{{{NS_RDF}}}RDF"), None)
         if rdf is None:
             raise SidecarError("sidecar has no rdf:RDF element")
         ET.SubElement(rdf, f"{{{NS_RDF}}}Description", {f"{{{NS_RDF}}}about": ""})
-    _set(root, RATING, "-1" if decision.rejected else str(decision.stars))
-    label = _get(root, LABEL)
-    if decision.picked:
-        _set(root, LABEL, PICK_COLOUR)
-    elif label is not None and label.lower() == PICK_COLOUR.lower():
-        _set(root, LABEL, None)
-    if decision.flag is not Flag.NONE or _get(root, PICK_LABEL) is not None:
-        _set(root, PICK_LABEL, DIGIKAM_PICK[decision.flag])
+
+
+def _rating_of(root: ET.Element) -> int | None:
+    text = _get(root, RATING)
+    try:
+        return round(float(text)) if text else None
+    except ValueError:
+        return None
+
+
+def apply_change(root: ET.Element, change: DecisionChange) -> bool:
+    """Apply `change` to a parsed sidecar, touching only what it changes. True if anything did."""
+    _ensure_description(root)
+    before = decision_from_tree(root)
+    after = change.applied_to(before)
+    changed = False
+
+    def put(prop: tuple[str, str], value: str | None) -> None:
+        nonlocal changed
+        if _get(root, prop) != value:
+            _set(root, prop, value)
+            changed = True
+
+    want_rating = -1 if after.rejected else after.stars
+    if (change.stars is not None or after.rejected != before.rejected) \
+            and _rating_of(root) != want_rating:
+        put(RATING, str(want_rating))
+    if change.flag is not None and after.flag is not before.flag:
+        label = _get(root, LABEL)
+        ours = label is not None and label.lower() == PICK_COLOUR.lower()
+        if after.picked:
+            if not label:  # another tool's colour label is the user's; the pick goes beside it
+                put(LABEL, PICK_COLOUR)
+        elif ours:
+            put(LABEL, None)
+        if after.flag is not Flag.NONE or _get(root, PICK_LABEL) is not None:
+            put(PICK_LABEL, DIGIKAM_PICK[after.flag])
+    return changed
+
+
+def apply_decision(root: ET.Element, decision: Decision) -> None:
+    """Make the tree say exactly `decision` (flag and stars), keeping everything else."""
+    apply_change(root, DecisionChange(flag=decision.flag, stars=decision.stars))
 
 
 def _serialise(root: ET.Element, prefixes: dict[str, str]) -> bytes:
@@ -178,22 +285,77 @@ def _serialise(root: ET.Element, prefixes: dict[str, str]) -> bytes:
     return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")
 
 
+class SidecarUpdate(NamedTuple):
+    path: Path | None          # the sidecar now holding the decision; None when none was needed
+    decision: Decision         # what the sidecar says after the update (what to show)
+    written: bool              # False when the sidecar already said so (nothing was written)
+
+
+_locks_guard = threading.Lock()
+_locks: dict[str, threading.Lock] = {}
+
+
+def _lock_for(path: Path) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(os.path.abspath(path), threading.Lock())
+
+
+def _writable_target(target: Path) -> Path:
+    """The file to replace: a symlinked sidecar is written where it points (the link stays);
+    a folder, FIFO or device in a sidecar's place is refused, never replaced."""
+    if target.is_symlink():
+        try:
+            target = target.resolve(strict=True)
+        except (OSError, RuntimeError) as exc:  # dangling link or a loop
+            raise SidecarError(f"{target}: sidecar is a broken symbolic link; left alone") from exc
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        return target
+    if not stat.S_ISREG(st.st_mode):
+        raise SidecarError(f"{target}: not a regular file; left alone")
+    return target
+
+
+def update_sidecar(photo: str | os.PathLike, change: DecisionChange,
+                   style: str = "darktable") -> SidecarUpdate:
+    """Record one culling change in the photo's sidecar; safe to call at any time.
+
+    The sidecar is read from disk *now*, under a per-file lock, and only what `change` names is
+    altered: a `DecisionChange(flag=Flag.PICK)` never writes a rating, so a decision taken before
+    the GUI had read the sidecar can't wipe the stars, colour label, keywords or history that
+    are there. Build the change with `DecisionChange.between(old, new)` from a culling Edit.
+    The write is atomic (old or new file, never half); when the sidecar already says it,
+    nothing is written. Returns the path, the decision the sidecar now holds (show that) and
+    whether a write happened. When only the other style's sidecar exists, the new one starts
+    as a copy of it. Raises SidecarError, naming the file and writing nothing, when the sidecar
+    can't be read or parsed, or isn't a regular file."""
+    target = sidecar_paths(photo, style)[0]
+    with _lock_for(target):
+        source = find_sidecar(photo, style)
+        if source is not None:
+            root, prefixes = _parse(source)
+        else:
+            if os.path.lexists(target):  # a FIFO, folder or dangling link where the sidecar goes
+                _writable_target(target)
+            root, prefixes = _new_tree(), {}
+        try:
+            changed = apply_change(root, change)
+        except SidecarError as exc:
+            raise SidecarError(f"{source}: {exc}") from exc
+        decision = decision_from_tree(root)
+        if not changed and (source is None or source == target):
+            return SidecarUpdate(source, decision, False)
+        dst = _writable_target(target)
+        atomic_write_bytes(dst, _serialise(root, prefixes))
+        return SidecarUpdate(target, decision, True)
+
+
 def write_decision(photo: str | os.PathLike, decision: Decision,
                    style: str = "darktable") -> Path:
-    """Record `decision` in the photo's sidecar of the chosen style and return its path.
+    """Make the photo's sidecar say exactly `decision` (flag and stars) and return its path.
 
-    When only the other style's sidecar exists, the new one starts as a copy of it, so the
-    user's keywords and edits travel along. Raises SidecarError (and writes nothing) when the
-    existing sidecar can't be parsed."""
-    target = sidecar_paths(photo, style)[0]
-    source = find_sidecar(photo, style)
-    if source is not None:
-        root, prefixes = _parse(source)
-    else:
-        root, prefixes = _new_tree(), {}
-    try:
-        apply_decision(root, decision)
-    except SidecarError as exc:
-        raise SidecarError(f"{source}: {exc}") from exc
-    atomic_write_bytes(target, _serialise(root, prefixes))
-    return target
+    This sets the rating even if the user only changed the flag: the GUI, whose decisions may
+    predate reading the sidecar, uses `update_sidecar` with just what changed instead."""
+    return update_sidecar(photo, DecisionChange(decision.flag, decision.stars), style).path \
+        or sidecar_paths(photo, style)[0]

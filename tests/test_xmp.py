@@ -10,8 +10,15 @@ from pathlib import Path
 import pytest
 
 from aesview.core.culling import Decision, Flag
-from aesview.core.xmp import (MAX_DEPTH, DecisionChange, SidecarError, read_decision,
-                              sidecar_paths, update_sidecar, write_decision)
+from aesview.core.xmp import (
+    MAX_DEPTH,
+    DecisionChange,
+    SidecarError,
+    read_decision,
+    sidecar_paths,
+    update_sidecar,
+    write_decision,
+)
 from aesview.paths import samples_dir
 
 EXIFTOOL = shutil.which("exiftool")
@@ -236,11 +243,11 @@ def test_concurrent_changes_to_one_photo_all_land(photo):
         flag = Flag.PICK if round_ % 2 else Flag.NONE
         barrier = threading.Barrier(2)
 
-        def go(change):
+        def go(change, barrier):
             barrier.wait()
             update_sidecar(photo, change)
-        threads = [threading.Thread(target=go, args=(DecisionChange(stars=stars),)),
-                   threading.Thread(target=go, args=(DecisionChange(flag=flag),))]
+        threads = [threading.Thread(target=go, args=(DecisionChange(stars=stars), barrier)),
+                   threading.Thread(target=go, args=(DecisionChange(flag=flag), barrier))]
         for t in threads:
             t.start()
         for t in threads:

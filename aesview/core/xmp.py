@@ -76,7 +76,7 @@ class DecisionChange:
             object.__setattr__(self, "flag", Flag(self.flag))
 
     @classmethod
-    def between(cls, old: Decision, new: Decision) -> "DecisionChange":
+    def between(cls, old: Decision, new: Decision) -> DecisionChange:
         """The change a key press made (the before/after pair of a culling Edit)."""
         return cls(flag=new.flag if new.flag != old.flag else None,
                    stars=new.stars if new.stars != old.stars else None)
@@ -107,7 +107,7 @@ def find_sidecar(photo: str | os.PathLike, style: str = "darktable") -> Path | N
 
 
 def _qn(prop: tuple[str, str]) -> str:
-    return "{%s}%s" % prop
+    return f"{{{prop[0]}}}{prop[1]}"
 
 
 def _read_limited(path: Path) -> bytes:
@@ -140,7 +140,7 @@ def _parse(path: Path) -> tuple[ET.Element, dict[str, str]]:
                 depth -= 1
             else:
                 prefixes.setdefault(*item)
-        root = it.root
+        root = it.root  # type: ignore[attr-defined]  # set once parsing ends
     except SidecarError:
         raise
     except OSError as exc:

@@ -84,8 +84,8 @@ def _load(args):
         model = load_model(args.model, device=args.device)
     except ModelError as exc:
         raise UsageError(str(exc)) from exc
-    if not model.card.get("trained", False):
-        print(f"aesview: warning: model {model.card['name']} has an UNTRAINED head; its scores "
+    if not model.card.trained:
+        print(f"aesview: warning: model {model.card.name} has an UNTRAINED head; its scores "
               "and maps mean nothing", file=sys.stderr)
     cache = None if args.no_cache else ScoreCache()
     return model, Scorer(model, long_side=args.size, batch_size=getattr(args, "batch_size", 8),
@@ -159,7 +159,7 @@ def cmd_score(args) -> int:
             if r.path in map_files:
                 entry["maps"] = map_files[r.path]
             images.append(entry)
-        json.dump({"model": model.card, "images": images}, sys.stdout, indent=1)
+        json.dump({"model": model.card.to_dict(), "images": images}, sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
         print(format_table(ranked, model))
@@ -168,9 +168,8 @@ def cmd_score(args) -> int:
 
 def format_table(ranked, model) -> str:
     card = model.card
-    lines = [f"model: {card['name']} ({card['architecture']}; trained on: "
-             f"{card['training'].get('data_short') or card['training'].get('data', '?')})"]
-    if not card.get("trained", False):
+    lines = [f"model: {card.name} ({card.architecture}; trained on: {card.data_short})"]
+    if not card.trained:
         lines.append("WARNING: untrained head, the scores below mean nothing")
     ok = [r for r in ranked if r.ok]
     if ok:

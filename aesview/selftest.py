@@ -39,9 +39,9 @@ def _load(model: str | None, device: str, say) -> object:
     except ModelError as exc:
         raise SelfTestFailure(f"model: {exc}") from exc
     c = loaded.card
-    say(f"model     {c['name']} ({c['architecture']}, {len(c['attributes'])} attributes, "
-        f"{'trained' if c.get('trained') else 'UNTRAINED head'}) on {loaded.device}")
-    say(f"          {loaded.path} (sha256 {c['sha256'][:16]}… matches its card)")
+    say(f"model     {c.name} ({c.architecture}, {len(c.attributes)} attributes, "
+        f"{'trained' if c.trained else 'UNTRAINED head'}) on {loaded.device}")
+    say(f"          {loaded.path} (sha256 {c.sha256[:16]}… matches its card)")
     return loaded
 
 

@@ -65,11 +65,11 @@ def test_mirrored_photo_gives_mirrored_map_with_the_shipped_model():
     from aesview.core.weights import load_model
     model = load_model(device="cpu")
     img = Image.open(shared_photo("Bridge_by_Sander_Klootwijk.jpg")).convert("RGB")
-    size = target_size(*img.size, model.card["input"]["long_side"])
+    size = target_size(*img.size, model.card.input.long_side)
     w_aes = model.net.head_weights()[0]
     with torch.inference_mode():
-        a = model.net(normalize(to_array(img, size)[None], model.card["normalization"]))
-        b = model.net(normalize(to_array(ImageOps.mirror(img), size)[None], model.card["normalization"]))
+        a = model.net(normalize(to_array(img, size)[None], model.card.normalization))
+        b = model.net(normalize(to_array(ImageOps.mirror(img), size)[None], model.card.normalization))
     ma = maps.aesam(a.features[0].numpy(), w_aes)
     mirrored = maps.aesam(b.features[0].numpy(), w_aes)[:, ::-1]
     corr = np.corrcoef(ma.ravel(), mirrored.ravel())[0, 1]
@@ -77,7 +77,7 @@ def test_mirrored_photo_gives_mirrored_map_with_the_shipped_model():
     # The map is not left-right symmetric by itself, else mirroring would prove nothing.
     assert np.corrcoef(ma.ravel(), ma[:, ::-1].ravel())[0, 1] < corr
     assert float(a.score) == pytest.approx(float(b.score), abs=0.05)
-    assert Scorer(model).long_side == model.card["input"]["long_side"]
+    assert Scorer(model).long_side == model.card.input.long_side
 
 
 def test_whole_frame_is_seen_with_aspect_kept(net):

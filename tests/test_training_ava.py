@@ -37,7 +37,7 @@ def test_train_on_ava_layout_learns_the_planted_property(tmp_path):
     low = [(s, planted[s.path.rsplit("/", 1)[1][:-4]]) for s in test
            if planted[s.path.rsplit("/", 1)[1][:-4]]]
     arrays = [load_rgb(s.path, 128) for s, _ in low]
-    _, _, amaps = predict(model.net, arrays, model.card["normalization"], with_maps=True)
+    _, _, amaps = predict(model.net, arrays, model.card.normalization, with_maps=True)
     hits = []
     for (s, side), m, a in zip(low, amaps, arrays):
         up = maps.upsample(m, a.shape[:2])
@@ -64,6 +64,6 @@ def test_the_papers_vgg16_trains_from_the_users_own_weights_file(tmp_path):
     assert not (out / "vgg.pt").exists()
     assert main(common + ["--imagenet-weights", str(weights)]) == 0
     card = read_card(out / "vgg.json")
-    assert card["architecture"] == "vgg16" and card["input"]["multiple"] == 16
+    assert card.architecture == "vgg16" and card.input.multiple == 16
     model = load_model(out / "vgg.pt", device="cpu")
     assert model.net.aes_head.in_features == 512

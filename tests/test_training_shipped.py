@@ -21,25 +21,25 @@ def model():
 
 def test_card_says_plainly_what_the_model_was_trained_on(model):
     card = model.card
-    assert card["trained"] is True
-    tr = card["training"]
+    assert card.trained is True
+    tr = card.training
     assert "never shown AVA" in tr["data"]
     held, seen = set(tr["held_out_photos"]), set(tr["train_photos"])
     assert set(PHOTOS) <= held and not held & seen
     # Photos used to pick the epoch are neither trained on nor among the held-out ones.
     val = set(tr.get("validation_photos", []))
     assert not val & held and not val & seen
-    assert card["attributes"] == D.ATTRIBUTES
-    assert card["metrics"]["model"]["clean_beats_technical"] > 0.5
+    assert list(card.attributes) == D.ATTRIBUTES
+    assert card.metrics["model"]["clean_beats_technical"] > 0.5
 
 
 @pytest.mark.parametrize("name", PHOTOS)
 def test_clean_held_out_photo_beats_its_heavy_defects(model, name):
-    clean = load_rgb(shared_photo(name), model.card["input"]["long_side"])
+    clean = load_rgb(shared_photo(name), model.card.input.long_side)
     rng = np.random.default_rng(0)
     arrays = [clean] + [D.apply(f, clean, 3, rng)[0]
                         for f in ("defocus", "noise", "underexposure")]
-    z, att, _ = predict(model.net, arrays, model.card["normalization"])
+    z, att, _ = predict(model.net, arrays, model.card.normalization)
     assert np.all(z[0] > z[1:]), z
     # The attribute blur and noise spoil falls too. (The exposure attribute is not reliable
     # yet: docs/TRAINING.md gives its held-out figures.)

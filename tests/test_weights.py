@@ -66,9 +66,9 @@ def test_incomplete_card_is_refused(tmp_path):
 def test_shipped_default_model_has_a_complete_honest_card():
     model = load_model(device="cpu")
     card = model.card
-    assert card["trained"] is True
-    assert card["labels"] == ["low", "high"]
-    assert len(card["attributes"]) == model.net.att_head.out_features
-    text = json.dumps(card["training"]).lower()
+    assert card.trained is True
+    assert card.labels == ("low", "high")
+    assert len(card.attributes) == model.net.att_head.out_features
+    text = json.dumps(card.training).lower()
     assert "ava" in text and "never" in text   # it says plainly it was never shown AVA
-    assert card["metrics"]
+    assert card.metrics

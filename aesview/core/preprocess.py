@@ -4,6 +4,9 @@ moves by at most half a stride and photos of one shape batch together."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from PIL import Image
@@ -26,9 +29,22 @@ def to_array(img: Image.Image, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(img, dtype=np.uint8)
 
 
-def normalize(batch_uint8: np.ndarray, normalization: dict) -> torch.Tensor:
-    """(N, H, W, 3) uint8 -> (N, 3, H, W) float32, normalised as the card says."""
-    x = torch.from_numpy(np.array(batch_uint8, copy=not batch_uint8.flags.writeable)).permute(0, 3, 1, 2).float().div_(255)
-    mean = torch.tensor(normalization["mean"]).view(1, 3, 1, 1)
-    std = torch.tensor(normalization["std"]).view(1, 3, 1, 1)
+@dataclass(frozen=True)
+class Normalization:
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+
+def normalize(batch_uint8: np.ndarray,
+              normalization: Normalization | Mapping[str, Sequence[float]]) -> torch.Tensor:
+    """(N, H, W, 3) uint8 -> (N, 3, H, W) float32, normalised as the card (typed) or a backbone
+    spec (a dict) says."""
+    if isinstance(normalization, Normalization):
+        mean_v, std_v = normalization.mean, normalization.std
+    else:
+        mean_v, std_v = tuple(normalization["mean"]), tuple(normalization["std"])
+    x = (torch.from_numpy(np.array(batch_uint8, copy=not batch_uint8.flags.writeable))
+         .permute(0, 3, 1, 2).float().div_(255))
+    mean = torch.tensor(mean_v).view(1, 3, 1, 1)
+    std = torch.tensor(std_v).view(1, 3, 1, 1)
     return x.sub_(mean).div_(std)

@@ -15,6 +15,7 @@ class ScoreRecord:
     attributes: dict[str, float] = field(default_factory=dict)
     aesam: np.ndarray | None = None     # (h, w) float32 signed grid map
     attam: np.ndarray | None = None     # (K, h, w) float32
+    highmap: np.ndarray | None = None   # (h, w) float32, the paper's high-class CAM
     image_size: tuple[int, int] | None = None  # full-resolution (w, h) after EXIF orientation
     error: str | None = None
     cached: bool = False

@@ -40,8 +40,8 @@ class Scorer:
         """`workers` decode threads run ahead of inference (0: decode inline, no overlap);
         `reduced_decode=False` decodes at full resolution (only the benchmark wants that)."""
         self.model = model
-        self.long_side = int(long_side or model.card["input"]["long_side"])
-        self.multiple = int(model.card["input"].get("multiple", 32))
+        self.long_side = int(long_side or model.card.input.long_side)
+        self.multiple = model.card.input.multiple
         self.batch_size = max(1, batch_size)
         self.lookahead = self.batch_size * 3  # decoded photos held in memory at most
         self.cache = cache
@@ -74,7 +74,7 @@ class Scorer:
     @torch.inference_mode()
     def _infer(self, batch: list[_Prepared]) -> list[ScoreRecord]:
         net, dev = self.model.net, self.model.device
-        x = normalize(np.stack([p.array for p in batch]), self.model.card["normalization"])
+        x = normalize(np.stack([p.array for p in batch]), self.model.card.normalization)
         x = x.to(dev, non_blocking=True)
         with torch.autocast("cuda", enabled=dev.type == "cuda"):
             out = net(x)

@@ -169,7 +169,7 @@ class ScoringWorker(QObject):
                 self.error.emit("CUDA was chosen, but torch sees no CUDA device here; "
                                 "scoring on the CPU")
                 use = "cpu"
-            loaded = load_model(model or None, device=use)
+            loaded = load_model(model or None, device=use, fall_back=True)
             if self._cache is None and self._cache_factory is not None:
                 try:
                     self._cache = self._cache_factory()
@@ -194,7 +194,7 @@ class ScoringWorker(QObject):
             self.error.emit(f"cannot load the model: {exc}")
             self.finished.emit(job.gen, True)
             return
-        self.started.emit(job.gen, total, f"{scorer.model.card['name']} on "
+        self.started.emit(job.gen, total, f"{scorer.model.card.name} on "
                                           f"{scorer.model.device.type.upper()}")
         done = 0
 

@@ -305,9 +305,9 @@ def cmd_evaluate(args) -> int:
     from .evaluate import format_report
     _threads()
     model = load_model(args.model, device=args.device)
-    args.long_side = args.long_side or model.card["input"]["long_side"]
+    args.long_side = args.long_side or model.card.input.long_side
     t0 = time.time()
-    res = run_evaluation(model.net, args, model.card["architecture"])
+    res = run_evaluation(model.net, args, model.card.architecture)
     print(f"model {model.model_id}")
     print(format_report(res) if args.dataset == "selfsup" else json.dumps(res, indent=1))
     print(f"({time.time() - t0:.0f} s)")

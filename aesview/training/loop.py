@@ -30,6 +30,7 @@ from ..core.atomic import atomic_writer
 from ..core.backbones import SPECS
 from ..core.model import AesNet, build_model
 from ..core.preprocess import normalize
+from ..core.weights import pick_device
 from .datasets import Sample, image_shape, load_rgb
 from .weighting import Weighting, class_balance, histogram_text, labels, mean_score, sample_weights
 
@@ -309,8 +310,7 @@ def train(samples: list[Sample], cfg: TrainConfig, out_dir: Path | None = None,
     validation split), not the last one."""
     out_dir = Path(out_dir) if out_dir else None
     seed_everything(cfg.seed)
-    device = torch.device("cuda" if (cfg.device == "auto" and torch.cuda.is_available())
-                          else ("cpu" if cfg.device == "auto" else cfg.device))
+    device = pick_device(cfg.device)
     use_amp = device.type == "cuda" and cfg.amp != "off"
     n_att = len(cfg.attributes) if cfg.attributes else len(samples[0].attributes)
     net = build_model(cfg.architecture, n_att, imagenet=cfg.imagenet,

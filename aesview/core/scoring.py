@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import torch
 
-from .cache import ScoreCache, file_key
+from .cache import FileKey, ScoreCache, file_key
 from .imaging import ImageLoadError, load_image
 from .model import HIGH, LOW
 from .preprocess import normalize, target_size, to_array
@@ -28,7 +28,7 @@ from .weights import LoadedModel
 @dataclass
 class _Prepared:
     path: str
-    key: tuple[int, int] | None = None
+    key: FileKey | None = None  # size, mtime and content fingerprint before decoding
     size: tuple[int, int] | None = None
     array: np.ndarray | None = None
     error: str | None = None

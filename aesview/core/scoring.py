@@ -49,6 +49,7 @@ class Scorer:
         self.reduced_decode = reduced_decode
         w_aes, _, w_att, _ = (torch.from_numpy(a).to(model.device) for a in model.net.head_weights())
         self._w_diff = w_aes[HIGH] - w_aes[LOW]
+        self._w_high = w_aes[HIGH]
         self._w_att = w_att
         self._names = model.attributes
 
@@ -81,6 +82,7 @@ class Scorer:
         feats = out.features.float()
         aes = torch.einsum("c,nchw->nhw", self._w_diff, feats).cpu().numpy()
         att = torch.einsum("kc,nchw->nkhw", self._w_att, feats).cpu().numpy()
+        high = torch.einsum("c,nchw->nhw", self._w_high, feats).cpu().numpy()
         scores = out.score.cpu().numpy()
         attrs = out.attributes.cpu().numpy()
         recs = []
@@ -89,8 +91,20 @@ class Scorer:
                 path=p.path, score=float(scores[i]),
                 attributes={n: float(v) for n, v in zip(self._names, attrs[i])},
                 aesam=aes[i].astype(np.float32), attam=att[i].astype(np.float32),
-                image_size=p.size))
+                highmap=high[i].astype(np.float32), image_size=p.size))
         return recs
+
+    def working_array(self, image) -> np.ndarray:
+        """A decoded PIL image -> the RGB uint8 array the network sees (what scoring feeds it)."""
+        return to_array(image, target_size(*image.size, self.long_side, self.multiple))
+
+    def score_array(self, array: np.ndarray, path: str = "",
+                    image_size: tuple[int, int] | None = None) -> ScoreRecord:
+        """Score one in-memory RGB uint8 photo (H, W, 3) already at the working size (see
+        `working_array`), as `score_paths` scores a file: same network, maps and record.
+        Nothing is cached or written; "what if" experiments use it."""
+        size = image_size or (array.shape[1], array.shape[0])
+        return self._infer([_Prepared(path, size=size, array=np.ascontiguousarray(array))])[0]
 
     def _finish(self, batch: list[_Prepared]) -> list[ScoreRecord]:
         recs = self._infer(batch)

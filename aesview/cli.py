@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+from .core.choices import DEVICES, keys
+
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 SUBCOMMANDS = ("score", "crop", "train", "evaluate", "gui")
 
@@ -22,7 +24,7 @@ class UsageError(Exception):
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", metavar="NAME|FILE", default=None,
                    help="a shipped model name or a .pt file with its .json card (default: the shipped default)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--device", choices=keys(DEVICES), default="auto")
     p.add_argument("--size", type=int, default=None, metavar="PX",
                    help="working size: the long side the network sees (default: the model card's)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the score cache")

@@ -15,17 +15,14 @@ from pathlib import Path
 
 import platformdirs
 
+from . import choices
 from .atomic import atomic_write_text
+from .crop import is_aspect_key
 
 log = logging.getLogger(__name__)
 
 FILE_NAME = "settings.json"
 MAX_RECENT = 10
-DEVICES = ("auto", "cpu", "cuda")
-SIDECAR_STYLES = ("darktable", "basename")
-ASPECTS = ("original", "free", "1:1", "4:5", "3:2", "16:9", "9:16")
-SORT_KEYS = ("score", "name", "time")
-OVERLAYS = ("none", "aesam", "attam")
 
 
 def config_dir() -> Path:
@@ -41,7 +38,7 @@ class Settings:
     device: str = "auto"                 # auto = CUDA when torch sees one, else CPU
     model: str = ""                      # "" = the shipped default (weights/DEFAULT)
     thumbnail_size: int = 160
-    overlay: str = "aesam"
+    overlay: str = "none"                # off while culling: colour must be judged untinted
     overlay_cmap: str = "RdBu_r"
     overlay_opacity: float = 0.5
     attribute: str = ""                  # which AttAM to show; "" = the first
@@ -61,15 +58,17 @@ class Settings:
         self.recent_folders = [folder] + [f for f in self.recent_folders if f != folder]
         del self.recent_folders[MAX_RECENT:]
 
-    def validated(self) -> "Settings":
+    def validated(self) -> Settings:
         """A copy with out-of-range values replaced by their defaults."""
         good = Settings()
         out = Settings(**asdict(self))
-        choices = {"device": DEVICES, "sidecar_style": SIDECAR_STYLES, "crop_aspect": ASPECTS,
-                   "sort_key": SORT_KEYS, "overlay": OVERLAYS}
-        for name, allowed in choices.items():
-            if getattr(out, name) not in allowed:
+        allowed = {"device": choices.DEVICES, "sidecar_style": choices.SIDECAR_STYLES,
+                   "sort_key": choices.SORTS, "overlay": choices.OVERLAYS}
+        for name, options in allowed.items():
+            if getattr(out, name) not in choices.keys(options):
                 setattr(out, name, getattr(good, name))
+        if not is_aspect_key(out.crop_aspect):      # a preset, or a custom W:H the user typed
+            out.crop_aspect = good.crop_aspect
         out.thumbnail_size = min(max(int(out.thumbnail_size), 64), 512)
         out.overlay_opacity = min(max(float(out.overlay_opacity), 0.0), 1.0)
         out.export_quality = min(max(int(out.export_quality), 1), 100)

@@ -10,12 +10,11 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFormLayout, QGroupBox, 
                                QVBoxLayout, QWidget)
 
 from ..core.explain import colorbar_rgba
-from ..core.settings import ASPECTS
+from ..core.choices import OVERLAYS
+from ..core.crop import ASPECT_PRESETS
 from .qtimage import rgb_to_qimage
 
 DIVERGING_CMAPS = ("RdBu_r", "coolwarm", "PiYG", "seismic", "bwr", "PuOr_r")
-ASPECT_LABELS = {"original": "Original", "free": "Free", "1:1": "1:1 square", "4:5": "4:5",
-                 "3:2": "3:2", "16:9": "16:9", "9:16": "9:16"}
 
 
 class Legend(QWidget):
@@ -146,8 +145,10 @@ class ExplainPanel(QWidget):
         modes = QHBoxLayout()
         self.mode_group = QButtonGroup(self)
         self.mode_buttons = {}
-        for key, text in (("none", "Off"), ("aesam", "AesAM"), ("attam", "AttAM")):
-            b = QRadioButton(text)
+        for choice in OVERLAYS:
+            key = choice.key
+            b = QRadioButton(choice.label)
+            b.setToolTip(f"{choice.tip} ({choice.shortcut})")
             b.setObjectName(f"overlay_{key}")
             self.mode_group.addButton(b)
             self.mode_buttons[key] = b
@@ -183,8 +184,8 @@ class ExplainPanel(QWidget):
         cl = QFormLayout(crop_box)
         self.aspect = QComboBox()
         self.aspect.setObjectName("aspect")
-        for key in ASPECTS:
-            self.aspect.addItem(ASPECT_LABELS[key], key)
+        for preset in ASPECT_PRESETS:
+            self.aspect.addItem(preset.label, preset.key)
         self.aspect.currentIndexChanged.connect(
             lambda _i: self.aspectChanged.emit(self.aspect.currentData()))
         cl.addRow("Aspect", self.aspect)
@@ -214,7 +215,7 @@ class ExplainPanel(QWidget):
         return "none"
 
     def set_mode(self, mode: str) -> None:
-        self.mode_buttons.get(mode, self.mode_buttons["aesam"]).setChecked(True)
+        self.mode_buttons.get(mode, self.mode_buttons["none"]).setChecked(True)
 
     def _mode_toggled(self, checked: bool) -> None:
         if checked:

@@ -127,23 +127,3 @@ def test_delegate_shows_a_red_badge_on_failed_photos(models, qtbot):
     assert _red_pixels(img, bad_rect.right() - 40, bad_rect.top(), bad_rect.right(), bad_rect.top() + 40) > 20
     assert proxy.index(1, 0).data(Role.STATE) == "failed"
     assert "cannot decode" in proxy.index(1, 0).data(Qt.ItemDataRole.ToolTipRole)
-
-
-def test_emitting_signals_does_not_eat_references_to_true(qapp):
-    """PySide6 6.12 on CPython 3.11 drops a reference to True on every emit() until the
-    interpreter aborts; aesview.gui.qtfix puts it back (see there)."""
-    import sys
-
-    from PySide6.QtCore import QObject, Signal
-
-    class Emitter(QObject):
-        ping = Signal(int)
-
-    e = Emitter()
-    model = PhotoListModel()
-    model.reset(PATHS)
-    before = sys.getrefcount(True)
-    for i in range(200):
-        e.ping.emit(i)
-        model.dataChanged.emit(model.index(0), model.index(0), [int(Role.SCORE)])
-    assert sys.getrefcount(True) >= before

@@ -8,6 +8,21 @@ from pathlib import Path
 
 from ..core.settings import load_settings
 
+# PySide6 builds that drop references to None/True (QModelIndex.data() returning None,
+# Signal.emit()): CPython < 3.12 aborts with "none_dealloc" within minutes of browsing.
+# Measured with tests/test_gui_refcount.py; 3.12+ makes None and True immortal.
+KNOWN_BAD_PYSIDE = ("6.12.0",)
+
+
+def pyside_problem() -> str | None:
+    """Why this PySide6 can't run the app on this Python, or None."""
+    import PySide6
+    if sys.version_info < (3, 12) and PySide6.__version__ in KNOWN_BAD_PYSIDE:
+        return (f"PySide6 {PySide6.__version__} crashes on Python {sys.version_info.major}."
+                f"{sys.version_info.minor} (it drops references to None: none_dealloc). "
+                "Install a sound one: pip install 'PySide6-Essentials>=6.10,<6.12'")
+    return None
+
 
 def _start_folder(folder: str | None, settings) -> Path | None:
     """The folder asked for; else the last one opened; else (first run) the sample shoot."""
@@ -46,6 +61,10 @@ def run_gui(folder: str | None = None, argv=None) -> int:
 
     from .. import __version__
 
+    problem = pyside_problem()
+    if problem:
+        print(f"aesview: {problem}", file=sys.stderr)
+        return 2
     app = QApplication.instance() or QApplication(list(argv) if argv is not None else sys.argv[:1])
     app.setApplicationName("aesview")
     app.setApplicationVersion(__version__)

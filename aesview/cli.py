@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -14,6 +15,10 @@ from pathlib import Path
 from .core.choices import DEVICES, keys
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+# The network's working size: below 64 px nothing is left to judge; above 1024 px a CPU needs
+# minutes and gigabytes per photo (8000 px took 109 s and 10 GB) for no better ranking.
+SIZE_RANGE = (64, 1024)
+BATCH_RANGE = (1, 256)
 SUBCOMMANDS = ("score", "crop", "train", "evaluate", "gui")
 
 
@@ -26,7 +31,8 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
                    help="a shipped model name or a .pt file with its .json card (default: the shipped default)")
     p.add_argument("--device", choices=keys(DEVICES), default="auto")
     p.add_argument("--size", type=int, default=None, metavar="PX",
-                   help="working size: the long side the network sees (default: the model card's)")
+                   help=f"working size: the long side the network sees, {SIZE_RANGE[0]}-{SIZE_RANGE[1]} "
+                        "(default: the model card's)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the score cache")
 
 
@@ -45,17 +51,24 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--json", action="store_true", help="one JSON object on stdout")
     sc.add_argument("--maps", metavar="DIR", help="write DIR/<file name>.npz with aesam, attam, attributes")
     sc.add_argument("--recursive", "-r", action="store_true", help="descend into sub-folders")
-    sc.add_argument("--batch-size", type=int, default=8)
+    sc.add_argument("--batch-size", type=int, default=8, help=f"{BATCH_RANGE[0]}-{BATCH_RANGE[1]} (default 8)")
     sc.add_argument("--quiet", "-q", action="store_true", help="no progress bar on stderr")
     _add_model_args(sc)
     sc.set_defaults(func=cmd_score)
 
-    cr = sub.add_parser("crop", help="the AesAM-guided crop of one photo")
+    cr = sub.add_parser("crop", help="the subject- and AesAM-guided crop of one photo")
     cr.add_argument("image", metavar="IMAGE")
     cr.add_argument("--aspect", default="original",
-                    help="W:H (e.g. 3:2, 4:5, 16:9), 'original' or 'free' (default: original)")
+                    help="W:H (e.g. 1:1, 4:5, 5:4, 2:3, 3:2, 16:9, 9:16 or any custom W:H), "
+                         "'original' or 'free' (default: original)")
+    cr.add_argument("--tightness", type=float, default=0.0,
+                    help="0 (default) = as large as the aspect allows; up to 1 = tighter around "
+                         "the subject (down to a quarter of the side)")
+    cr.add_argument("--xmp", action="store_true",
+                    help="record the crop in the photo's IMG.xmp sidecar as Camera Raw crop "
+                         "(Lightroom, darktable's Lightroom import); the photo is not touched")
     cr.add_argument("-o", "--output", metavar="OUT", help="write the cropped photo here (never overwrites)")
-    cr.add_argument("--quality", type=int, default=92, help="JPEG quality of -o (default 92)")
+    cr.add_argument("--quality", type=int, default=92, help="JPEG quality of -o, 1-100 (default 92)")
     cr.add_argument("--json", action="store_true")
     _add_model_args(cr)
     cr.set_defaults(func=cmd_crop)
@@ -130,24 +143,64 @@ def _write_maps(rec, names: list[str], out_dir: Path, used: set[str]) -> str:
     return str(target)
 
 
+def _check_ranges(args) -> None:
+    """Flags that would only fail (or take hours) after the model is loaded: refused first."""
+    if args.size is not None and not SIZE_RANGE[0] <= args.size <= SIZE_RANGE[1]:
+        raise UsageError(f"--size {args.size}: the working size runs from {SIZE_RANGE[0]} to "
+                         f"{SIZE_RANGE[1]} px")
+    batch = getattr(args, "batch_size", None)
+    if batch is not None and not BATCH_RANGE[0] <= batch <= BATCH_RANGE[1]:
+        raise UsageError(f"--batch-size {batch}: choose {BATCH_RANGE[0]} to {BATCH_RANGE[1]}")
+
+
+def _writable_folder(flag: str, folder: str) -> Path:
+    """Create `folder` if needed and prove it takes files (os.access is wrong for root and
+    read-only mounts): a temp file is made and removed."""
+    import tempfile
+    path = Path(folder)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UsageError(f"{flag} {folder}: is a file, not a folder") from None
+    except OSError as exc:
+        raise UsageError(f"{flag} {folder}: cannot create the folder ({exc.strerror or exc})") from None
+    if not path.is_dir():
+        raise UsageError(f"{flag} {folder}: not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".aesview-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageError(f"{flag} {folder}: cannot write there ({exc.strerror or exc})") from None
+    return path
+
+
 def cmd_score(args) -> int:
     from tqdm import tqdm
 
     from .core.records import rank
-    paths = expand_paths(args.paths, args.recursive)
+    _check_ranges(args)
+    maps_dir = _writable_folder("--maps", args.maps) if args.maps else None
+    try:
+        paths = expand_paths(args.paths, args.recursive)
+    except OSError as exc:
+        raise UsageError(str(exc)) from None
     if not paths:
         print("aesview: no photos found in " + ", ".join(args.paths)
               + ("" if args.recursive else " (add --recursive for sub-folders)"), file=sys.stderr)
     model, scorer = _load(args)
-    maps_dir = Path(args.maps) if args.maps else None
-    if maps_dir:
-        maps_dir.mkdir(parents=True, exist_ok=True)
     records, used, map_files = [], set(), {}
+    maps_failed = False
     with tqdm(total=len(paths), unit="photo", file=sys.stderr, desc="scoring",
               disable=args.quiet) as bar:
         for rec in scorer.score_paths(paths, progress=bar.update):
             if maps_dir and rec.ok:
-                map_files[rec.path] = _write_maps(rec, model.attributes, maps_dir, used)
+                try:
+                    map_files[rec.path] = _write_maps(rec, model.attributes, maps_dir, used)
+                except OSError as exc:  # disk full, folder removed meanwhile
+                    maps_failed = True
+                    print(f"aesview: {rec.path}: maps not written ({exc.strerror or exc})",
+                          file=sys.stderr)
             records.append(rec)
     ranked = rank(records)
     if args.json:
@@ -165,7 +218,7 @@ def cmd_score(args) -> int:
         sys.stdout.write("\n")
     else:
         print(format_table(ranked, model))
-    return EXIT_SOME_FAILED if any(not r.ok for r in ranked) else EXIT_OK
+    return EXIT_SOME_FAILED if maps_failed or any(not r.ok for r in ranked) else EXIT_OK
 
 
 def format_table(ranked, model) -> str:
@@ -188,10 +241,21 @@ def format_table(ranked, model) -> str:
 
 
 def cmd_crop(args) -> int:
-    from .core.crop import best_crop, parse_aspect
-    from .core.export import export_crop
+    from .core.crop import parse_aspect, plan_crop
+    from .core.export import EXPORT_FORMATS, export_crop
+    from .core.subject import CropAnalyzer
     if not os.path.isfile(args.image):
         raise UsageError(f"{args.image}: no such file")
+    if not 0 <= args.tightness <= 1:
+        raise UsageError(f"--tightness {args.tightness}: use a value from 0 to 1")
+    _check_ranges(args)
+    if not 1 <= args.quality <= 100:
+        raise UsageError(f"--quality {args.quality}: JPEG quality runs from 1 to 100")
+    if args.output:
+        out = Path(args.output)
+        if out.suffix.lower() not in EXPORT_FORMATS:
+            raise UsageError(f"-o {args.output}: use a .jpg, .png or .tif name")
+        _writable_folder("-o", str(out.parent))
     model, scorer = _load(args)
     rec = scorer.score_one(args.image)
     if not rec.ok:
@@ -201,8 +265,22 @@ def cmd_crop(args) -> int:
         aspect = parse_aspect(args.aspect, rec.image_size)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    box = [int(v) for v in best_crop(rec.aesam, rec.image_size, aspect)]
+    try:
+        plan = plan_crop(CropAnalyzer(model).analyze(args.image), aspect, tightness=args.tightness)
+    except Exception as exc:  # noqa: BLE001 - a photo that scored but can't be re-read
+        print(f"aesview: {rec.path}: {exc}", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    box = [int(v) for v in plan.box]
     written = None
+    sidecar = None
+    if args.xmp:
+        from .core.crop_xmp import write_crop
+        from .core.xmp import SidecarError
+        try:
+            sidecar = str(write_crop(args.image, plan.box))
+        except (SidecarError, OSError, ValueError) as exc:
+            print(f"aesview: cannot record the crop in the sidecar: {exc}", file=sys.stderr)
+            return EXIT_SOME_FAILED
     if args.output:
         try:
             written = str(export_crop(args.image, box, args.output, quality=args.quality))
@@ -214,13 +292,25 @@ def cmd_crop(args) -> int:
             return EXIT_SOME_FAILED
     if args.json:
         json.dump({"box": box, "aspect": args.aspect, "image_size": list(rec.image_size),
-                   "path": rec.path, "score": rec.score, "output": written}, sys.stdout)
+                   "path": rec.path, "score": rec.score, "output": written, "xmp": sidecar,
+                   "explain": plan.explain()}, sys.stdout)
         sys.stdout.write("\n")
     else:
         w, h = box[2] - box[0], box[3] - box[1]
         print(f"crop {box[0]} {box[1]} {box[2]} {box[3]}  ({w}x{h} of {rec.image_size[0]}x"
-              f"{rec.image_size[1]}, aspect {args.aspect})" + (f" -> {written}" if written else ""))
+              f"{rec.image_size[1]}, aspect {args.aspect})" + (f" -> {written}" if written else "")
+              + (f"; crop recorded in {sidecar}" if sidecar else ""))
     return EXIT_OK
+
+
+def _warnings_to_stderr() -> logging.Handler:
+    """The core's warnings (cache not usable, ...) as one `aesview: warning:` line each;
+    returns the handler so main() can remove it again (main is also called in-process)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("aesview: warning: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    logging.getLogger("aesview").addHandler(handler)
+    return handler
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_self_test()
     if not args.command:
         return _run_gui(None)
+    handler = _warnings_to_stderr()
     try:
         return args.func(args)
     except UsageError as exc:
@@ -249,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
         # `aesview score ... | head`: the reader left; say nothing more.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    finally:
+        logging.getLogger("aesview").removeHandler(handler)
 
 
 if __name__ == "__main__":

@@ -140,3 +140,48 @@ def test_crop_json_and_export(shoot):
     assert again.returncode == 1 and "exists" in again.stderr
     assert dest.read_bytes() == stamp                  # never overwritten
     assert digests(folder) == before
+
+
+@pytest.mark.parametrize("args", [
+    ["score", "{photo}", "--size", "0"],
+    ["score", "{photo}", "--size", "-64"],
+    ["score", "{photo}", "--size", "8000"],
+    ["score", "{photo}", "--batch-size", "0"],
+    ["score", "{photo}", "--maps", "{photo}"],               # a file, not a folder
+    ["score", "{photo}", "--maps", "/proc/aesview-no/maps"],  # cannot be created
+    ["crop", "{photo}", "--quality", "0"],
+    ["crop", "{photo}", "--quality", "101"],
+    ["crop", "{photo}", "-o", "{root}/crop.bmp"],
+])
+def test_bad_arguments_are_refused_before_any_work(shoot, args, capsys, monkeypatch):
+    """In-process (no model load can hide in it): the check comes before any work."""
+    from aesview import cli
+
+    root, folder = shoot
+    photo = folder / PHOTOS[0]
+    argv = [a.format(photo=photo, root=root) for a in args]
+    before = digests(folder)
+    monkeypatch.setattr(cli, "_load", lambda a: pytest.fail("model loaded before the check"))
+    assert cli.main(argv) == 2
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("aesview: "), err
+    assert out == ""
+    assert digests(folder) == before
+    assert not (root / "crop.bmp").exists()
+
+
+@pytest.mark.parametrize("cache_dir", ["/proc/aesview-nope", "{photo}"])
+def test_unusable_cache_location_scores_without_a_cache(shoot, cache_dir):
+    root, folder = shoot
+    photo = folder / PHOTOS[0]
+    env = dict(os.environ, AESVIEW_CACHE_DIR=cache_dir.format(photo=photo),
+               AESVIEW_CONFIG_DIR=str(root / "config"))
+    proc = subprocess.run([sys.executable, "-m", "aesview", "score", str(photo), "--json", "-q"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(warnings) == 1 and "scoring without it" in warnings[0], proc.stderr
+    images = json.loads(proc.stdout)["images"]
+    assert len(images) == 1 and images[0]["score"] is not None and not images[0]["cached"]

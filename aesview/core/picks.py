@@ -11,12 +11,11 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
-from .atomic import unique_path
+from .atomic import create_temp, unique_path
 from .xmp import sidecar_paths
 
 
@@ -42,8 +41,10 @@ def _link_free(src: Path, want: Path, exact: bool = False) -> Path:
 
 
 def _copy_free(src: Path, want: Path, exact: bool = False) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=want.parent, prefix=f".{want.name}.", suffix=".part")
+    # Our temp pattern, so a copy killed half-way is swept by the next write into this folder.
+    tmp_path, fd = create_temp(want)
     os.close(fd)
+    tmp = str(tmp_path)
     try:
         shutil.copy2(src, tmp)
         try:
@@ -55,7 +56,7 @@ def _copy_free(src: Path, want: Path, exact: bool = False) -> Path:
             # No hard links here (FAT/exFAT cards): check-then-replace, the best such disks allow.
             cand = want if exact else unique_path(want)
             if cand.exists():
-                raise FileExistsError(errno.EEXIST, "already exists", str(cand))
+                raise FileExistsError(errno.EEXIST, "already exists", str(cand)) from None
             os.replace(tmp, cand)
             return cand
     finally:
@@ -81,7 +82,7 @@ def _sidecar_target(sidecar: Path, photo: Path, target: Path) -> Path:
     return target.with_suffix(".xmp")
 
 
-def transfer_one(photo: str | os.PathLike, dest: str | os.PathLike, move: bool = False) -> Transfer:
+def transfer_one(photo: str | os.PathLike[str], dest: str | os.PathLike[str], move: bool = False) -> Transfer:
     src = Path(photo)
     result = Transfer(str(src))
     try:
@@ -109,7 +110,7 @@ def transfer_one(photo: str | os.PathLike, dest: str | os.PathLike, move: bool =
     return result
 
 
-def transfer_picks(photos: Iterable[str | os.PathLike], dest: str | os.PathLike,
+def transfer_picks(photos: Iterable[str | os.PathLike[str]], dest: str | os.PathLike[str],
                    move: bool = False,
                    progress: Callable[[Transfer], None] | None = None) -> list[Transfer]:
     out = []

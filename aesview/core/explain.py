@@ -23,7 +23,7 @@ def region_contributions(aesam: np.ndarray) -> np.ndarray:
         # Bilinear resize to a multiple of 3 keeps small grids (e.g. 7x10) splittable evenly.
         m = upsample(m.astype(np.float32), (m.shape[0] * 3, m.shape[1] * 3)).astype(np.float64)
     h, w = m.shape
-    cells = m.reshape(3, h // 3, 3, w // 3).sum(axis=(1, 3))
+    cells: np.ndarray = m.reshape(3, h // 3, 3, w // 3).sum(axis=(1, 3))
     return cells / m.size
 
 
@@ -112,3 +112,147 @@ def display_size(image_size: tuple[int, int], long_side: int = 512) -> tuple[int
     w, h = image_size
     s = long_side / max(w, h)
     return max(1, round(h * s)), max(1, round(w * s))
+
+
+# --- Plain words grounded in the map, the attributes and the rest of the shoot ------------------
+
+ROW_THIRDS = ("upper third", "middle third", "lower third")
+COLUMN_THIRDS = ("left third", "centre third", "right third")
+EVEN_SHARE = 100.0 / 3.0
+
+
+def _thirds_grid(m: np.ndarray) -> np.ndarray:
+    """The map resampled (if needed) so its sides split into thirds evenly; float64."""
+    m = np.asarray(m, dtype=np.float64)
+    if m.shape[0] % 3 or m.shape[1] % 3:
+        m = upsample(m.astype(np.float32), (m.shape[0] * 3, m.shape[1] * 3)).astype(np.float64)
+    return m
+
+
+def evidence_shares(aesam: np.ndarray) -> dict[str, np.ndarray | float]:
+    """Where the evidence for (positive part) and against (negative part) the high class lies:
+    percentages per row third ("for_rows", "against_rows"), column third and 3x3 cell, and the
+    share of all evidence that speaks against ("against_fraction", 0..1)."""
+    m = _thirds_grid(aesam)
+    h, w = m.shape
+    out: dict[str, np.ndarray | float] = {}
+    for name, part in (("for", np.maximum(m, 0.0)), ("against", np.maximum(-m, 0.0))):
+        cells = part.reshape(3, h // 3, 3, w // 3).sum(axis=(1, 3))
+        total = float(cells.sum())
+        pct = 100.0 * cells / total if total > 0 else np.zeros((3, 3))
+        out[f"{name}_cells"] = pct
+        out[f"{name}_rows"] = pct.sum(axis=1)
+        out[f"{name}_columns"] = pct.sum(axis=0)
+        out[f"{name}_total"] = total
+    both = float(out["for_total"]) + float(out["against_total"])
+    out["against_fraction"] = float(out["against_total"]) / both if both > 0 else 0.0
+    return out
+
+
+def _strength(share: float) -> str:
+    """How concentrated a third's share is, against the 33 % an even spread gives."""
+    if share >= 60:
+        return "most of"
+    if share >= 45:
+        return "much of"
+    return "a little more than its share of"
+
+
+def where_sentences(aesam: np.ndarray) -> list[str]:
+    """Which third of the frame holds the evidence for a high score, and where the evidence
+    against it sits, with the shares that say how strongly. Works on the signed map, so it
+    answers "where" even when the whole map is positive (a photo the network likes)."""
+    s = evidence_shares(aesam)
+    rows, cols = np.asarray(s["for_rows"]), np.asarray(s["for_columns"])
+    out = []
+    if float(s["for_total"]) <= 0:
+        out.append("Nothing in the frame counts for a high score.")
+    else:
+        r, c = int(np.argmax(rows)), int(np.argmax(cols))
+        if rows[r] < EVEN_SHARE + 5 and cols[c] < EVEN_SHARE + 5:
+            out.append("The evidence for a high score is spread evenly over the frame "
+                       f"(no third holds more than {max(rows[r], cols[c]):.0f} % of it).")
+        elif rows[r] - EVEN_SHARE >= cols[c] - EVEN_SHARE:
+            out.append(f"The {ROW_THIRDS[r]} holds {_strength(rows[r])} the evidence for a high "
+                       f"score ({rows[r]:.0f} %; an even spread would give 33 %), most of it in "
+                       f"the {REGIONS[r][int(np.argmax(np.asarray(s['for_cells'])[r]))]}.")
+        else:
+            out.append(f"The {COLUMN_THIRDS[c]} holds {_strength(cols[c])} the evidence for a "
+                       f"high score ({cols[c]:.0f} %; an even spread would give 33 %), most of it "
+                       f"in the {REGIONS[int(np.argmax(np.asarray(s['for_cells'])[:, c]))][c]}.")
+    against = float(s["against_fraction"])
+    if against < 0.05:
+        out.append("Almost nothing in the frame counts against it.")
+    else:
+        cells = np.asarray(s["against_cells"])
+        r, c = (int(i) for i in np.unravel_index(int(np.argmax(cells)), cells.shape))
+        weight = ("outweighs the evidence for" if against > 0.5 else
+                  "is a sizeable part of all the evidence" if against > 0.2 else
+                  "is a small part of all the evidence")
+        out.append(f"The evidence against it lies mostly in the {REGIONS[r][c]} "
+                   f"({cells[r, c]:.0f} % of it); in all it {weight} ({against:.0%}).")
+    return out
+
+
+def value_percentile(value: float, others: list[float]) -> float | None:
+    """Share (0..100) of the other photos with a lower value; None without others."""
+    if not others:
+        return None
+    below = sum(1 for v in others if v < value)
+    return 100.0 * below / len(others)
+
+
+def attribute_words(attributes: dict[str, float], others: list[dict[str, float]] | None = None,
+                    attam: np.ndarray | None = None, names: list[str] | None = None) -> list[str]:
+    """The weakest and strongest attribute, compared with the rest of the shoot (percentiles
+    among the other photos) when there is one, and where the weakest one's map is lowest."""
+    if not attributes:
+        return []
+    others = [o for o in (others or []) if o]
+    label = {k: k.replace("_", " ") for k in attributes}
+    out = []
+    if others:
+        pct = {k: value_percentile(v, [o[k] for o in others if k in o]) for k, v in attributes.items()}
+        known = {k: p for k, p in pct.items() if p is not None}
+        weak = min(known, key=lambda k: (known[k], attributes[k]))
+        strong = max(known, key=lambda k: (known[k], attributes[k]))
+        out.append(f"Compared with the rest of the shoot, its weakest point is {label[weak]} "
+                   f"({attributes[weak]:.2f}, higher than only {known[weak]:.0f} % of the other "
+                   f"photos) and its strongest {label[strong]} ({attributes[strong]:.2f}, higher "
+                   f"than {known[strong]:.0f} % of them).")
+    else:
+        weak = min(attributes, key=lambda k: attributes[k])
+        strong = max(attributes, key=lambda k: attributes[k])
+        out.append(f"Its weakest attribute is {label[weak]} ({attributes[weak]:.2f}), its "
+                   f"strongest {label[strong]} ({attributes[strong]:.2f}).")
+    if attam is not None and names and weak in names:
+        c = region_contributions(attam[names.index(weak)])
+        r, col = np.unravel_index(int(np.argmin(c)), c.shape)
+        out.append(f"The {label[weak]} map is lowest in the {REGIONS[r][col]}.")
+    return out
+
+
+def explain_photo(score: float | None, rank: int | None, n_scored: int, percentile: float | None,
+                  aesam: np.ndarray | None, attributes: dict[str, float] | None = None,
+                  others: list[dict[str, float]] | None = None, attam: np.ndarray | None = None,
+                  names: list[str] | None = None) -> list[str]:
+    """Sentences for a student: the score and its place in the shoot, where in the frame the
+    evidence lies (thirds, with shares), and which attribute is weakest against the shoot."""
+    out = []
+    if score is not None:
+        s = f"Score {score:.2f}"
+        if rank is not None and n_scored > 1:
+            s += f", rank {rank} of {n_scored}"
+        if percentile is not None and n_scored > 1:
+            if percentile >= 100:
+                s += ": the best of this shoot"
+            elif percentile <= 0:
+                s += ": the lowest of this shoot"
+            else:
+                s += f": better than {percentile:.0f} % of the other photos in this shoot"
+        out.append(s + ".")
+    if aesam is not None and aesam.size:
+        out.extend(where_sentences(aesam))
+    if attributes:
+        out.extend(attribute_words(attributes, others, attam, names))
+    return out

@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
+from PIL import Image
 
 from .cache import FileKey, ScoreCache, file_key
 from .imaging import ImageLoadError, load_image
@@ -94,7 +95,7 @@ class Scorer:
                 highmap=high[i].astype(np.float32), image_size=p.size))
         return recs
 
-    def working_array(self, image) -> np.ndarray:
+    def working_array(self, image: Image.Image) -> np.ndarray:
         """A decoded PIL image -> the RGB uint8 array the network sees (what scoring feeds it)."""
         return to_array(image, target_size(*image.size, self.long_side, self.multiple))
 

@@ -1,0 +1,185 @@
+"""'What if' experiments: change one thing about a photo in memory and score it again.
+
+The photo is decoded once, the way scoring decodes it, so the untouched photo scores exactly
+as it does in the shoot; each experiment then applies one of the defect families the trainer
+knows (aesview/core/defects.py, the same operations at the same working size) or re-frames it,
+and reruns the network: new score, the change, new maps. Nothing is written to disk.
+
+Strength is on the trainer's severity scale: 1, 2, 3 are its three severities, values between
+interpolate the defect's parameter linearly (0 = unchanged). Exposure and tilt are signed:
+negative darkens / turns clockwise, positive brightens / turns counter-clockwise.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from . import defects as D
+from .imaging import load_image
+from .records import ScoreRecord
+from .scoring import Scorer
+
+MAX_STRENGTH = 3.0
+NOISE_SEED = 0  # the same strength always draws the same grain, so repeated runs agree
+
+
+@dataclass(frozen=True)
+class Family:
+    label: str
+    table: tuple[float, ...]         # the trainer's values at severities 1, 2, 3
+    identity: float                  # the value that leaves the photo unchanged
+    describe: Callable[[float], str]
+    signed: bool = False
+    negative_table: tuple[float, ...] | None = None  # signed families: the table below 0
+    reframes: bool = False           # works on the decoded photo's frame, not on pixels
+
+
+def _motion(img: np.ndarray, length: float) -> np.ndarray:
+    return D.convolve(img, D.line_kernel(length, 0.0))
+
+
+def _pixels(name: str, img: np.ndarray, v: float) -> np.ndarray:
+    if name == "blur":
+        return D.gaussian_blur(img, v)
+    if name == "motion_blur":
+        return _motion(img, v)
+    if name == "noise":
+        return D.add_noise(img, v, np.random.default_rng(NOISE_SEED))
+    if name == "jpeg":
+        return D.jpeg_compress(img, round(v))
+    if name == "exposure":
+        return D.exposure(img, v)
+    if name == "contrast":
+        return D.flatten_contrast(img, v)
+    if name == "tilt":
+        return D.rotate(img, v)
+    raise ValueError(name)
+
+
+FAMILIES: dict[str, Family] = {
+    "blur": Family("Blur (defocus)", D.BLUR_SIGMA, 0.0,
+                   lambda v: f"Gaussian blur, sigma {v:.1f} px at the network's working size"),
+    "motion_blur": Family("Motion blur", D.MOTION_LENGTH, 0.0,
+                          lambda v: f"horizontal motion blur {v:.1f} px long"),
+    "noise": Family("Noise", D.NOISE_SIGMA, 0.0,
+                    lambda v: f"sensor-like noise, sigma {v * 100:.1f} % of full scale"),
+    "jpeg": Family("JPEG compression", D.JPEG_QUALITY, 95.0,
+                   lambda v: f"JPEG at quality {round(v)}"),
+    "exposure": Family("Exposure", D.OVER_EV, 0.0, lambda v: f"exposure {v:+.1f} EV",
+                       signed=True, negative_table=tuple(-e for e in D.UNDER_EV)),
+    "contrast": Family("Flat contrast", D.CONTRAST_KEEP, 1.0,
+                       lambda v: f"contrast reduced to {v * 100:.0f} %"),
+    "tilt": Family("Tilt", D.TILT_DEG, 0.0,
+                   lambda v: f"turned {abs(v):.1f} deg {'counter-' if v > 0 else ''}clockwise",
+                   signed=True, negative_table=tuple(-d for d in D.TILT_DEG)),
+    "tighter": Family("Tighter framing", D.TIGHT_FRACTION, 1.0,
+                      lambda v: f"centred crop keeping {v * 100:.0f} % of width and height",
+                      reframes=True),
+}
+CROP = "crop"  # the suggested (or any given) crop box
+
+
+def parameter(name: str, strength: float) -> float:
+    """The defect's parameter at `strength` (0 = identity; 1, 2, 3 = the trainer's severities)."""
+    fam = FAMILIES.get(name)
+    if fam is None:
+        raise ValueError(f"unknown what-if {name!r}; choose one of {', '.join(list(FAMILIES) + [CROP])}")
+    s = float(strength)
+    if not np.isfinite(s) or abs(s) > MAX_STRENGTH or (s < 0 and not fam.signed):
+        lo = -MAX_STRENGTH if fam.signed else 0.0
+        raise ValueError(f"strength for {name} must lie in [{lo:g}, {MAX_STRENGTH:g}], got {strength}")
+    table = fam.negative_table if s < 0 and fam.negative_table else fam.table
+    xs = [0.0, 1.0, 2.0, 3.0]
+    return float(np.interp(abs(s), xs, [fam.identity, *table]))
+
+
+@dataclass
+class Result:
+    what: str                     # family name or "crop"
+    strength: float
+    setting: str                  # the change in words ("exposure -1.7 EV")
+    before: ScoreRecord
+    after: ScoreRecord
+    image: np.ndarray             # what the network saw after the change (RGB uint8)
+    box: tuple[float, float, float, float] | None = None  # crops: in full-resolution pixels
+
+    @property
+    def change(self) -> float:
+        assert self.after.score is not None and self.before.score is not None
+        return self.after.score - self.before.score
+
+
+class WhatIf:
+    """One photo held in memory, ready for experiments. Construct it (and run it) on the thread
+    that owns the model: decoding and inference happen here."""
+
+    def __init__(self, scorer: Scorer, image: Image.Image, image_size: tuple[int, int],
+                 path: str = ""):
+        self.scorer = scorer
+        self.path = path
+        self.decoded = image if image.mode == "RGB" else image.convert("RGB")
+        self.image_size = image_size          # full-resolution (w, h): crop boxes live here
+        self.base = scorer.working_array(self.decoded)
+        self.before = scorer.score_array(self.base, path, image_size)
+
+    @classmethod
+    def open(cls, scorer: Scorer, path: str | os.PathLike[str]) -> WhatIf:
+        """Decode `path` once, at the size scoring decodes it (so the untouched photo scores as
+        it does in the shoot); ImageLoadError for a file that cannot be shown."""
+        photo = load_image(path, max_side=scorer.long_side)
+        return cls(scorer, photo.image, photo.size, os.fspath(path))
+
+    def _reframe(self, box: tuple[float, float, float, float]) -> np.ndarray:
+        """The window `box` (full-resolution pixels) cut from the decoded photo at working size."""
+        w, h = self.image_size
+        dw, dh = self.decoded.size
+        sx, sy = dw / w, dh / h
+        left, top, right, bottom = box
+        if not (0 <= left < right <= w and 0 <= top < bottom <= h):
+            raise ValueError(f"crop box {box} lies outside the {w}x{h} photo")
+        piece = self.decoded.crop((round(left * sx), round(top * sy),
+                                   max(round(left * sx) + 1, round(right * sx)),
+                                   max(round(top * sy) + 1, round(bottom * sy))))
+        return self.scorer.working_array(piece)
+
+    def run(self, what: str, strength: float = 1.0,
+            box: tuple[float, float, float, float] | None = None) -> Result:
+        """Apply `what` (a FAMILIES name at `strength`, or "crop" with `box` in full-resolution
+        pixels) and score the result."""
+        if what == CROP:
+            if box is None:
+                raise ValueError("a crop needs its box")
+            img = self._reframe(box)
+            w, h = self.image_size
+            setting = f"crop to {round(box[2] - box[0])} x {round(box[3] - box[1])} of {w} x {h}"
+            used_box: tuple[float, float, float, float] | None = tuple(float(v) for v in box)  # type: ignore[assignment]
+        else:
+            v = parameter(what, strength)
+            fam = FAMILIES[what]
+            if fam.reframes:
+                w, h = self.image_size
+                cw, ch = w * v, h * v
+                used_box = ((w - cw) / 2, (h - ch) / 2, (w + cw) / 2, (h + ch) / 2)
+                img = self._reframe(used_box) if v < 1.0 else self.base
+            else:
+                used_box = None
+                img = self.base if v == fam.identity else _pixels(what, self.base, v)
+            setting = fam.describe(v)
+        size = self.image_size if used_box is None else \
+            (round(used_box[2] - used_box[0]), round(used_box[3] - used_box[1]))
+        after = self.scorer.score_array(img, self.path, size)
+        return Result(what, float(strength), setting, self.before, after, img, used_box)
+
+    def suggested_crop(self, aspect: float | str | None = "original",
+                       tightness: float = 0.5) -> Result:
+        """The AesAM-guided crop (core.crop.best_crop on this photo's map) at `aspect`, scored.
+        The app passes its own suggestion (which also knows the subject) to run(CROP, box=...)."""
+        from .crop import best_crop
+        assert self.before.aesam is not None
+        box = best_crop(self.before.aesam, self.image_size, aspect, tightness=tightness)
+        return self.run(CROP, box=tuple(float(v) for v in box))  # type: ignore[arg-type]

@@ -1,0 +1,64 @@
+"""Plain words grounded in the map (thirds, with shares) and in the rest of the shoot."""
+
+import numpy as np
+import pytest
+
+from aesview.core.explain import (attribute_words, evidence_shares, explain_photo,
+                                  value_percentile, where_sentences)
+
+
+def test_a_map_positive_everywhere_still_says_where():
+    m = np.full((9, 12), 0.2, np.float32)
+    m[6:, :] = 3.0                                    # the lower third carries most
+    s = where_sentences(m)
+    assert s[0].startswith("The lower third holds most of the evidence for a high score (")
+    assert "an even spread would give 33 %" in s[0]
+    assert s[1] == "Almost nothing in the frame counts against it."
+    shares = evidence_shares(m)
+    assert np.asarray(shares["for_rows"]).sum() == pytest.approx(100.0)
+    assert np.asarray(shares["for_rows"])[2] > 80
+
+
+def test_columns_and_evidence_against_are_named():
+    m = np.full((9, 9), 0.5, np.float32)
+    m[:, 6:] = 2.5                                    # the right third
+    m[:3, :3] = -3.0                                  # the upper left counts against
+    s = where_sentences(m)
+    assert s[0].startswith("The right third holds")
+    assert s[1].startswith("The evidence against it lies mostly in the upper left (100 % of it)")
+    mirrored = where_sentences(m[:, ::-1])
+    assert mirrored[0].startswith("The left third") and "upper right" in mirrored[1]
+
+
+def test_even_and_empty_maps():
+    assert where_sentences(np.ones((6, 6)))[0].startswith("The evidence for a high score is spread evenly")
+    neg = where_sentences(-np.ones((6, 6)))
+    assert neg[0] == "Nothing in the frame counts for a high score."
+    assert "outweighs the evidence for" in neg[1]
+
+
+def test_attributes_are_compared_with_the_rest_of_the_shoot():
+    mine = {"sharpness": 0.30, "exposure": 0.95, "noise": 0.6}
+    others = [{"sharpness": 0.5 + i / 100, "exposure": 0.2 + i / 100, "noise": 0.55 + i / 100}
+              for i in range(10)]
+    words = attribute_words(mine, others)
+    assert words[0] == ("Compared with the rest of the shoot, its weakest point is sharpness (0.30, "
+                        "higher than only 0 % of the other photos) and its strongest exposure "
+                        "(0.95, higher than 100 % of them).")
+    assert value_percentile(0.6, [o["noise"] for o in others]) == 50.0
+    att = np.zeros((3, 6, 6), np.float32)
+    att[0, 4:, 4:] = -2.0                             # sharpness worst in the lower right
+    words = attribute_words(mine, others, att, ["sharpness", "exposure", "noise"])
+    assert words[1] == "The sharpness map is lowest in the lower right."
+    alone = attribute_words(mine)
+    assert alone == ["Its weakest attribute is sharpness (0.30), its strongest exposure (0.95)."]
+
+
+def test_explain_photo_puts_it_together():
+    m = np.full((9, 9), 1.0, np.float32)
+    m[6:, :] = 4.0
+    s = explain_photo(0.71, 4, 32, 90.3, m, {"a": 0.2, "b": 0.9}, [{"a": 0.5, "b": 0.5}])
+    assert s[0] == "Score 0.71, rank 4 of 32: better than 90 % of the other photos in this shoot."
+    assert s[1].startswith("The lower third")
+    assert explain_photo(0.9, 1, 5, 100.0, None)[0] == "Score 0.90, rank 1 of 5: the best of this shoot."
+    assert explain_photo(0.5, 1, 1, 100.0, None) == ["Score 0.50."]

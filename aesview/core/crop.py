@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -169,12 +169,13 @@ class CropPlan:
     kept: dict[str, float]            # share of each cue (and "negative") inside the window
     weights: dict[str, float]         # the weights J used
     evidence: np.ndarray              # the combined map E on the working grid, for display
+    sources: dict = field(default_factory=dict)   # which maps, at what size (for --json / GUI)
 
     def explain(self) -> dict:
         return {"box": list(self.box), "aspect": round(self.aspect, 6), "scale": round(self.scale, 4),
                 "tightness": self.tightness, "objective": round(self.objective, 6),
                 "kept": {k: round(v, 4) for k, v in self.kept.items()},
-                "weights": dict(self.weights),
+                "weights": dict(self.weights), "maps": dict(self.sources),
                 "objective_formula": "J = sum_i w_i * kept_i - mu * kept_negative - tightness * scale^2"}
 
 
@@ -333,8 +334,22 @@ def plan_crop(maps, aspect: float | str | None = "original", *, tightness: float
               settings: CropSettings = DEFAULT_SETTINGS, summer=_integral_sums) -> CropPlan:
     """The crop for `maps` (a subject.CropMaps) at `aspect`, with what drove it."""
     layers, negative = cue_layers(maps, settings)
-    return plan_from_layers(layers, negative, maps.image_size, aspect, tightness=tightness,
+    plan = plan_from_layers(layers, negative, maps.image_size, aspect, tightness=tightness,
                             settings=settings, summer=summer)
+    ws = list(getattr(maps, "working_size", ()))
+    plan.sources = {
+        "subject": {"what": "class activation map of the ImageNet classifier (EfficientNet-Lite0 "
+                            "wheel), top classes weighted by probability",
+                    "grid": list(np.shape(maps.subject)), "network_input": ws,
+                    "top_classes": [[i, round(p, 4)] for i, p in getattr(maps, "classes", [])]},
+        "aesam": {"what": "the aesthetic model's AesAM, positive part (negative part weighted by mu)",
+                  "grid": list(np.shape(maps.aesam)), "network_input": ws},
+        "detail": {"what": "mean luminance-gradient magnitude per 8x8 block",
+                   "grid": list(np.shape(maps.detail))},
+        "centre": {"what": "Gaussian centre prior, sigma = half the frame"},
+        "working_grid": list(plan.evidence.shape),
+    }
+    return plan
 
 
 def plan_from_layers(layers: Layers, negative: np.ndarray, image_size: tuple[int, int],

@@ -13,7 +13,7 @@ from pathlib import Path
 
 log = logging.getLogger("aesview.training")
 
-DATASETS = ("selfsup", "ava", "aadb", "csv")
+DATASETS = ("selfsup", "livec", "ava", "aadb", "csv")
 
 
 def _held_out(args) -> tuple[str, ...]:
@@ -29,6 +29,8 @@ def _read(args, split: str):
                                  split_list=getattr(args, f"{split}_list", None))
     if args.dataset == "aadb":
         return datasets.read_aadb(args.data, split=split)
+    if args.dataset == "livec":
+        return datasets.read_livec(args.data)
     if args.dataset == "csv":
         atts = [a for a in (args.attributes or "").split(",") if a]
         lo, hi = (float(v) for v in args.scale.split(":"))
@@ -38,8 +40,10 @@ def _read(args, split: str):
 
 def _common(p):
     p.add_argument("--dataset", choices=DATASETS, default="selfsup",
-                   help="selfsup: a folder of good photos (default); ava/aadb: dataset root; "
-                        "csv: a CSV file")
+                   help="selfsup: a folder of good photos (default); livec: the LIVE In the Wild "
+                        "Challenge folder (official ChallengeDB_release layout or labels.csv); "
+                        "ava/aadb: dataset root; csv: a CSV file (path + votes_1..10, or mean "
+                        "[+ std] on --scale)")
     p.add_argument("--data", required=True, help="folder or CSV file of the dataset")
     p.add_argument("--long-side", type=int, default=None,
                    help="working size (train: 320; evaluate: the model card's)")
@@ -47,9 +51,17 @@ def _common(p):
                    help="selfsup: comma-separated photo names kept out of training "
                         "(default: the fixed list in aesview/training/selfsup.py)")
     p.add_argument("--attributes", default="", help="csv: attribute columns (comma-separated)")
-    p.add_argument("--scale", default="1:10", help="csv: scale of the 'mean' column, lo:hi")
+    p.add_argument("--scale", default="1:10",
+                   help="csv: scale of the 'mean' and 'std' columns, lo:hi")
+    p.add_argument("--photos", default=None,
+                   help="livec: the folder of freely licensed shoot photos whose synthetic "
+                        "defects and bokeh are learnt jointly (e.g. ../shared/photos)")
+    p.add_argument("--split", type=int, default=0,
+                   help="livec: which seeded 80/20 split (0-4) to train on / evaluate")
     p.add_argument("--test-list", default=None, help="ava: split list for testing")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--cache", default=None, help="livec: file for the frozen-prefix feature "
+                   "cache, shared by runs (default OUT/prefix_cache.pt)")
 
 
 def register(subparsers) -> None:
@@ -109,6 +121,14 @@ def register(subparsers) -> None:
     _common(e)
     e.add_argument("--model", default=None, help="model name or .pt file (default: DEFAULT)")
     e.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    e.add_argument("--protocol", action="store_true",
+                   help="livec: train and test every split of --splits with the default recipe, "
+                        "with sample weighting (gamma 1) and without (gamma 0), beside the "
+                        "baselines; needs --photos and --out")
+    e.add_argument("--splits", default="0,1,2,3,4", help="livec --protocol: splits to run")
+    e.add_argument("--out", default=None, help="livec --protocol: folder for logs, checkpoints "
+                   "and results (resumable)")
+
     e.set_defaults(func=cmd_evaluate)
 
 
@@ -131,12 +151,13 @@ def run_evaluation(net, args, architecture: str) -> dict:
 
 
 def cmd_train(args) -> int:
-    from .loop import TrainConfig, setup_logging, train
-    from .selfsup import build, split_photos
+    import torch
+
     from ..core.backbones import SPECS
     from ..core.weights import save_model
     from . import degradations as D
-    import torch
+    from .loop import TrainConfig, setup_logging, train
+    from .selfsup import build, split_photos
 
     # Refuse a backbone we can't build before spending minutes on the data set.
     if args.architecture not in SPECS:
@@ -151,6 +172,8 @@ def cmd_train(args) -> int:
     out = Path(args.out)
     args.long_side = args.long_side or 320
     setup_logging(out)
+    if args.dataset == "livec":
+        return _train_livec(args, out)
     _threads()
     t0 = time.time()
     if args.dataset == "selfsup":
@@ -228,6 +251,101 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _train_livec(args, out: Path) -> int:
+    """The default model's recipe on one seeded split: LIVE-C's training part (and mirrors) with
+    the shoot photos' synthetic defects and bokeh, the settings of protocol.DEFAULTS; only
+    --gamma, --delta and --seed may change them. The card lists the exact photos."""
+    import torch
+
+    from ..core.backbones import SPECS
+    from ..core.weights import save_model
+    from . import degradations as D
+    from .joint import run_split, split_names
+    from .protocol import Data, config, fill_cache
+    if not args.photos:
+        log.error("--dataset livec trains jointly with the shoot photos' defects: give --photos")
+        return 2
+    t0 = time.time()
+    cfg = config(args.cache or str(out / "prefix_cache.pt"), gamma=args.gamma, delta=args.delta,
+                 seed=args.seed, device="cuda" if args.device == "auto" and
+                 torch.cuda.is_available() else ("cpu" if args.device == "auto" else args.device))
+    data = Data(args.data, args.photos, cfg.long_side, cfg.seed)
+    fill_cache(data, cfg, cfg.device)
+    net, summary = run_split(data.livec, data.train_photos, data.val_photos, cfg, args.split, out,
+                             resume=args.resume, extra_train=data.selfsup + data.bokeh,
+                             device=cfg.device)
+    parts = split_names([s.name for s in data.livec], args.split)
+    metrics = {}
+    if not args.no_evaluate:
+        from .bokeh import bokeh_check
+        from .evaluate import evaluate_photos
+        log.info("evaluating on the held-out shoot photos")
+        metrics = evaluate_photos(net, data.held_out, cfg.architecture, cfg.long_side)
+        metrics["bokeh"] = bokeh_check(net, data.held_out, cfg.architecture, cfg.long_side)
+    metrics["livec_test"] = summary["test"]
+    save = Path(args.save) if args.save else out / "model.pt"
+    name = args.name or save.stem
+    lic = Path(args.photos) / "LICENSES.md"
+    training = {
+        "data": (f"LIVE In the Wild Image Quality Challenge Database (Ghadiyaram & Bovik 2016): "
+                 f"{len(parts['train'])} photos of seeded split {args.split} with their human "
+                 f"mean opinion scores and rating spreads (and their mirror images), jointly with "
+                 f"{len(data.selfsup)} synthetic-defect and {len(data.bokeh)} synthetic-bokeh "
+                 f"samples of {len(data.train_photos)} freely licensed photos "
+                 f"({lic.name if lic.is_file() else 'see the photo folder'}); never shown AVA "
+                 "or AADB"),
+        "score_meaning": ("P(high): how likely people would rate the photo's quality above the "
+                          "middle of LIVE-C's scale (MOS > 50 of 100), sharpened by the named "
+                          "defects it learnt; technical quality as people judged it, not AVA "
+                          "aesthetics"),
+        "recipe": ("EfficientNet-Lite0 (ImageNet, from its PyPI wheel) at long side "
+                   f"{cfg.long_side}; stages 0-{cfg.freeze - 1} frozen (their outputs cached), "
+                   "the head conv and the GAP heads trained; loss = sample-weighted two-class "
+                   "CE (label MOS > 50, i.e. > 5.5 on 1..10; c = |P(r>t)-P(r<=t)| under "
+                   "N(mos, mos_std); w = c**gamma; class-balanced) + RankNet pair loss on "
+                   "people's means + attribute BCE + within-photo and cross-scene ranking of "
+                   "the synthetic defects + map loss on local-defect and subject-blur masks; "
+                   "synthetic bokeh (background lens blur outside the ImageNet CAM's subject) "
+                   "on the high side, subject blur on the low side; the epoch best on the "
+                   "split's validation photos (mean of SRCC and clean-beats-defect) kept"),
+        "command": "aesview train " + " ".join(_argv_tail()),
+        "split": {"seed": __import__("aesview.training.joint", fromlist=["SPLIT_SEED"]).SPLIT_SEED,
+                  "index": args.split, "rule": "aesview.training.joint.split_names",
+                  "train": parts["train"], "validation": parts["val"], "test": parts["test"]},
+        "seed": args.seed,
+        "time_s": round(time.time() - t0, 1),
+        "hyperparameters": {k: v for k, v in vars(cfg).items() if k not in ("attributes",
+                                                                            "cache_file")},
+        "history": summary["history"],
+        "selected_epoch": summary["selected_epoch"],
+        "machine": f"{platform.machine()} {os.cpu_count()} CPUs, torch {torch.__version__}, "
+                   f"cuda={torch.cuda.is_available()}",
+        "data_short": (f"LIVE-C human opinions ({len(parts['train'])} photos, split "
+                       f"{args.split}) + synthetic defects and bokeh of "
+                       f"{len(data.train_photos)} free photos (never AVA)"),
+        "held_out_photos": sorted(p.name for p in data.held_out),
+        "train_photos": sorted(p.name for p in data.train_photos),
+        "validation_photos": sorted(p.name for p in data.val_photos),
+    }
+    card = {"name": name, "architecture": cfg.architecture,
+            "input": {"long_side": cfg.long_side, "multiple": SPECS[cfg.architecture].stride},
+            "normalization": SPECS[cfg.architecture].normalization,
+            "labels": ["low", "high"], "attributes": list(D.ATTRIBUTES), "trained": True,
+            "training": training, "metrics": metrics}
+    save_model(net, card, save)
+    if args.set_default:
+        from ..core.atomic import atomic_write_text as write_text_atomic
+        write_text_atomic(save.parent / "DEFAULT", name + "\n")
+    log.info("saved %s (%s) after %.0f s", save, name, time.time() - t0)
+    return 0
+
+
+def _argv_tail() -> list[str]:
+    import sys
+    argv = sys.argv[1:]
+    return argv[argv.index("train") + 1:] if "train" in argv else argv
+
+
 def _validation(args) -> set[str]:
     if args.dataset != "selfsup" or not args.validation:
         return set()
@@ -272,7 +390,7 @@ def _describe_data(args, samples) -> str:
 
 def _recipe(args) -> str:
     if args.dataset == "selfsup":
-        return ("each training photo at long side %d: itself and %d near-lossless variants "
+        return ("each training photo at long side %d: itself and %d near-lossless variants "  # noqa: UP031
                 "(JPEG q>=92, tiny resize, +-3%% exposure, mirror) = high; %d draws of each of 12 "
                 "defect families (defocus, motion blur, noise, heavy JPEG, under/over-exposure, "
                 "flat contrast, colour cast, tilt, awkward re-framing, local blur, local noise) "
@@ -300,10 +418,64 @@ def _scene_text(args) -> str:
                    "graded defects")
 
 
+def _evaluate_livec(args) -> int:
+    """Without --protocol: the model on the test part of the split its card names, beside the
+    baselines on the same photos. With it: the full protocol (training every split)."""
+    from . import protocol
+    from .joint import frozen_ridge_scores, human_figures, pixel_baselines, split_names
+    if args.protocol:
+        if not (args.photos and args.out):
+            log.error("--protocol trains every split: give --photos and --out")
+            return 2
+        from .loop import setup_logging
+        setup_logging(Path(args.out))
+        splits = tuple(int(k) for k in args.splits.split(",") if k.strip())
+        res = protocol.run(args.data, args.photos, Path(args.out), splits=splits,
+                           cache_file=args.cache)
+        print(protocol.format_table(res))
+        text = json.dumps(res, indent=1)
+    else:
+        from ..core.weights import load_model
+        from .datasets import read_livec
+        from .evaluate import predict
+        from .joint import SPLIT_SEED
+        model = load_model(args.model, device=args.device)
+        split = model.card.training.get("split", {})
+        index = int(split.get("index", args.split))
+        seed = int(split.get("seed", SPLIT_SEED))
+        livec = read_livec(args.data)
+        parts = split_names([s.name for s in livec], index, seed)
+        trained_on = set(split.get("train", [])) | set(split.get("validation", []))
+        test = [s for s in livec if s.name in set(parts["test"]) and s.name not in trained_on]
+        if not test:
+            log.error("the model trained on every photo of split %d's test part", index)
+            return 2
+        long_side = args.long_side or model.card.input.long_side
+        from .datasets import load_rgb
+        z, _, _ = predict(model.net, [load_rgb(s.path, long_side) for s in test],
+                          model.card.normalization)
+        res = {"model": model.model_id, "split": index, "seed": seed,
+               "model_figures": human_figures(z, test)}
+        cfg = protocol.config(args.cache or None)
+        res["frozen_ridge"] = frozen_ridge_scores(livec, cfg, index, seed=seed)
+        res.update(pixel_baselines(livec, index, long_side, seed=seed))
+        print(f"model {model.model_id} on LIVE-C split {index} test part ({len(test)} photos)")
+        for k, v in res.items():
+            if isinstance(v, dict):
+                print(f"  {k:20s} SRCC {v['srcc']:.3f}  PLCC {v['plcc']:.3f}")
+        text = json.dumps(res, indent=1)
+    if args.json:
+        from ..core.atomic import atomic_write_text as write_text_atomic
+        write_text_atomic(Path(args.json), text + "\n")
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     from ..core.weights import load_model
     from .evaluate import format_report
     _threads()
+    if args.dataset == "livec":
+        return _evaluate_livec(args)
     model = load_model(args.model, device=args.device)
     args.long_side = args.long_side or model.card.input.long_side
     t0 = time.time()

@@ -12,8 +12,14 @@ Accepted layouts (see docs/TRAINING.md):
   in [-1, 1]) or one CSV with an ``ImageFile`` column, ``score`` and the 11 attribute columns;
   images in ``datasetImages_originalSize/``, ``datasetImages_warp256/`` or ``images/``.
 * **CSV** (`read_csv`): a ``path`` column (relative to the CSV's folder) and either
-  ``votes_1 .. votes_10`` or ``mean`` (on the scale ``lo:hi``, default 1:10), optional attribute
-  columns with values in [0, 1] (1 = good in that respect).
+  ``votes_1 .. votes_10`` or ``mean`` (on the scale ``lo:hi``, default 1:10) with an optional
+  ``std`` column (the raters' spread, on the same scale), optional attribute columns with values
+  in [0, 1] (1 = good in that respect).
+* **LIVE-C** (`read_livec`): the LIVE In the Wild Challenge Database, either the official release
+  (``ChallengeDB_release/Images/``, ``Data/AllImages_release.mat``, ``AllMOS_release.mat``,
+  ``AllStdDev_release.mat``, read with scipy) or a ``labels.csv`` with ``file, mos, mos_std``
+  (and optionally ``official_name``). MOS and spread are on 0..100; the seven rater-training
+  photos (``t*.bmp``) are left out.
 """
 
 from __future__ import annotations
@@ -51,12 +57,24 @@ class Sample:
     family: str = "clean"
     severity: int = 0
     tags: tuple = field(default_factory=tuple)
+    mean: float | None = None            # human mean opinion on 1..10 (datasets with a spread)
+    std: float | None = None             # spread of the ratings on the same 1..10 scale
+    mirror: bool = False                 # file samples: use the photo's mirror image
+    name: str = ""                       # the photo's name in its dataset (for cards and splits)
 
 
 def load_rgb(path: str | Path, long_side: int, multiple: int = 32) -> np.ndarray:
     """Decode a photo (EXIF orientation applied) to uint8 at the network's working size."""
     img = load_image(path, max_side=long_side).image
     return to_array(img, target_size(img.width, img.height, long_side, multiple))
+
+
+def sample_pixels(sample: Sample, long_side: int, multiple: int = 32) -> np.ndarray:
+    """A sample's pixels at the working size (decoded from its file when it has no array)."""
+    if sample.image is not None:
+        return sample.image
+    img = load_rgb(sample.path, long_side, multiple)
+    return np.ascontiguousarray(img[:, ::-1]) if sample.mirror else img
 
 
 def image_shape(sample: Sample, long_side: int, multiple: int = 32) -> tuple[int, int]:
@@ -191,6 +209,110 @@ def read_aadb(root: str | Path, split: str = "train") -> list[Sample]:
     return out
 
 
+def to_ten(value: float, lo: float, hi: float) -> float:
+    """A score on lo..hi mapped linearly onto the 1..10 scale the weighting works on."""
+    return 1.0 + 9.0 * (value - lo) / (hi - lo)
+
+
+def rated_sample(path: str, mean: float, std: float, lo: float, hi: float, name: str = "",
+                 attributes: np.ndarray | None = None) -> Sample:
+    """A photo with a human mean opinion and the spread of its ratings (both on lo..hi)."""
+    if not lo <= mean <= hi:
+        raise ValueError(f"mean {mean} outside {lo}:{hi}")
+    if not std > 0:
+        raise ValueError(f"spread {std} is not positive")
+    m10, s10 = to_ten(mean, lo, hi), 9.0 * std / (hi - lo)
+    att = np.zeros(0, np.float32) if attributes is None else attributes
+    return Sample(pseudo_votes(float(np.clip(m10, 1.0, 10.0)), sigma=max(s10, 0.3)), att,
+                  path=path, mean=m10, std=s10, name=name or Path(path).name)
+
+
+LIVEC_SCALE = (0.0, 100.0)
+
+
+def _livec_release(root: Path) -> list[tuple[str, float, float, str]]:
+    try:
+        from scipy.io import loadmat
+    except ImportError as exc:
+        raise DatasetError("the official LIVE-C release keeps its scores in .mat files: "
+                           "pip install scipy to read them") from exc
+    data = root / "Data"
+    try:
+        names = loadmat(str(data / "AllImages_release.mat"))["AllImages_release"]
+        mos = loadmat(str(data / "AllMOS_release.mat"))["AllMOS_release"]
+        std = loadmat(str(data / "AllStdDev_release.mat"))["AllStdDev_release"]
+    except (OSError, KeyError, ValueError) as exc:
+        raise DatasetError(f"{data}: cannot read the LIVE-C .mat files ({exc})") from exc
+    names = [str(np.asarray(n).ravel()[0]) for n in np.asarray(names).ravel()]
+    mos, std = np.asarray(mos, float).ravel(), np.asarray(std, float).ravel()
+    if not len(names) == len(mos) == len(std):
+        raise DatasetError(f"{data}: {len(names)} names but {len(mos)} scores and {len(std)} "
+                           "spreads")
+    # The release lists the 7 rater-training photos first, stored under Images/trainingImages/.
+    out = []
+    for n, m, s in zip(names, mos, std):
+        sub = "trainingImages/" if (root / "Images" / "trainingImages" / n).is_file() else ""
+        out.append((str(root / "Images" / (sub + n)), float(m), float(s), sub + n))
+    return out
+
+
+def _livec_csv(csv_path: Path) -> list[tuple[str, float, float, str]]:
+    out = []
+    with open(csv_path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        need = {"file", "mos", "mos_std"} - set(reader.fieldnames or [])
+        if need:
+            raise DatasetError(f"{csv_path}: columns missing: {', '.join(sorted(need))}")
+        for n, r in enumerate(reader, 2):
+            try:
+                m, s = float(r["mos"]), float(r["mos_std"])
+            except ValueError as exc:
+                log.warning("%s:%d: %s; row skipped", csv_path, n, exc)
+                continue
+            official = r.get("official_name") or r["file"]
+            out.append((str(csv_path.parent / r["file"]), m, s, official))
+    return out
+
+
+def is_rater_training(official_name: str) -> bool:
+    """The 7 photos shown to LIVE-C's raters as examples (t1.bmp .. t7.bmp)."""
+    base = Path(official_name).name.lower()
+    return official_name.startswith("trainingImages/") or (
+        base.startswith("t") and base[1:].split(".")[0].isdigit() and base.endswith(".bmp"))
+
+
+def read_livec(root: str | Path) -> list[Sample]:
+    """LIVE-C from its official release folder or from a folder (or file) with labels.csv."""
+    root = Path(root)
+    if root.is_file() and root.suffix.lower() == ".csv":
+        rows = _livec_csv(root)
+    elif (root / "labels.csv").is_file():
+        rows = _livec_csv(root / "labels.csv")
+    else:
+        base = root / "ChallengeDB_release" if (root / "ChallengeDB_release").is_dir() else root
+        if not (base / "Data" / "AllMOS_release.mat").is_file():
+            raise DatasetError(f"{root}: neither labels.csv nor the official release "
+                               "(ChallengeDB_release/Data/AllMOS_release.mat) found")
+        rows = _livec_release(base)
+    out, missing = [], 0
+    lo, hi = LIVEC_SCALE
+    for path, m, s, official in rows:
+        if is_rater_training(official):
+            continue
+        if not Path(path).is_file():
+            missing += 1
+            continue
+        try:
+            out.append(rated_sample(path, m, s, lo, hi, name=official))
+        except ValueError as exc:
+            log.warning("LIVE-C %s: %s; skipped", official, exc)
+    if missing:
+        log.warning("LIVE-C: %d listed photos are missing under %s; skipped", missing, root)
+    if not out:
+        raise DatasetError(f"{root}: no usable LIVE-C photos")
+    return out
+
+
 def read_csv(csv_path: str | Path, attributes: list[str] | None = None,
              scale: tuple[float, float] = (1.0, 10.0)) -> list[Sample]:
     csv_path = Path(csv_path)
@@ -224,13 +346,16 @@ def read_csv(csv_path: str | Path, attributes: list[str] | None = None,
                     votes = _score_votes(1 + 9 * (m - lo) / (hi - lo))
                 att = np.array([float(r[a]) if r[a] not in ("", None) else np.nan
                                 for a in attributes], np.float32)
+                rated = None
+                if not has_votes and "std" in cols and r["std"] not in ("", None):
+                    rated = rated_sample(str(path), m, float(r["std"]), lo, hi, attributes=att)
             except ValueError as exc:
                 log.warning("%s:%d: %s; row skipped", csv_path, n, exc)
                 continue
             if not path.is_file():
                 log.warning("%s:%d: %s is missing; row skipped", csv_path, n, path)
                 continue
-            out.append(Sample(votes, att, path=str(path)))
+            out.append(rated or Sample(votes, att, path=str(path)))
     if not out:
         raise DatasetError(f"{csv_path}: no usable rows")
     return out

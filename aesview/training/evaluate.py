@@ -47,6 +47,15 @@ def spearman(a, b) -> float:
     return float((ra * rb).sum() / den) if den > 0 else float("nan")
 
 
+def pearson(a, b) -> float:
+    """Linear correlation (PLCC) of the raw scores, without the customary logistic fit: what
+    the app shows is the raw score, so its linearity is what counts."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    a, b = a - a.mean(), b - b.mean()
+    den = np.sqrt((a ** 2).sum() * (b ** 2).sum())
+    return float((a * b).sum() / den) if den > 0 else float("nan")
+
+
 def auc(pos, neg) -> float:
     """P(a positive scores above a negative), ties half (Mann-Whitney U / n_pos n_neg)."""
     pos, neg = np.ravel(pos), np.ravel(neg)

@@ -31,8 +31,8 @@ from ..core.backbones import SPECS
 from ..core.model import AesNet, build_model
 from ..core.preprocess import normalize
 from ..core.weights import pick_device
-from .datasets import Sample, image_shape, load_rgb
-from .weighting import Weighting, class_balance, histogram_text, labels, mean_score, sample_weights
+from .datasets import Sample, image_shape, sample_pixels
+from .weighting import Weighting, class_balance, histogram_text, mean_score, mixed_weights
 
 log = logging.getLogger("aesview.training")
 
@@ -44,6 +44,7 @@ class TrainConfig:
     multiple: int = 32
     freeze: int = 12                 # backbone stages [0, freeze) are frozen
     cache_prefix: bool = True        # run the frozen prefix once per sample, keep it in RAM
+    cache_file: str | None = None    # ... and on disk, keyed by sample, shared between runs
     epochs: int = 8
     batch_size: int = 32
     lr: float = 5e-4
@@ -57,6 +58,7 @@ class TrainConfig:
     rank_weight: float = 1.0
     rank_margin: float = 1.0
     cross_rank_weight: float = 0.0   # clean photo above another photo's severe defect
+    human_rank_weight: float = 0.0   # human-rated photos: ordered as people's mean opinions
     map_weight: float = 0.5
     flip: bool = True                # random mirror (only when the prefix is not cached)
     seed: int = 0
@@ -130,9 +132,7 @@ class Inputs:
             self._fill_cache()
 
     def pixels(self, idx: int) -> np.ndarray:
-        s = self.samples[idx]
-        return s.image if s.image is not None else load_rgb(s.path, self.cfg.long_side,
-                                                            self.cfg.multiple)
+        return sample_pixels(self.samples[idx], self.cfg.long_side, self.cfg.multiple)
 
     @torch.no_grad()
     def _prefix(self, arrays: list[np.ndarray]) -> torch.Tensor:
@@ -142,16 +142,33 @@ class Inputs:
 
     def _fill_cache(self):
         from tqdm import tqdm
-        order = self.batches(np.random.default_rng(0), shuffle=False)
+        stored: dict[str, torch.Tensor] = {}
+        path = Path(self.cfg.cache_file) if self.cfg.cache_file else None
+        if path is not None and path.is_file():
+            stored = torch.load(path, map_location="cpu", weights_only=True)
+        keys = [sample_key(s, self.cfg) for s in self.samples]
+        for i, k in enumerate(keys):
+            if k in stored:
+                self.cache[i] = stored[k]
+        order = [[i for i in b if i not in self.cache]
+                 for b in self.batches(np.random.default_rng(0), shuffle=False)]
+        order = [b for b in order if b]
         t0 = time.time()
-        for batch in tqdm(order, desc="frozen prefix", unit="batch", leave=False,
-                          disable=not sys.stderr.isatty()):
+        last_save = time.time()
+        for n, batch in enumerate(tqdm(order, desc="frozen prefix", unit="batch", leave=False,
+                                       disable=not sys.stderr.isatty())):
             batch, arrays = self._load_batch(batch)
             if not batch:
                 continue
             feats = self._prefix(arrays).to("cpu", torch.float16)
             for i, f in zip(batch, feats):
-                self.cache[i] = f
+                self.cache[i] = f.clone()
+                stored[keys[i]] = self.cache[i]
+            # A long fill survives an interruption: what is done is on disk every few minutes.
+            if path is not None and (time.time() - last_save > 300 or n == len(order) - 1):
+                atomic_torch_save(stored, path)
+                last_save = time.time()
+                log.info("prefix cache: %d of %d samples done", len(self.cache), len(self.samples))
         log.info("cached stages 0..%d for %d samples in %.1f s (%.0f MB)", self.cfg.freeze - 1,
                  len(self.samples), time.time() - t0,
                  sum(t.numel() * 2 for t in self.cache.values()) / 2**20)
@@ -231,9 +248,21 @@ class _BatchLoader(torch.utils.data.Dataset):
         return Inputs._load_batch(self, batch)
 
     def pixels(self, idx):
-        s = self.samples[idx]
-        return s.image if s.image is not None else load_rgb(s.path, self.cfg.long_side,
-                                                            self.cfg.multiple)
+        return sample_pixels(self.samples[idx], self.cfg.long_side, self.cfg.multiple)
+
+
+def sample_key(s: Sample, cfg: TrainConfig) -> str:
+    """A sample's identity in the disk cache of frozen-prefix features: its file (with size and
+    time, so an edited file is recomputed) or a hash of its generated pixels, plus everything
+    that changes the features (backbone, working size, stages)."""
+    import hashlib
+    if s.image is not None:
+        ident = hashlib.sha1(np.ascontiguousarray(s.image).tobytes()).hexdigest() + \
+            str(s.image.shape)
+    else:
+        st = Path(s.path).stat()
+        ident = f"{Path(s.path).resolve()}:{st.st_size}:{st.st_mtime_ns}:{int(s.mirror)}"
+    return f"{cfg.architecture}/{cfg.long_side}/{cfg.multiple}/{cfg.freeze}/{ident}"
 
 
 def _mask_cells(mask: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -275,6 +304,16 @@ def batch_loss(out, net: AesNet, batch: list[int], data: Inputs, y, w, att, flip
             diff = z[:, None] - z[None, :]
             terms["cross_rank"] = cfg.cross_rank_weight * \
                 F.relu(cfg.rank_margin - diff[cross]).mean()
+    if cfg.human_rank_weight > 0:
+        # People's mean opinions order the photos (RankNet's logistic pair loss): it uses the
+        # ranking inside each class that the two-class loss alone throws away.
+        hm = torch.tensor([np.nan if data.samples[i].mean is None else data.samples[i].mean
+                           for i in batch], device=z.device, dtype=torch.float32)
+        ok = ~torch.isnan(hm)
+        pair = ok[:, None] & ok[None, :] & (hm[:, None] - hm[None, :] >= 0.25)
+        if pair.any():
+            diff = z[:, None] - z[None, :]
+            terms["human_rank"] = cfg.human_rank_weight * F.softplus(-diff[pair]).mean()
     masked = [(j, data.samples[i].mask) for j, i in enumerate(batch)
               if data.samples[i].mask is not None]
     if masked and cfg.map_weight > 0:
@@ -320,8 +359,10 @@ def train(samples: list[Sample], cfg: TrainConfig, out_dir: Path | None = None,
     t_start = time.time()
 
     votes = np.stack([s.votes for s in samples])
-    y_all = labels(votes, cfg.threshold)
-    w_all = sample_weights(votes, cfg.weighting())
+    means = np.array([np.nan if s.mean is None else s.mean for s in samples])
+    stds = np.array([np.nan if s.std is None else s.std for s in samples])
+    y_all, w_raw = mixed_weights(votes, means, stds, cfg.weighting())
+    w_all = w_raw.copy()
     if cfg.balance == "weights":
         w_all = w_all * class_balance(y_all, w_all)
     elif cfg.balance != "none":
@@ -329,7 +370,7 @@ def train(samples: list[Sample], cfg: TrainConfig, out_dir: Path | None = None,
     log.info("%d samples: %d high, %d low; weighting %s", len(samples), int(y_all.sum()),
              int((1 - y_all).sum()), cfg.weighting())
     log.info("sample weight histogram (before class balance):\n%s",
-             histogram_text(sample_weights(votes, cfg.weighting())))
+             histogram_text(w_raw))
 
     data = Inputs(samples, net, cfg, device)
     batches_per_epoch = len(data.batches(np.random.default_rng(0)))

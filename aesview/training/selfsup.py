@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from . import degradations as D
 from ..core.imaging import load_image
 from ..core.preprocess import target_size, to_array
+from . import degradations as D
 from .datasets import Sample, load_rgb
 from .weighting import pseudo_votes
 

@@ -12,6 +12,11 @@ histogram made from a mean score or a defect severity). With ``p = v / sum(v)``:
       units of the voters' own spread; ``scale`` = 2 makes two spreads full confidence)
 * weight  ``w = 0`` if ``|mu - t| <= delta``,  else ``w = c ** gamma``
 
+Data with a human mean ``mu`` and the spread ``sigma`` of its ratings but no histogram (LIVE-C:
+about 175 ratings a photo, published as mean and standard deviation) uses the rating
+distribution the paper means, taken as normal: ``c = |P(r > t) - P(r <= t)| = |erf((mu - t) /
+(sigma sqrt 2))|`` (`normal_confidence`); label and delta band as above.
+
 ``gamma = 0`` gives ``w = 1`` outside the band and 0 inside it: exactly the common practice of
 dropping images whose mean lies within ``delta`` of 5 (Python's ``0.0 ** 0 == 1``). ``delta = 0,
 gamma > 0`` is pure soft weighting. The loss of a batch is ``sum_i w_i l_i / sum_i w_i``, so the
@@ -87,6 +92,39 @@ def sample_weights(votes, cfg: Weighting = Weighting()) -> np.ndarray:
     w = np.power(c, cfg.gamma)
     w[np.abs(mu - cfg.threshold) <= cfg.delta] = 0.0
     return w
+
+
+def normal_confidence(mu, sigma, threshold: float = 5.0) -> np.ndarray:
+    """|P(r > t) - P(r <= t)| for ratings r ~ N(mu, sigma^2)."""
+    from math import erf, sqrt
+    mu = np.atleast_1d(np.asarray(mu, dtype=np.float64))
+    sigma = np.maximum(np.atleast_1d(np.asarray(sigma, dtype=np.float64)), 1e-9)
+    z = (mu - threshold) / (sigma * sqrt(2.0))
+    return np.abs(np.array([erf(v) for v in z.ravel()]).reshape(z.shape))
+
+
+def rated_weights(mu, sigma, cfg: Weighting = Weighting()) -> np.ndarray:
+    """Sample weights from a mean and a spread (no histogram): w = c ** gamma, 0 in the delta
+    band. The measure is always the normal rating distribution's `normal_confidence`."""
+    mu = np.atleast_1d(np.asarray(mu, dtype=np.float64))
+    w = np.power(normal_confidence(mu, sigma, cfg.threshold), cfg.gamma)
+    w[np.abs(mu - cfg.threshold) <= cfg.delta] = 0.0
+    return w
+
+
+def mixed_weights(votes, means, stds, cfg: Weighting = Weighting()) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, weights) for a set mixing histogram samples and rated ones: where a sample has a
+    human mean and spread (`means[i]` not NaN) they decide; elsewhere its vote histogram."""
+    votes = np.asarray(votes, dtype=np.float64)
+    means = np.asarray(means, dtype=np.float64)
+    stds = np.asarray(stds, dtype=np.float64)
+    mu = mean_score(votes)
+    w = sample_weights(votes, cfg)
+    rated = ~np.isnan(means)
+    if rated.any():
+        mu[rated] = means[rated]
+        w[rated] = rated_weights(means[rated], stds[rated], cfg)
+    return (mu > cfg.threshold).astype(np.int64), w
 
 
 def class_balance(y: np.ndarray, w: np.ndarray) -> np.ndarray:

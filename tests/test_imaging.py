@@ -15,8 +15,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aesview.core.imaging import (MAX_PIXELS, SUPPORTED_EXTENSIONS, ImageLoadError, list_images,
-                                  load_image, load_thumbnail)
+from aesview.core.imaging import (
+    MAX_PIXELS,
+    SUPPORTED_EXTENSIONS,
+    ImageLoadError,
+    list_images,
+    load_image,
+    load_original,
+    load_thumbnail,
+)
 from aesview.paths import samples_dir
 
 # What each EXIF orientation asks a viewer to do with the stored pixels (EXIF 2.32, 4.6.4).
@@ -472,3 +479,59 @@ def test_thumbnail_without_exif_thumbnail(tmp_path, make_pattern):
     assert load_thumbnail(tmp_path / "p.png", (50, 50)).size == (50, 33)
     with pytest.raises(ImageLoadError):
         load_thumbnail(tmp_path / "missing.png", 64)
+
+
+# ------------------------------------------------------------------ memory bounds (issue 13)
+
+def test_decode_budget_refuses_then_a_raised_budget_decodes(tmp_path):
+    from aesview.core.imaging import pixel_budget, set_pixel_budget
+
+    from .fault_zoo import png_zeros
+    big = png_zeros(tmp_path / "big.png", 4000, 3000)                # 12 MP, 36 MB decoded
+    try:
+        set_pixel_budget(8)
+        with pytest.raises(ImageLoadError, match="AESVIEW_MAX_MEGAPIXELS"):
+            load_image(big, max_side=320)
+        with pytest.raises(ImageLoadError, match="decode budget"):
+            load_original(big)
+        set_pixel_budget(16)
+        assert pixel_budget() == 16
+        assert max(load_image(big, max_side=320).image.size) < 640
+    finally:
+        set_pixel_budget(None)
+
+
+def test_jpeg_whose_data_ends_early_is_damaged_not_grey(tmp_path):
+    from .fault_zoo import jpeg_claiming
+    liar = jpeg_claiming(tmp_path / "liar.jpg", 14000, 14000)
+    assert liar.stat().st_size < 1500
+    for call in (lambda: load_image(liar, max_side=320), lambda: load_thumbnail(liar, 160)):
+        with pytest.raises(ImageLoadError, match="truncated or damaged"):
+            call()
+    # A genuinely flat grey frame (small, grey to the last row) is a photo, not damage.
+    flat = tmp_path / "flat.jpg"
+    Image.new("RGB", (2000, 1500), (128, 128, 128)).save(flat, quality=50)
+    assert load_image(flat, max_side=320).size == (2000, 1500)
+
+
+def test_float_and_16bit_conversion_by_strips_matches_whole_frame(tmp_path, monkeypatch):
+    import aesview.core.imaging as imaging
+    rng = np.random.default_rng(3)
+    f = Image.fromarray(rng.random((301, 203)).astype(np.float32), "F")
+    i16 = Image.fromarray(rng.integers(0, 65535, (301, 203)).astype(np.uint16))
+    whole = [np.asarray(imaging.to_8bit(im)) for im in (f, i16)]
+    monkeypatch.setattr(imaging, "_STRIP_PIXELS", 1000)               # ~5 rows per strip
+    strips = [np.asarray(imaging.to_8bit(im)) for im in (f, i16)]
+    for a, b in zip(whole, strips):
+        np.testing.assert_array_equal(a, b)
+    assert whole[0].max() > 200                                       # 0..1 floats scaled up
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_fifo_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(ImageLoadError, match="not a regular file"):
+        load_image(fifo)
+    with pytest.raises(ImageLoadError, match="not a regular file"):
+        load_original(fifo)

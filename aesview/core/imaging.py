@@ -15,14 +15,26 @@ Camera RAW files show their embedded preview (what the camera's own screen shows
 enough, else a LibRaw demosaic (half size when that is still big enough). Their `size` is the
 demosaiced frame's, so a box chosen on the preview exports correctly from the full decode.
 
+Memory: a photo is decoded whole only when that fits the decode budget (`pixel_budget()`
+megapixels of 4-byte pixels; 120 MP by default, AESVIEW_MAX_MEGAPIXELS or `set_pixel_budget`
+raise it). JPEGs are measured at their reduced (draft) size, progressive ones by their
+full-size coefficient buffer, which libjpeg keeps whatever the scale. A file over the budget is
+refused with a reason naming the setting; decodes over DECODE_SLOT_BYTES take one
+process-wide slot in turn, so any number of loader threads stays within one big decode at a time.
+A JPEG whose data ends before its header's promised rows (libjpeg fills the rest with grey and
+says nothing) is reported as damaged.
+
 Any file that cannot be shown raises ImageLoadError(path, reason) with a human reason.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
+import stat
+import threading
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -47,6 +59,38 @@ SUPPORTED_EXTENSIONS = PIL_EXTENSIONS | HEIF_EXTENSIONS | RAW_EXTENSIONS
 MAX_PIXELS = 200_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+# The decode budget, in megapixels of 4 bytes (RGBA); see the module docstring.
+DEFAULT_BUDGET_MP = 120.0
+BUDGET_ENV = "AESVIEW_MAX_MEGAPIXELS"
+DECODE_SLOT_BYTES = 64 * 2**20
+_budget_mp: float | None = None
+_big_decode = threading.Lock()
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 4, "LA": 2, "La": 2, "PA": 4, "I;16": 2, "I;16B": 2,
+                    "I;16L": 2, "I;16N": 2, "I": 4, "F": 4, "RGB": 3, "YCbCr": 3, "LAB": 3,
+                    "HSV": 3, "RGBA": 4, "RGBa": 4, "RGBX": 4, "CMYK": 4}
+
+
+def set_pixel_budget(megapixels: float | None) -> None:
+    """Raise (or lower) the decode budget for this process; None goes back to the default
+    (or AESVIEW_MAX_MEGAPIXELS). The settings dialog and tests call this."""
+    global _budget_mp
+    _budget_mp = None if megapixels is None else max(1.0, float(megapixels))
+    Image.MAX_IMAGE_PIXELS = max(MAX_PIXELS, int(pixel_budget() * 1e6))
+
+
+def pixel_budget() -> float:
+    """The decode budget in megapixels (of 4-byte pixels)."""
+    if _budget_mp is not None:
+        return _budget_mp
+    try:
+        return max(1.0, float(os.environ.get(BUDGET_ENV, "")))
+    except ValueError:
+        return DEFAULT_BUDGET_MP
+
+
+def _limit_pixels() -> int:
+    return max(MAX_PIXELS, int(pixel_budget() * 1e6))
 
 ORIENTATION_TAG = 0x0112
 # EXIF orientation -> the transpose showing the stored pixels upright (as ImageOps.exif_transpose).
@@ -119,15 +163,16 @@ def to_8bit(im: Image.Image) -> Image.Image:
         return im
     if mode.startswith("I;16") or mode == "I":
         # PIL opens 16-bit greyscale as I;16 (or I); values span 0..65535.
-        a = np.asarray(im).astype(np.float32)
-        return Image.fromarray((np.clip(a, 0, 65535) * (255 / 65535) + 0.5).astype(np.uint8), "L")
+        return _to_l_by_strips(im, lambda a: (np.clip(a.astype(np.float32), 0, 65535)
+                                              * (255 / 65535) + 0.5).astype(np.uint8))
     if mode == "F":
         # Float images follow the TIFF convention of 0..1; anything larger is read as 0..255.
-        a = np.asarray(im, dtype=np.float32)
-        a = np.nan_to_num(a, nan=0.0, posinf=255.0, neginf=0.0)
-        if a.size and a.max() <= 1.0:
-            a = a * 255.0
-        return Image.fromarray((np.clip(a, 0, 255) + 0.5).astype(np.uint8), "L")
+        def finite(a: np.ndarray) -> np.ndarray:
+            return np.nan_to_num(a.astype(np.float32), nan=0.0, posinf=255.0, neginf=0.0)
+        top = max((float(finite(a).max()) for a in _strips(im) if a.size), default=0.0)
+        gain = 255.0 if top <= 1.0 else 1.0
+        return _to_l_by_strips(
+            im, lambda a: (np.clip(finite(a) * gain, 0, 255) + 0.5).astype(np.uint8))
     if mode == "P":
         return im.convert("RGBA" if "transparency" in im.info else "RGB")
     if mode in ("PA", "RGBa", "RGBX"):
@@ -138,6 +183,26 @@ def to_8bit(im: Image.Image) -> Image.Image:
         return im.convert("RGB")
     except ValueError as e:
         raise ValueError(f"unsupported colour mode {mode}") from e
+
+
+_STRIP_PIXELS = 4_000_000  # float temporaries of a strip stay around 16 MB
+
+
+def _strips(im: Image.Image):
+    rows = max(1, _STRIP_PIXELS // max(1, im.width))
+    for y in range(0, im.height, rows):
+        yield np.asarray(im.crop((0, y, im.width, min(im.height, y + rows))))
+
+
+def _to_l_by_strips(im: Image.Image, convert) -> Image.Image:
+    """8-bit greyscale from a 16/32-bit one a strip at a time: a float copy of a 100 MP frame
+    would be 400 MB per temporary."""
+    out = Image.new("L", im.size)
+    y = 0
+    for a in _strips(im):
+        out.paste(Image.fromarray(np.ascontiguousarray(convert(a))), (0, y))
+        y += a.shape[0]
+    return out
 
 
 def flatten_alpha(im: Image.Image) -> Image.Image:
@@ -222,6 +287,8 @@ def _check_file(path: Path) -> None:
         raise ImageLoadError(path, f"cannot read the file ({e.strerror or e})") from None
     if path.is_dir():
         raise ImageLoadError(path, "this is a folder, not an image file")
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
+        raise ImageLoadError(path, "not a regular file (a pipe or device?)")
     if st.st_size == 0:
         raise ImageLoadError(path, "the file is empty (0 bytes)")
 
@@ -230,16 +297,66 @@ def _check_pixels(path: Path, size: tuple[int, int]) -> None:
     w, h = size
     if w <= 0 or h <= 0:
         raise ImageLoadError(path, f"the file claims an impossible size ({w}x{h})")
-    if w * h > MAX_PIXELS:
+    limit = _limit_pixels()
+    if w * h > limit:
         raise ImageLoadError(
             path, f"the image is too large to open safely: {w}x{h} = {w * h / 1e6:.0f} megapixels "
-                  f"(the limit is {MAX_PIXELS / 1e6:.0f} MP); it may be corrupt or a "
+                  f"(the limit is {limit / 1e6:.0f} MP); it may be corrupt or a "
                   "decompression bomb")
+
+
+def _decode_bytes(im: Image.Image) -> int:
+    """What decoding `im` as it stands (after any draft) allocates, roughly: the pixels, or for a
+    progressive JPEG its full-size coefficient buffer (2 bytes per sample, all components)."""
+    pixels = im.size[0] * im.size[1] * _BYTES_PER_PIXEL.get(im.mode, 4)
+    if im.format == "JPEG" and (im.info.get("progressive") or im.info.get("progression")):
+        layers = getattr(im, "layer", None) or [("", 1, 1, 0)] * len(im.getbands())
+        hmax = max(h for _, h, _, _ in layers) or 1
+        vmax = max(v for _, _, v, _ in layers) or 1
+        full = getattr(im, "_size_before_draft", im.size)
+        samples = sum(h * v for _, h, v, _ in layers) / (hmax * vmax)
+        pixels += int(full[0] * full[1] * samples * 2)
+    return pixels
+
+
+def _check_budget(path: Path, im: Image.Image) -> int:
+    need = _decode_bytes(im)
+    budget = int(pixel_budget() * 1e6 * 4)
+    if need > budget:
+        w, h = getattr(im, "_size_before_draft", im.size)
+        raise ImageLoadError(
+            path, f"decoding this {w}x{h} image ({w * h / 1e6:.0f} MP) needs about "
+                  f"{need / 2**20:.0f} MB, over the decode budget of {pixel_budget():.0f} MP "
+                  f"({budget / 2**20:.0f} MB); raise it with {BUDGET_ENV} if the file is genuine")
+    return need
+
+
+@contextlib.contextmanager
+def _decode_slot(need: int):
+    """Big decodes one at a time, process-wide; small ones never wait."""
+    if need <= DECODE_SLOT_BYTES:
+        yield
+        return
+    with _big_decode:
+        yield
+
+
+def _grey_filled(im: Image.Image, file_size: int, full: tuple[int, int]) -> bool:
+    """libjpeg's answer to scan data that stops early: the missing rows come out exactly
+    mid-grey, with no error. Judged only when the file is implausibly small for its size
+    (< 0.05 bits per pixel; real photos take 1-4, a flat grey frame 0.13), the last decoded row
+    is that grey and the first is not (a uniformly grey picture is not accused)."""
+    if im.format != "JPEG" or im.mode not in ("L", "RGB") or file_size * 8 >= 0.05 * full[0] * full[1]:
+        return False
+    first = np.asarray(im.crop((0, 0, im.width, 1)))
+    last = np.asarray(im.crop((0, im.height - 1, im.width, im.height)))
+    return bool(last.size) and bool((last == 128).all()) and not bool((first == 128).all())
 
 
 def _decode_reason(e: BaseException) -> str:
     msg = str(e)
-    if "truncated" in msg or isinstance(e, EOFError) or "broken data stream" in msg:
+    if "truncated" in msg or isinstance(e, EOFError) or "broken data stream" in msg \
+            or "not enough image data" in msg:
         return "the file is truncated or damaged (an incomplete copy or download?)"
     return f"the image data cannot be decoded ({type(e).__name__}: {msg})"
 
@@ -289,22 +406,33 @@ def _open(fp, path: Path) -> Image.Image:
     return im
 
 
-def _open_pil(fp, path: Path, max_side: int | None, fallback_orientation: int = 1) -> _Decoded:
+def _open_pil(fp, path: Path, max_side: int | None, fallback_orientation: int = 1,
+              file_size: int = 0) -> _Decoded:
     with _open(fp, path) as im:
         full = im.size
-        orientation = _orientation(im)
-        if orientation == 1:
-            orientation = fallback_orientation
-        info, fmt = dict(im.info), im.format or _format_of(path)
+        fmt = im.format or _format_of(path)
+        im._size_before_draft = full  # type: ignore[attr-defined]  # for _check_budget
         if max_side and fmt == "JPEG":
             scale = max_side / max(full)
             if scale < 1:
                 # draft() picks the largest libjpeg reduction keeping both sides >= the request.
                 im.draft(None, (max(1, int(np.ceil(full[0] * scale))),
                                 max(1, int(np.ceil(full[1] * scale)))))
+        need = _check_budget(path, im)
         try:
-            im.load()
-            out = _reduce(to_8bit(im), max_side)
+            with _decode_slot(need):
+                im.load()
+                if _grey_filled(im, file_size, full):
+                    raise ImageLoadError(path, "the file is truncated or damaged: its data ends "
+                                               "before the image its header describes")
+                # After load: a PNG's getexif() decodes the whole image to find an eXIf chunk.
+                orientation = _orientation(im)
+                if orientation == 1:
+                    orientation = fallback_orientation
+                info = dict(im.info)
+                out = _reduce_then_8bit(im, max_side)
+        except ImageLoadError:
+            raise
         except MemoryError:
             raise ImageLoadError(path, "not enough memory to decode this image") from None
         except Exception as e:  # PIL raises OSError, SyntaxError, ValueError, struct.error ...
@@ -314,12 +442,22 @@ def _open_pil(fp, path: Path, max_side: int | None, fallback_orientation: int = 
     return _Decoded(out, full, orientation, info, fmt)
 
 
+_REDUCIBLE = frozenset({"L", "LA", "RGB", "RGBA", "CMYK", "I", "F"})
+
+
+def _reduce_then_8bit(im: Image.Image, max_side: int | None) -> Image.Image:
+    """Shrink first where PIL can (the 8-bit conversion then touches few pixels)."""
+    if im.mode in _REDUCIBLE:
+        return to_8bit(_reduce(im, max_side))
+    return _reduce(to_8bit(im), max_side)
+
+
 def _load_pil(path: Path, max_side: int | None) -> Photo:
     if path.suffix.lower() in HEIF_EXTENSIONS:
         _register_heif(path)
     try:
         with open(path, "rb") as fp:
-            d = _open_pil(fp, path, max_side)
+            d = _open_pil(fp, path, max_side, file_size=os.fstat(fp.fileno()).st_size)
     except PermissionError:
         raise ImageLoadError(path, "permission denied: cannot read the file") from None
     except IsADirectoryError:
@@ -427,12 +565,20 @@ def load_original(path: str | os.PathLike) -> tuple[Image.Image, dict, str]:
     try:
         with open(path, "rb") as fp:
             with _open(fp, path) as im:
-                orientation, info = _orientation(im), dict(im.info)
                 fmt = im.format or _format_of(path)
+                need = _check_budget(path, im)
                 try:
-                    im.load()
-                    out = orient(im, orientation)
-                    out = out.copy() if out is im else out
+                    with _decode_slot(need):
+                        im.load()
+                        if _grey_filled(im, os.fstat(fp.fileno()).st_size, im.size):
+                            raise ImageLoadError(path, "the file is truncated or damaged: its "
+                                                       "data ends before the image its header "
+                                                       "describes")
+                        orientation, info = _orientation(im), dict(im.info)
+                        out = orient(im, orientation)
+                        out = out.copy() if out is im else out
+                except ImageLoadError:
+                    raise
                 except MemoryError:
                     raise ImageLoadError(path, "not enough memory to decode this image") from None
                 except Exception as e:
@@ -478,8 +624,9 @@ def _exif_thumbnail(path: Path, box: tuple[int, int]) -> tuple[Image.Image, tupl
             data = raw[base + offset: base + offset + length]
             orientation, full, icc = _orientation(im), im.size, im.info.get("icc_profile")
         with Image.open(io.BytesIO(data)) as t:
-            # A thumbnail of another shape (letterboxed 160x120) does not show the same frame.
-            if abs(t.width / t.height - full[0] / full[1]) > 0.02:
+            # A thumbnail of another shape (letterboxed 160x120) does not show the same frame;
+            # one claiming megapixels from a 64 KB segment is a lie (or a bomb).
+            if abs(t.width / t.height - full[0] / full[1]) > 0.02 or t.width * t.height > 4e6:
                 return None
             upright = oriented_size(full, orientation)
             if max(oriented_size(t.size, orientation)) + 1 < max(_fit(upright, box)):

@@ -19,7 +19,7 @@ EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 # minutes and gigabytes per photo (8000 px took 109 s and 10 GB) for no better ranking.
 SIZE_RANGE = (64, 1024)
 BATCH_RANGE = (1, 256)
-SUBCOMMANDS = ("score", "crop", "train", "evaluate", "gui")
+SUBCOMMANDS = ("score", "crop", "report", "whatif", "train", "evaluate", "gui")
 
 
 class UsageError(Exception):
@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     cr.add_argument("--json", action="store_true")
     _add_model_args(cr)
     cr.set_defaults(func=cmd_crop)
+
+    from .cli_report import register as register_report
+    register_report(sub)
 
     gui = sub.add_parser("gui", help="open the desktop app")
     gui.add_argument("folder", nargs="?")

@@ -31,7 +31,16 @@ def test_columns_and_evidence_against_are_named():
 
 
 def test_even_and_empty_maps():
-    assert where_sentences(np.ones((6, 6)))[0].startswith("The evidence for a high score is spread evenly")
+    flat = where_sentences(np.ones((6, 6)))
+    assert flat[0].startswith("The evidence for a high score is spread evenly")
+    assert flat[1] == "Almost nothing in the frame counts against it."     # no relative words
+    gentle = np.full((9, 9), 2.0, np.float32)
+    gentle[:3, 6:] = 2.6                              # a little stronger in the upper right
+    gentle[6:, :3] = 1.5
+    words = where_sentences(gentle)
+    assert words[0].startswith("The evidence for a high score is spread evenly")
+    assert words[1].startswith("Against its own average (+2.01), it is strongest in the upper "
+                               "right (+0.59) and weakest in the lower left (-0.51).")
     neg = where_sentences(-np.ones((6, 6)))
     assert neg[0] == "Nothing in the frame counts for a high score."
     assert "outweighs the evidence for" in neg[1]

@@ -158,6 +158,21 @@ def _strength(share: float) -> str:
     return "a little more than its share of"
 
 
+def _relative_sentence(aesam: np.ndarray) -> list[str]:
+    """Against the photo's own average (the relative map): the ninths above and below it most."""
+    m = _thirds_grid(aesam)
+    h, w = m.shape
+    cells = m.reshape(3, h // 3, 3, w // 3).mean(axis=(1, 3)) - m.mean()
+    hi = tuple(int(i) for i in np.unravel_index(int(np.argmax(cells)), cells.shape))
+    lo = tuple(int(i) for i in np.unravel_index(int(np.argmin(cells)), cells.shape))
+    spread = float(cells[hi] - cells[lo])
+    if spread < 0.1 * max(abs(float(m.mean())), 1e-6):
+        return []
+    return [f"Against its own average ({m.mean():+.2f}), it is strongest in the "
+            f"{REGIONS[hi[0]][hi[1]]} ({cells[hi]:+.2f}) and weakest in the "
+            f"{REGIONS[lo[0]][lo[1]]} ({cells[lo]:+.2f})."]
+
+
 def where_sentences(aesam: np.ndarray) -> list[str]:
     """Which third of the frame holds the evidence for a high score, and where the evidence
     against it sits, with the shares that say how strongly. Works on the signed map, so it
@@ -172,6 +187,7 @@ def where_sentences(aesam: np.ndarray) -> list[str]:
         if rows[r] < EVEN_SHARE + 5 and cols[c] < EVEN_SHARE + 5:
             out.append("The evidence for a high score is spread evenly over the frame "
                        f"(no third holds more than {max(rows[r], cols[c]):.0f} % of it).")
+            out.extend(_relative_sentence(aesam))
         elif rows[r] - EVEN_SHARE >= cols[c] - EVEN_SHARE:
             out.append(f"The {ROW_THIRDS[r]} holds {_strength(rows[r])} the evidence for a high "
                        f"score ({rows[r]:.0f} %; an even spread would give 33 %), most of it in "

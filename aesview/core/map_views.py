@@ -134,7 +134,7 @@ def _font(px: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
         return ImageFont.load_default()
 
 
-def _labelled(panel: np.ndarray, label: str, px: int = 14) -> np.ndarray:
+def labelled(panel: np.ndarray, label: str, px: int = 14) -> np.ndarray:
     """The panel with a caption strip above it."""
     h, w = panel.shape[:2]
     strip = px + 8
@@ -144,7 +144,7 @@ def _labelled(panel: np.ndarray, label: str, px: int = 14) -> np.ndarray:
     return np.asarray(canvas)
 
 
-def _hstack(panels: list[np.ndarray], gap: int = 8) -> np.ndarray:
+def hstack(panels: list[np.ndarray], gap: int = 8) -> np.ndarray:
     h = max(p.shape[0] for p in panels)
     w = sum(p.shape[1] for p in panels) + gap * (len(panels) - 1)
     out = np.full((h, w, 3), 255, np.uint8)
@@ -161,8 +161,8 @@ def side_by_side(photo: np.ndarray, aesam: np.ndarray, highmap: np.ndarray,
     paper shows it), each over the photo, captioned. RGB uint8."""
     a = view(aesam, mode)
     b = view(highmap, NORMALISED, "high-class evidence")
-    return _hstack([_labelled(overlay_on(photo, a, opacity), f"AesAM ({mode})"),
-                    _labelled(overlay_on(photo, b, opacity), "High-class map (paper)")])
+    return hstack([labelled(overlay_on(photo, a, opacity), f"AesAM ({mode})"),
+                    labelled(overlay_on(photo, b, opacity), "High-class map (paper)")])
 
 
 def small_multiples(photo: np.ndarray, attam: np.ndarray, names: list[str],
@@ -182,8 +182,8 @@ def small_multiples(photo: np.ndarray, attam: np.ndarray, names: list[str],
         label = name.replace("_", " ")
         if values and name in values:
             label += f" {values[name]:.2f}"
-        tiles.append(_labelled(overlay_on(small, view(m, mode, name, lim), opacity), label, 12))
-    rows = [_hstack(tiles[i:i + columns]) for i in range(0, len(tiles), columns)]
+        tiles.append(labelled(overlay_on(small, view(m, mode, name, lim), opacity), label, 12))
+    rows = [hstack(tiles[i:i + columns]) for i in range(0, len(tiles), columns)]
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 8), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
     return np.concatenate(rows, axis=0)

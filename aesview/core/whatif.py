@@ -106,6 +106,7 @@ class Result:
     before: ScoreRecord
     after: ScoreRecord
     image: np.ndarray             # what the network saw after the change (RGB uint8)
+    before_image: np.ndarray      # what it saw before
     box: tuple[float, float, float, float] | None = None  # crops: in full-resolution pixels
 
     @property
@@ -173,7 +174,7 @@ class WhatIf:
         size = self.image_size if used_box is None else \
             (round(used_box[2] - used_box[0]), round(used_box[3] - used_box[1]))
         after = self.scorer.score_array(img, self.path, size)
-        return Result(what, float(strength), setting, self.before, after, img, used_box)
+        return Result(what, float(strength), setting, self.before, after, img, self.base, used_box)
 
     def suggested_crop(self, aspect: float | str | None = "original",
                        tightness: float = 0.5) -> Result:
@@ -183,3 +184,29 @@ class WhatIf:
         assert self.before.aesam is not None
         box = best_crop(self.before.aesam, self.image_size, aspect, tightness=tightness)
         return self.run(CROP, box=tuple(float(v) for v in box))  # type: ignore[arg-type]
+
+
+def comparison_image(result: Result, mode: str = "absolute", side: int = 480,
+                     opacity: float = 0.75) -> np.ndarray:
+    """Before | after, each what the network saw with its AesAM over it, captioned with the
+    score and the change. Signed views share one colour scale, so a map that weakens looks
+    weaker. RGB uint8."""
+    from . import map_views as V
+    assert result.before.aesam is not None and result.after.aesam is not None
+    limit = None
+    if mode != V.NORMALISED:
+        views = [V.view(result.before.aesam, mode), V.view(result.after.aesam, mode)]
+        limit = max(v.limit for v in views)
+    panels = []
+    for rec, img, caption in (
+            (result.before, result.before_image, f"before: score {result.before.score:.2f}"),
+            (result.after, result.image,
+             f"after ({result.setting}): {result.after.score:.2f} ({result.change:+.2f})")):
+        h, w = img.shape[:2]
+        s = side / max(h, w)
+        big = np.asarray(Image.fromarray(img).resize((max(1, round(w * s)), max(1, round(h * s))),
+                                                     Image.Resampling.BICUBIC))
+        assert rec.aesam is not None
+        panels.append(V.labelled(V.overlay_on(big, V.view(rec.aesam, mode, limit=limit), opacity),
+                                 caption, 14))
+    return V.hstack(panels, gap=12)

@@ -16,6 +16,15 @@ if ! command -v exiftool >/dev/null 2>&1; then
     echo "setup: please install exiftool (Debian/Ubuntu: libimage-exiftool-perl; macOS: brew install exiftool)" >&2
   fi
 fi
+# chromium (headless) is the tests' outside judge of the HTML report: every image shown, no errors.
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+      || echo "setup: could not install chromium (Debian: chromium); the report's browser test will be skipped" >&2
+  else
+    echo "setup: please install chromium (Debian/Ubuntu: chromium) for the report's browser test" >&2
+  fi
+fi
 # torch first, pinned: the pair that is known to work together (and lies on disk on our machines).
 if ! "$VPY" -c "import torch, torchvision" >/dev/null 2>&1; then
   "$VPY" -m pip install -q torch==2.14.1 torchvision==0.29.1 2> >(grep -v "^WARNING: Location" >&2)

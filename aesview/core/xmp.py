@@ -149,6 +149,8 @@ def _parse(path: Path) -> tuple[ET.Element, dict[str, str]]:
         raise SidecarError(f"{path}: not a readable XMP sidecar ({exc})") from exc
     if root is None:
         raise SidecarError(f"{path}: empty XMP sidecar")
+    if root.tag != f"{{{NS_RDF}}}RDF" and root.find(f".//{{{NS_RDF}}}RDF") is None:
+        raise SidecarError(f"{path}: not an XMP sidecar (no rdf:RDF inside); left alone")
     return root, prefixes
 
 

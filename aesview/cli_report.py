@@ -122,10 +122,13 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     if not os.path.isfile(args.image):
         raise UsageError(f"{args.image}: no such file")
     names = list(FAMILIES) if args.change == "all" else [args.change]
+    # With "all", a negative strength turns the signed families (exposure, tilt) the other way
+    # and leaves the rest at its size; one unsigned family refuses it.
     for n in names:
         if n != CROP:
             try:
-                parameter(n, args.strength if FAMILIES[n].signed else abs(args.strength))
+                parameter(n, args.strength if FAMILIES[n].signed or len(names) == 1
+                          else abs(args.strength))
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
     if args.output and args.change == "all":

@@ -221,6 +221,8 @@ class _Charts:
         ax.set_xlim(0, 1)
         ax.set_xlabel("score: P(high aesthetic class)", fontsize=9)
         ax.set_ylabel("photos", fontsize=9)
+        from matplotlib.ticker import MaxNLocator
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(labelsize=8)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)

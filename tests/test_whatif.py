@@ -108,3 +108,24 @@ def test_a_file_that_cannot_be_shown_is_a_clear_error(scorer, tmp_path):
     bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     with pytest.raises(ImageLoadError):
         WhatIf.open(scorer, bad)
+
+
+def test_crops_are_scored_from_a_sharper_decode(scorer, tmp_path):
+    """A crop is what an exported crop would be: the window at full sharpness, not the scoring
+    decode blown up."""
+    from PIL import Image
+
+    from aesview.core.imaging import load_image
+    big = tmp_path / "big.jpg"
+    Image.open(shared_photo("skimage_astronaut.jpg")).resize((2400, 2400), Image.Resampling.LANCZOS) \
+        .save(big, quality=95)
+    exp = WhatIf.open(scorer, big)
+    r = exp.run("tighter", 3)
+    assert max(exp.detail.size) >= 3 * scorer.long_side > max(exp.decoded.size)
+    blown_up = D.crop_to(exp.base, tuple(v * exp.base.shape[1] / 2400 for v in r.box))
+
+    def detail(a):
+        g = a.astype(np.float64).mean(axis=2)
+        return np.abs(np.diff(g, axis=0)).mean() + np.abs(np.diff(g, axis=1)).mean()
+    assert r.image.shape == blown_up.shape and detail(r.image) > 1.3 * detail(blown_up)
+    assert load_image(big).size == exp.image_size

@@ -120,11 +120,14 @@ class WhatIf:
     that owns the model: decoding and inference happen here."""
 
     def __init__(self, scorer: Scorer, image: Image.Image, image_size: tuple[int, int],
-                 path: str = ""):
+                 path: str = "", detail: Image.Image | None = None):
+        """`image`: the photo decoded as scoring decodes it; `detail`: a larger decode for
+        re-framings (loaded from `path` on the first crop when not given)."""
         self.scorer = scorer
         self.path = path
         self.decoded = image if image.mode == "RGB" else image.convert("RGB")
         self.image_size = image_size          # full-resolution (w, h): crop boxes live here
+        self._detail = detail
         self.base = scorer.working_array(self.decoded)
         self.before = scorer.score_array(self.base, path, image_size)
 
@@ -135,15 +138,30 @@ class WhatIf:
         photo = load_image(path, max_side=scorer.long_side)
         return cls(scorer, photo.image, photo.size, os.fspath(path))
 
+    @property
+    def detail(self) -> Image.Image:
+        """A decode with pixels to spare for crops down to a third of the side, so a crop is
+        scored at the working size's full sharpness, as the exported crop would be (the scoring
+        decode upscaled would blur it). Decoded once, on first use."""
+        if self._detail is None:
+            want = 3 * self.scorer.long_side
+            if self.path and max(self.decoded.size) < min(want, max(self.image_size)):
+                self._detail = load_image(self.path, max_side=want).image.convert("RGB")
+            else:
+                self._detail = self.decoded
+        return self._detail
+
     def _reframe(self, box: tuple[float, float, float, float]) -> np.ndarray:
-        """The window `box` (full-resolution pixels) cut from the decoded photo at working size."""
+        """The window `box` (full-resolution pixels) cut from the detail decode at working size."""
         w, h = self.image_size
-        dw, dh = self.decoded.size
+        dw, dh = self.detail.size
         sx, sy = dw / w, dh / h
         left, top, right, bottom = box
         if not (0 <= left < right <= w and 0 <= top < bottom <= h):
             raise ValueError(f"crop box {box} lies outside the {w}x{h} photo")
-        piece = self.decoded.crop((round(left * sx), round(top * sy),
+        if left < 0.5 and top < 0.5 and right > w - 0.5 and bottom > h - 0.5:
+            return self.base  # the whole frame: exactly what scoring saw
+        piece = self.detail.crop((round(left * sx), round(top * sy),
                                    max(round(left * sx) + 1, round(right * sx)),
                                    max(round(top * sy) + 1, round(bottom * sy))))
         return self.scorer.working_array(piece)

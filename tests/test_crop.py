@@ -58,9 +58,9 @@ def test_brute_force_box_maximises_the_stated_objective():
 
     def J(x0, y0, c):
         return pos[y0:y0 + c, x0:x0 + c].sum() - mu * neg[y0:y0 + c, x0:x0 + c].sum()
-    l, t, r, b = box                                   # cells are 50 px here
-    assert (r - l, b - t) == (600, 600)
-    winner = J(round(l / 50), round(t / 50), 12)
+    x0, y0, x1, y1 = box                               # cells are 50 px here
+    assert (x1 - x0, y1 - y0) == (600, 600)
+    winner = J(round(x0 / 50), round(y0 / 50), 12)
     for x in range(0, 16 - 12 + 1):
         assert J(x, 0, 12) <= winner + 1e-9
 

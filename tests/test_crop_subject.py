@@ -78,7 +78,8 @@ def test_every_aspect_exact_and_as_large_as_allowed(analyzer):
         if a is not None:
             bw, bh = right - left, bottom - top
             assert abs(bw - a * bh) <= 1, (key, plan.box)
-            assert bw >= w - 1 - a or bh >= h - 1 - 1 / a, (key, plan.box)  # tightness 0: spans one side (to the pixel the exact ratio allows)
+            # tightness 0: spans one side, to the pixel the exact ratio allows
+            assert bw >= w - 1 - a or bh >= h - 1 - 1 / a, (key, plan.box)
         tight = plan_crop(maps, key, tightness=1.0)
         tb = tight.box
         assert (tb[2] - tb[0]) * (tb[3] - tb[1]) <= (right - left) * (bottom - top)
@@ -109,8 +110,8 @@ def test_cli_crop_xmp_records_the_same_box(tmp_path):
     tags = json.loads(subprocess.run(["exiftool", "-j", "-n", "-XMP-crs:all", out["xmp"]],
                                      capture_output=True, text=True, check=True).stdout)[0]
     w, h = out["image_size"]
-    l, t, r, b = out["box"]
+    x0, y0, x1, y1 = out["box"]
     assert tags["HasCrop"] in (True, 1, "True")
     assert (round(tags["CropLeft"] * w), round(tags["CropTop"] * h),
-            round(tags["CropRight"] * w), round(tags["CropBottom"] * h)) == (l, t, r, b)
+            round(tags["CropRight"] * w), round(tags["CropBottom"] * h)) == (x0, y0, x1, y1)
     assert photo.read_bytes() == before

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image, ImageOps
 
 from aesview.core.crop_xmp import read_crop, write_crop
-from aesview.core.xmp import DecisionChange, update_sidecar
 from aesview.core.culling import Flag
+from aesview.core.xmp import DecisionChange, update_sidecar
 
 EXIFTOOL = shutil.which("exiftool")
 needs_exiftool = pytest.mark.skipif(EXIFTOOL is None, reason="exiftool not installed")
@@ -49,7 +49,8 @@ def test_exiftool_reads_the_crop_as_the_same_pixels(tmp_path, orientation):
     assert sidecar.name == "p.xmp"
     tags = _exiftool_crop(sidecar)
     assert tags["HasCrop"] in (True, 1, "True") and tags["CropAngle"] == 0
-    assert (tags["ImageWidth"], tags.get("ImageHeight", tags.get("ImageLength")), tags["Orientation"]) == (240, 160, orientation)
+    height = tags.get("ImageHeight", tags.get("ImageLength"))    # exiftool's name for ImageLength
+    assert (tags["ImageWidth"], height, tags["Orientation"]) == (240, 160, orientation)
     # the stored pixels at the crop's upright corners carry their own stored coordinates
     a = np.asarray(upright)
     corners = [a[box[1], box[0]], a[box[3] - 1, box[2] - 1]]

@@ -28,13 +28,18 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .maps import upsample
 
+if TYPE_CHECKING:
+    from .subject import CropMaps
+
+Summer = Callable[[np.ndarray], Callable[[int, int], np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -146,8 +151,8 @@ class CropSettings:
     with tools/crop_benchmark.py (see README); the cues are normalised, so these are shares."""
     subject: float = 0.4       # ImageNet-classifier CAM (what the photo shows)
     aesam: float = 0.15        # positive AesAM (where the aesthetic evidence is)
-    detail: float = 0.3        # gradient energy (what is in focus)
-    centre: float = 0.3        # centre prior (keeps an even spread of evidence centred)
+    detail: float = 0.15       # gradient energy (what is in focus)
+    centre: float = 0.15       # centre prior (keeps an even spread of evidence centred)
     mu: float = 0.0            # weight of the negative AesAM inside the window (0 chosen: cutting
                                # "defect" regions did not help keep subjects on validation)
     subject_gamma: float = 2.0  # sharpens the CAM towards its peak before normalising
@@ -169,9 +174,9 @@ class CropPlan:
     kept: dict[str, float]            # share of each cue (and "negative") inside the window
     weights: dict[str, float]         # the weights J used
     evidence: np.ndarray              # the combined map E on the working grid, for display
-    sources: dict = field(default_factory=dict)   # which maps, at what size (for --json / GUI)
+    sources: dict[str, Any] = field(default_factory=dict)   # which maps, at what size (--json, GUI)
 
-    def explain(self) -> dict:
+    def explain(self) -> dict[str, Any]:
         return {"box": list(self.box), "aspect": round(self.aspect, 6), "scale": round(self.scale, 4),
                 "tightness": self.tightness, "objective": round(self.objective, 6),
                 "kept": {k: round(v, 4) for k, v in self.kept.items()},
@@ -253,7 +258,8 @@ def _aspects(aspect: float | None, w: int, h: int) -> list[float]:
 
 
 def _search(evidence: np.ndarray, negative: np.ndarray, mu: float, image_size: tuple[int, int],
-            aspect: float | None, tightness: float, summer) -> tuple[Box, _Candidates, tuple[int, int]]:
+            aspect: float | None, tightness: float,
+            summer: Summer) -> tuple[Box, _Candidates, tuple[int, int]]:
     """The best window for J on the working grid; returns the pixel box, its candidate set and
     its (col, row) on the grid."""
     if not 0 <= tightness <= 1:
@@ -313,7 +319,7 @@ def _resolve_aspect(aspect: float | str | None, image_size: tuple[int, int]) -> 
     return parse_aspect(aspect, image_size) if isinstance(aspect, str) else aspect
 
 
-def cue_layers(maps, settings: CropSettings = DEFAULT_SETTINGS) -> tuple[Layers, np.ndarray]:
+def cue_layers(maps: CropMaps, settings: CropSettings = DEFAULT_SETTINGS) -> tuple[Layers, np.ndarray]:
     """The normalised cues (name -> working-grid map) and the normalised negative AesAM."""
     shape = _grid_shape(maps.image_size, settings.grid)
     aes = _clean(maps.aesam, "aesthetic")
@@ -330,18 +336,18 @@ def cue_layers(maps, settings: CropSettings = DEFAULT_SETTINGS) -> tuple[Layers,
     return layers, _share(_resample(np.maximum(-aes, 0), shape))
 
 
-def plan_crop(maps, aspect: float | str | None = "original", *, tightness: float = 0.0,
-              settings: CropSettings = DEFAULT_SETTINGS, summer=_integral_sums) -> CropPlan:
+def plan_crop(maps: CropMaps, aspect: float | str | None = "original", *, tightness: float = 0.0,
+              settings: CropSettings = DEFAULT_SETTINGS, summer: Summer = _integral_sums) -> CropPlan:
     """The crop for `maps` (a subject.CropMaps) at `aspect`, with what drove it."""
     layers, negative = cue_layers(maps, settings)
     plan = plan_from_layers(layers, negative, maps.image_size, aspect, tightness=tightness,
                             settings=settings, summer=summer)
-    ws = list(getattr(maps, "working_size", ()))
+    ws = list(maps.working_size)
     plan.sources = {
         "subject": {"what": "class activation map of the ImageNet classifier (EfficientNet-Lite0 "
                             "wheel), top classes weighted by probability",
                     "grid": list(np.shape(maps.subject)), "network_input": ws,
-                    "top_classes": [[i, round(p, 4)] for i, p in getattr(maps, "classes", [])]},
+                    "top_classes": [[i, round(p, 4)] for i, p in maps.classes]},
         "aesam": {"what": "the aesthetic model's AesAM, positive part (negative part weighted by mu)",
                   "grid": list(np.shape(maps.aesam)), "network_input": ws},
         "detail": {"what": "mean luminance-gradient magnitude per 8x8 block",
@@ -354,11 +360,13 @@ def plan_crop(maps, aspect: float | str | None = "original", *, tightness: float
 
 def plan_from_layers(layers: Layers, negative: np.ndarray, image_size: tuple[int, int],
                      aspect: float | str | None, *, tightness: float = 0.0,
-                     settings: CropSettings = DEFAULT_SETTINGS, summer=_integral_sums) -> CropPlan:
+                     settings: CropSettings = DEFAULT_SETTINGS, summer: Summer = _integral_sums) -> CropPlan:
     """plan_crop once cue_layers are known (the evaluation reuses them across settings)."""
     a = _resolve_aspect(aspect, image_size)
     weights = {name: float(getattr(settings, name)) for name in layers}
-    evidence = sum(weights[n] * layers[n] for n in layers)
+    evidence = np.zeros_like(negative)
+    for n, layer in layers.items():
+        evidence += weights[n] * layer
     box, c, (col, row) = _search(evidence, negative, settings.mu, image_size, a, tightness, summer)
     cw, ch = c.cells
 
@@ -372,7 +380,8 @@ def plan_from_layers(layers: Layers, negative: np.ndarray, image_size: tuple[int
                     evidence=evidence.astype(np.float32))
 
 
-def _map_only(aesam: np.ndarray, image_size: tuple[int, int], mu: float, grid: int):
+def _map_only(aesam: np.ndarray, image_size: tuple[int, int],
+              grid: int) -> tuple[np.ndarray, np.ndarray]:
     shape = _grid_shape(image_size, grid)
     m = _clean(aesam, "aesthetic")
     return _share(_resample(np.maximum(m, 0), shape)), _share(_resample(np.maximum(-m, 0), shape))
@@ -385,7 +394,7 @@ def best_crop(aesam: np.ndarray, image_size: tuple[int, int],
     the scoring AesAM alone: J = P(W) - mu * N(W) - tightness * s^2 with P, N the normalised
     positive and negative parts. Prefer plan_crop with CropMaps: it knows the subject."""
     a = _resolve_aspect(aspect, image_size)
-    pos, neg = _map_only(aesam, image_size, mu, grid)
+    pos, neg = _map_only(aesam, image_size, grid)
     return _search(pos, neg, mu, image_size, a, tightness, _integral_sums)[0]
 
 
@@ -395,7 +404,7 @@ def brute_force_crop(aesam: np.ndarray, image_size: tuple[int, int],
     """best_crop with every window summed directly (no summed-area table): the reference the
     tests hold the fast search to. Slow; use small grids."""
     a = _resolve_aspect(aspect, image_size)
-    pos, neg = _map_only(aesam, image_size, mu, grid)
+    pos, neg = _map_only(aesam, image_size, grid)
     return _search(pos, neg, mu, image_size, a, tightness, _direct_sums)[0]
 
 

@@ -26,8 +26,8 @@ class Marked:
 
     def box(self, size: tuple[int, int]) -> Box:
         w, h = size
-        l, t, r, b = self.subject
-        return round(l * w), round(t * h), round(r * w), round(b * h)
+        x0, y0, x1, y1 = self.subject
+        return round(x0 * w), round(y0 * h), round(x1 * w), round(y1 * h)
 
 
 def load_marked(path: str | Path = MARKED_SET) -> list[Marked]:
@@ -37,10 +37,10 @@ def load_marked(path: str | Path = MARKED_SET) -> list[Marked]:
     doc = json.loads(path.read_text(encoding="utf-8"))
     out = []
     for p in doc["photos"]:
-        l, t, r, b = (float(v) for v in p["subject"])
-        if not (0 <= l < r <= 1 and 0 <= t < b <= 1):
+        x0, y0, x1, y1 = (float(v) for v in p["subject"])
+        if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):
             raise ValueError(f"{p['path']}: subject box {p['subject']} is not inside the frame")
-        out.append(Marked((root / p["path"]).resolve(), (l, t, r, b), p["what"], p["split"]))
+        out.append(Marked((root / p["path"]).resolve(), (x0, y0, x1, y1), p["what"], p["split"]))
     return out
 
 

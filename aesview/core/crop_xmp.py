@@ -20,6 +20,7 @@ reads the XMP inside the file, which aesview never writes (the exported crop is 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
@@ -27,8 +28,16 @@ from PIL import Image
 from .atomic import atomic_write_bytes
 from .imaging import oriented_size
 from .xmp import (
-    SidecarError, _ensure_description, _get, _lock_for, _new_tree, _parse, _serialise, _set,
-    _writable_target, sidecar_paths,
+    SidecarError,
+    _ensure_description,
+    _get,
+    _lock_for,
+    _new_tree,
+    _parse,
+    _serialise,
+    _set,
+    _writable_target,
+    sidecar_paths,
 )
 
 NS_CRS = "http://ns.adobe.com/camera-raw-settings/1.0/"
@@ -54,7 +63,7 @@ def _stored_to_upright(x: float, y: float, orientation: int) -> tuple[float, flo
     }.get(orientation, (x, y))
 
 
-def _corners(box: FBox, fn, orientation: int) -> FBox:
+def _corners(box: FBox, fn: Callable[[float, float, int], tuple[float, float]], orientation: int) -> FBox:
     (x0, y0), (x1, y1) = fn(box[0], box[1], orientation), fn(box[2], box[3], orientation)
     return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
 
@@ -71,8 +80,8 @@ def stored_fractions(box: Box, upright_size: tuple[int, int], orientation: int) 
 def upright_box(fractions: FBox, upright_size: tuple[int, int], orientation: int) -> Box:
     """Camera Raw's stored-image fractions back to an upright pixel box."""
     w, h = upright_size
-    l, t, r, b = _corners(fractions, _stored_to_upright, orientation)
-    return round(l * w), round(t * h), round(r * w), round(b * h)
+    x0, y0, x1, y1 = _corners(fractions, _stored_to_upright, orientation)
+    return round(x0 * w), round(y0 * h), round(x1 * w), round(y1 * h)
 
 
 def _geometry(photo: Path) -> tuple[tuple[int, int], int]:
@@ -85,14 +94,15 @@ def _geometry(photo: Path) -> tuple[tuple[int, int], int]:
         raise SidecarError(f"{photo}: cannot read the photo's size ({exc})") from exc
 
 
-def write_crop(photo: str | os.PathLike, box: Box) -> Path:
+def write_crop(photo: str | os.PathLike[str], box: Box) -> Path:
     """Record `box` (upright full-resolution pixels) as the photo's Camera Raw crop in its
     basename sidecar; returns the sidecar's path. Raises SidecarError (writing nothing) when the
     sidecar exists but can't be parsed, ValueError for a box outside the photo."""
     photo = Path(photo)
     stored, orientation = _geometry(photo)
     upright = oriented_size(stored, orientation)
-    left, top, right, bottom = stored_fractions(tuple(int(v) for v in box), upright, orientation)
+    ibox = (int(box[0]), int(box[1]), int(box[2]), int(box[3]))
+    left, top, right, bottom = stored_fractions(ibox, upright, orientation)
     target = sidecar_paths(photo, CROP_STYLE)[0]
     with _lock_for(target):
         if target.exists():
@@ -114,7 +124,7 @@ def write_crop(photo: str | os.PathLike, box: Box) -> Path:
     return target
 
 
-def read_crop(photo: str | os.PathLike) -> Box | None:
+def read_crop(photo: str | os.PathLike[str]) -> Box | None:
     """The Camera Raw crop in the photo's basename sidecar as an upright pixel box; None when
     there is none (no sidecar, HasCrop not True, or no crop values)."""
     photo = Path(photo)

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .backbones import SPECS, _lite_imagenet_state, build_backbone
+from .backbones import SPECS, Backbone, _lite_imagenet_state, build_backbone
 from .imaging import Photo, load_image
 from .preprocess import normalize, target_size, to_array
 from .weights import LoadedModel
@@ -49,26 +49,7 @@ class CropMaps:
     classes: list[tuple[int, float]] = field(default_factory=list)  # top ImageNet (index, p)
 
 
-def _card_input(card) -> tuple[int, int]:
-    """(long_side, multiple) from a model card, typed or a plain dict."""
-    inp = card["input"] if isinstance(card, dict) else card.input
-    if isinstance(inp, dict):
-        return int(inp["long_side"]), int(inp.get("multiple", 32))
-    return int(inp.long_side), int(inp.multiple)
-
-
-def _card_norm(card) -> dict:
-    norm = card["normalization"] if isinstance(card, dict) else card.normalization
-    if isinstance(norm, dict):
-        return {"mean": list(norm["mean"]), "std": list(norm["std"])}
-    return {"mean": list(norm.mean), "std": list(norm.std)}
-
-
-def _card_arch(card) -> str:
-    return str(card["architecture"] if isinstance(card, dict) else card.architecture)
-
-
-def _shared_prefix(a: torch.nn.Module, b: torch.nn.Module) -> int:
+def _shared_prefix(a: Backbone, b: Backbone) -> int:
     """How many leading stages of two backbones hold identical weights."""
     n = 0
     for sa, sb in zip(a.stages, b.stages):
@@ -91,7 +72,8 @@ def detail_map(rgb: np.ndarray, cell: int = 8) -> np.ndarray:
     gy[1:-1, :] = g[2:, :] - g[:-2, :]
     mag = np.sqrt(gx * gx + gy * gy)
     h, w = (mag.shape[0] // cell) * cell, (mag.shape[1] // cell) * cell
-    return mag[:h, :w].reshape(h // cell, cell, w // cell, cell).mean(axis=(1, 3))
+    out: np.ndarray = mag[:h, :w].reshape(h // cell, cell, w // cell, cell).mean(axis=(1, 3))
+    return out
 
 
 class CropAnalyzer:
@@ -102,8 +84,8 @@ class CropAnalyzer:
     def __init__(self, model: LoadedModel, long_side: int = CROP_LONG_SIDE):
         self.model = model
         self.long_side = int(long_side)
-        self.multiple = _card_input(model.card)[1]
-        self.norm = _card_norm(model.card)
+        self.multiple = model.card.input.multiple
+        self.norm = model.card.normalization
         self.device = model.device
         spec = SPECS[SUBJECT_BACKBONE]
         state = _lite_imagenet_state(spec)
@@ -112,14 +94,15 @@ class CropAnalyzer:
         self.fc_b = state["_fc.bias"].float().to(self.device)
         self.imagenet_norm = spec.normalization
         mine = model.net.backbone
-        same_arch = _card_arch(model.card) == SUBJECT_BACKBONE
+        same_arch = model.card.architecture == SUBJECT_BACKBONE
         self.shared = _shared_prefix(mine, self.imagenet) if same_arch else 0
-        if same_arch and self.shared and self.norm != self.imagenet_norm:
+        if same_arch and self.shared and (list(self.norm.mean) != self.imagenet_norm["mean"]
+                                          or list(self.norm.std) != self.imagenet_norm["std"]):
             self.shared = 0
         w_aes = model.net.aes_head.weight.detach().float()
         self.w_diff = (w_aes[1] - w_aes[0]).to(self.device)
 
-    def analyze(self, path: str | os.PathLike) -> CropMaps:
+    def analyze(self, path: str | os.PathLike[str]) -> CropMaps:
         return self.analyze_photo(load_image(path, max_side=self.long_side))
 
     @torch.inference_mode()

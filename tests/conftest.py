@@ -8,6 +8,10 @@ import struct
 import numpy as np
 import pytest
 
+from tests.gui_support import use_test_screen
+
+use_test_screen()      # before pytest-qt makes the QApplication, whatever the environment says
+
 
 def pattern_array(w: int, h: int) -> np.ndarray:
     """RGB uint8 (h, w, 3): red ramps left->right, green top->bottom, blue marks the top-left

@@ -12,7 +12,18 @@ from pathlib import Path
 # platform offers is a 1366 x 768 laptop's (gui_screen.json), the smallest screen the app is
 # laid out for: every GUI test runs the window at that size.
 SCREEN_CONFIG = Path(__file__).with_name("gui_screen.json")
-os.environ.setdefault("QT_QPA_PLATFORM", f"offscreen:configfile={SCREEN_CONFIG}")
+
+
+def use_test_screen() -> None:
+    """Unset or plain `offscreen` (as many CI setups export it): the offscreen platform with
+    the laptop screen. Any other platform (xcb under Xvfb, wayland, a desktop) is left alone:
+    the tests hold on whatever screen it has."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform in ("", "offscreen"):
+        os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={SCREEN_CONFIG}"
+
+
+use_test_screen()
 
 import pytest  # noqa: E402
 

@@ -10,8 +10,9 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from aesview.core.settings import Settings  # noqa: E402
 from aesview.gui.main_window import MainWindow  # noqa: E402
+from aesview.gui.session import Session  # noqa: E402
 from aesview.gui.thumbnails import ThumbnailQueue  # noqa: E402
-from aesview.gui.workers import TaskSignals  # noqa: E402
+from aesview.gui.messages import WorkerSignals  # noqa: E402
 from aesview.paths import samples_dir  # noqa: E402
 
 
@@ -31,7 +32,7 @@ class _Pool:
 
 def test_queue_keeps_few_tasks_in_flight_and_serves_the_screen_first(qapp):
     pool = _Pool()
-    q = ThumbnailQueue(pool, TaskSignals())
+    q = ThumbnailQueue(pool, WorkerSignals())
     paths = [f"/shoot/{i:04d}.jpg" for i in range(5000)]
     q.reset(1, paths, 160, "darktable")
     q.pump()
@@ -77,44 +78,44 @@ def test_rows_scrolled_to_load_before_the_rows_in_between(qtbot, tmp_path, monke
                                                           big_shoot):
     monkeypatch.setenv("AESVIEW_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("AESVIEW_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(MainWindow, "start_scoring", lambda self: None)
+    monkeypatch.setattr(Session, "start_scoring", lambda self: None)
     win = MainWindow(Settings(sort_key="name", thumbnail_size=96))
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
     arrived = []
-    real = win.model.set_thumbnail
+    real = win.session.model.set_thumbnail
 
     def spy(path, image, size, error=None):
         arrived.append(path)
         real(path, image, size, error)
-    win.model.set_thumbnail = spy
+    win.session.model.set_thumbnail = spy
     app = QApplication.instance()
 
-    win.open_folder(big_shoot)
-    n = win.model.rowCount()
+    win.session.open_folder(big_shoot)
+    n = win.session.model.rowCount()
     assert n == 150
-    assert win.thumbs.pending() >= n - win.thumbs.limit     # not 150 tasks queued at once
+    assert win.session.thumbs.pending() >= n - win.session.thumbs.limit     # not 150 tasks queued at once
     # the first screen loads first
     assert wait_until(app, lambda: win.grid.visible_rows(ahead=0), 10)
-    top = [win.proxy.index(r, 0).data() for r in win.grid.visible_rows(ahead=0)]
-    assert wait_until(app, lambda: all(win.model.item(str(big_shoot / t)).thumb is not None
+    top = [win.session.proxy.index(r, 0).data() for r in win.grid.visible_rows(ahead=0)]
+    assert wait_until(app, lambda: all(win.session.model.item(str(big_shoot / t)).thumb is not None
                                        for t in top), 30)
     # jump to the end, as a photographer drags the scroll bar
     win.grid.scrollToBottom()
     assert wait_until(app, lambda: win.grid.visible_rows(ahead=0)
                       and win.grid.visible_rows(ahead=0)[-1] == n - 1, 10)
-    bottom = [str(big_shoot / win.proxy.index(r, 0).data())
+    bottom = [str(big_shoot / win.session.proxy.index(r, 0).data())
               for r in win.grid.visible_rows(ahead=0)]
     loaded_at_scroll = len(arrived)
-    assert wait_until(app, lambda: all(win.model.item(p).thumb is not None for p in bottom), 30)
-    loaded = sum(1 for it in win.model.items() if it.thumb is not None)
+    assert wait_until(app, lambda: all(win.session.model.item(p).thumb is not None for p in bottom), 30)
+    loaded = sum(1 for it in win.session.model.items() if it.thumb is not None)
     print(f"\n{loaded_at_scroll} thumbnails before the scroll, {loaded} when the "
           f"{len(bottom)} rows at the bottom were all in")
     # in folder order, the bottom rows would come last, after all 150
     assert loaded < n - len(bottom), (loaded_at_scroll, loaded)
     # the tasks already in flight finish first; then the screen, before anything else
-    assert loaded <= loaded_at_scroll + len(bottom) + 2 * win.thumbs.limit
+    assert loaded <= loaded_at_scroll + len(bottom) + 2 * win.session.thumbs.limit
     # and then the rest arrives too
-    assert wait_until(app, lambda: all(it.thumb is not None for it in win.model.items()), 60)
+    assert wait_until(app, lambda: all(it.thumb is not None for it in win.session.model.items()), 60)
     assert sorted(arrived) == [str(big_shoot / f"img_{i:04d}.jpg") for i in range(n)]

@@ -15,6 +15,7 @@ from aesview.core.imaging import load_image  # noqa: E402
 from aesview.core.settings import Settings  # noqa: E402
 from aesview.gui.crop_item import HANDLE_PX  # noqa: E402
 from aesview.gui.main_window import MainWindow  # noqa: E402
+from aesview.gui.session import Session  # noqa: E402
 from aesview.gui.qtimage import pil_to_qimage  # noqa: E402
 from aesview.gui.viewer import preview_of  # noqa: E402
 from aesview.paths import samples_dir  # noqa: E402
@@ -24,7 +25,7 @@ from aesview.paths import samples_dir  # noqa: E402
 def win(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("AESVIEW_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("AESVIEW_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(MainWindow, "start_scoring", lambda self: None)
+    monkeypatch.setattr(Session, "start_scoring", lambda self: None)
     w = MainWindow(Settings())
     qtbot.addWidget(w)
     w.show()
@@ -133,28 +134,27 @@ def _focused():
 def test_culling_keys_work_wherever_a_click_left_the_focus(win, qtbot, tmp_path):
     photos = make_shoot(tmp_path / "shoot", ("coffee.jpg", "pagoda.jpg", "fig.jpg",
                                              "ladybird.jpg", "storm-road.jpg"))
-    win.settings.sort_key = "name"
-    win.proxy.set_sort_key("name")
-    assert win.open_folder(tmp_path / "shoot")
+    win.session.set_sort("name")
+    assert win.session.open_folder(tmp_path / "shoot")
     assert wait_until(QApplication.instance(),
-                      lambda: all(it.thumb is not None for it in win.model.items()), 20)
+                      lambda: all(it.thumb is not None for it in win.session.model.items()), 20)
     names = sorted(p.name for p in photos)
 
     def current():
-        return win.current_path().rsplit("/", 1)[-1]
+        return win.session.current_path().rsplit("/", 1)[-1]
 
     # a click on a thumbnail, then P: picked, and on to the next photo
-    idx = win.proxy.index(0, 0)
+    idx = win.session.proxy.index(0, 0)
     QTest.mouseClick(win.grid.viewport(), Qt.MouseButton.LeftButton,
                      Qt.KeyboardModifier.NoModifier, win.grid.visualRect(idx).center())
     QTest.keyClick(_focused(), Qt.Key.Key_P)
-    assert win.model.item(str(photos[0])).decision.picked and current() == names[1]
+    assert win.session.model.item(str(photos[0])).decision.picked and current() == names[1]
 
     # a click on the big photo, then X and an arrow key
     QTest.mouseClick(win.viewer.viewport(), Qt.MouseButton.LeftButton,
                      Qt.KeyboardModifier.NoModifier, win.viewer.viewport().rect().center())
     QTest.keyClick(_focused(), Qt.Key.Key_X)
-    assert win.model.item(win.model.paths()[1]).decision.rejected and current() == names[2]
+    assert win.session.model.item(win.session.model.paths()[1]).decision.rejected and current() == names[2]
     QTest.keyClick(_focused(), Qt.Key.Key_Left)
     assert current() == names[1]
 
@@ -170,7 +170,7 @@ def test_culling_keys_work_wherever_a_click_left_the_focus(win, qtbot, tmp_path)
     assert current() == names[names.index(before) + 1]
     assert _focused() is win.grid
     QTest.keyClick(_focused(), Qt.Key.Key_3)
-    assert win.model.item(win.current_path()).decision.stars == 3
+    assert win.session.model.item(win.session.current_path()).decision.stars == 3
 
     # a click in the log or on the explanation text (both selectable): arrows still move
     for w in (win.log_panel.viewport(), win.panel.words):
@@ -179,7 +179,7 @@ def test_culling_keys_work_wherever_a_click_left_the_focus(win, qtbot, tmp_path)
         before = current()
         QTest.keyClick(_focused(), Qt.Key.Key_Left)
         assert current() == names[names.index(before) - 1]
-    assert win.wait_for_sidecars()
+    assert wait_until(QApplication.instance(), win.culling.settled, 10)
     assert "1 pick · 1 rejected" in win.counts_label.text()
     assert win.counts_label.text().startswith("5 photos")
 
@@ -219,31 +219,31 @@ def test_a_shoot_opens_on_its_best_photo_until_the_user_chooses(win, tmp_path):
     from aesview.core.records import ScoreRecord
     photos = [str(p) for p in make_shoot(tmp_path / "shoot", ("coffee.jpg", "fig.jpg",
                                                                "pagoda.jpg", "ladybird.jpg"))]
-    assert win.open_folder(tmp_path / "shoot")
-    assert win.current_path() == photos[0]                 # by name while nothing is scored
+    assert win.session.open_folder(tmp_path / "shoot")
+    assert win.session.current_path() == photos[0]                 # by name while nothing is scored
 
     def score(path, s):
-        win._on_record(win.generation, ScoreRecord(path=path, score=s, attributes={},
-                                                   aesam=np.zeros((2, 3), np.float32),
-                                                   image_size=(600, 400)))
+        win.session.model.set_record(ScoreRecord(path=path, score=s, attributes={},
+                                                 aesam=np.zeros((2, 3), np.float32),
+                                                 image_size=(600, 400)))
     score(photos[2], 0.6)
-    assert win.current_path() == photos[2]                 # scores stream in: the best so far
+    assert win.session.current_path() == photos[2]                 # scores stream in: the best so far
     score(photos[1], 0.9)
-    assert win.current_path() == photos[1]
+    assert win.session.current_path() == photos[1]
     # the user scrolls the grid: from now on the selection stays where it is
     win.grid.verticalScrollBar().triggerAction(
         win.grid.verticalScrollBar().SliderAction.SliderSingleStepAdd)
     score(photos[3], 0.95)
-    assert win.current_path() == photos[1]
-    assert win.proxy.index(0, 0).data(Qt.ItemDataRole.DisplayRole) == "ladybird.jpg"
+    assert win.session.current_path() == photos[1]
+    assert win.session.proxy.index(0, 0).data(Qt.ItemDataRole.DisplayRole) == "ladybird.jpg"
 
     # a new folder follows the top again, until a key moves the selection
-    assert win.open_folder(tmp_path / "shoot")
+    assert win.session.open_folder(tmp_path / "shoot")
     score(photos[0], 0.5)
-    assert win.current_path() == photos[0]
+    assert win.session.current_path() == photos[0]
     win.grid.setFocus()
     QTest.keyClick(win.grid, Qt.Key.Key_Right)
-    chosen = win.current_path()
+    chosen = win.session.current_path()
     assert chosen != photos[0]
     score(photos[2], 0.99)
-    assert win.current_path() == chosen
+    assert win.session.current_path() == chosen

@@ -52,7 +52,7 @@ def create_window(folder: str | None = None, settings=None):
     win.destroyed.connect(lambda *_: logging.getLogger("aesview").removeHandler(handler))
     start = _start_folder(folder, settings)
     if start is not None:
-        win.open_folder(start)
+        win.session.open_folder(start)
     return win
 
 

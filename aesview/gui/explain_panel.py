@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFormLayout, QGroupBox, 
 
 from ..core.explain import colorbar_rgba
 from ..core.choices import OVERLAYS
-from ..core.crop import ASPECT_PRESETS
+from ..core.crop import ASPECT_PRESETS, CUSTOM, aspect_label
 from .qtimage import rgb_to_qimage
 
 DIVERGING_CMAPS = ("RdBu_r", "coolwarm", "PiYG", "seismic", "bwr", "PuOr_r")
@@ -117,9 +117,14 @@ class AttributeBars(QWidget):
 
 
 class ExplainPanel(QWidget):
-    overlayChanged = Signal()            # mode, attribute or colour map changed
-    opacityChanged = Signal(float)
-    aspectChanged = Signal(str)
+    """Shows what the explanation and crop controllers say; says what the user asked for
+    through its signals (it keeps no state of its own)."""
+    modeChosen = Signal(str)
+    attributeChosen = Signal(str)
+    attributeClicked = Signal(str)
+    cmapChosen = Signal(str)
+    opacityChosen = Signal(float)
+    aspectChosen = Signal(str)           # a preset key, or CUSTOM: ask for a W:H
     cropRequested = Signal()
     exportRequested = Signal()
 
@@ -144,30 +149,29 @@ class ExplainPanel(QWidget):
         form = QFormLayout(box)
         modes = QHBoxLayout()
         self.mode_group = QButtonGroup(self)
-        self.mode_buttons = {}
+        self.mode_buttons: dict[str, QRadioButton] = {}
         for choice in OVERLAYS:
-            key = choice.key
             b = QRadioButton(choice.label)
+            b.setObjectName(f"overlay_{choice.key}")
             b.setToolTip(f"{choice.tip} ({choice.shortcut})")
-            b.setObjectName(f"overlay_{key}")
             self.mode_group.addButton(b)
-            self.mode_buttons[key] = b
+            self.mode_buttons[choice.key] = b
             modes.addWidget(b)
-            b.toggled.connect(self._mode_toggled)
+            b.clicked.connect(lambda _c=False, k=choice.key: self.modeChosen.emit(k))
         form.addRow("Overlay", modes)
         self.attribute = QComboBox()
         self.attribute.setObjectName("attribute")
-        self.attribute.currentTextChanged.connect(self._attribute_changed)
+        self.attribute.textActivated.connect(self.attributeChosen)
         form.addRow("Attribute", self.attribute)
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setObjectName("opacity")
         self.opacity.setRange(0, 100)
-        self.opacity.valueChanged.connect(lambda v: self.opacityChanged.emit(v / 100.0))
+        self.opacity.valueChanged.connect(lambda v: self.opacityChosen.emit(v / 100.0))
         form.addRow("Opacity", self.opacity)
         self.cmap = QComboBox()
         self.cmap.setObjectName("cmap")
         self.cmap.addItems(DIVERGING_CMAPS)
-        self.cmap.currentTextChanged.connect(self._cmap_changed)
+        self.cmap.textActivated.connect(self.cmapChosen)
         form.addRow("Colours", self.cmap)
         self.legend = Legend()
         form.addRow(self.legend)
@@ -176,7 +180,7 @@ class ExplainPanel(QWidget):
         attr_box = QGroupBox("Attributes")
         al = QVBoxLayout(attr_box)
         self.bars = AttributeBars()
-        self.bars.attributeClicked.connect(self._attribute_clicked)
+        self.bars.attributeClicked.connect(self.attributeClicked)
         al.addWidget(self.bars)
         lay.addWidget(attr_box)
 
@@ -186,8 +190,7 @@ class ExplainPanel(QWidget):
         self.aspect.setObjectName("aspect")
         for preset in ASPECT_PRESETS:
             self.aspect.addItem(preset.label, preset.key)
-        self.aspect.currentIndexChanged.connect(
-            lambda _i: self.aspectChanged.emit(self.aspect.currentData()))
+        self.aspect.activated.connect(lambda i: self.aspectChosen.emit(self.aspect.itemData(i)))
         cl.addRow("Aspect", self.aspect)
         buttons = QHBoxLayout()
         self.crop_button = QPushButton("Show crop (C)")
@@ -207,60 +210,47 @@ class ExplainPanel(QWidget):
                   self.aspect, self.crop_button, self.export_button):
             w.setFocusPolicy(Qt.FocusPolicy.TabFocus)
 
-    # --- state ---
-    def mode(self) -> str:
-        for key, b in self.mode_buttons.items():
-            if b.isChecked():
-                return key
-        return "none"
-
-    def set_mode(self, mode: str) -> None:
-        self.mode_buttons.get(mode, self.mode_buttons["none"]).setChecked(True)
-
-    def _mode_toggled(self, checked: bool) -> None:
-        if checked:
-            self.attribute.setEnabled(self.mode() == "attam")
-            self._update_legend()
-            self.overlayChanged.emit()
-
-    def _cmap_changed(self, cmap: str) -> None:
+    # --- showing what the controllers say ---
+    def show_options(self, mode: str, attribute: str, cmap: str, opacity: float) -> None:
+        for w in (self.mode_group, self.attribute, self.cmap, self.opacity):
+            w.blockSignals(True)
+        try:
+            if mode in self.mode_buttons:
+                self.mode_buttons[mode].setChecked(True)
+            self.attribute.setEnabled(mode == "attam")
+            if attribute and self.attribute.findText(attribute) >= 0:
+                self.attribute.setCurrentText(attribute)
+            self.cmap.setCurrentText(cmap)
+            self.opacity.setValue(round(opacity * 100))
+        finally:
+            for w in (self.mode_group, self.attribute, self.cmap, self.opacity):
+                w.blockSignals(False)
         self.legend.set_cmap(cmap)
-        self.overlayChanged.emit()
 
-    def _attribute_changed(self, _name: str) -> None:
-        self._update_legend()
-        self.overlayChanged.emit()
+    def show_legend(self, low: str, high: str) -> None:
+        self.legend.set_texts(low, high)
 
-    def _attribute_clicked(self, name: str) -> None:
-        self.attribute.setCurrentText(name)
-        self.set_mode("attam")
-
-    def _update_legend(self) -> None:
-        if self.mode() == "attam":
-            a = self.attribute.currentText().replace("_", " ") or "attribute"
-            self.legend.set_texts(f"against {a}", f"for {a}")
-        else:
-            self.legend.set_texts("lowers score", "raises score")
-
-    def set_attribute_names(self, names: list[str], selected: str = "") -> None:
-        current = selected or self.attribute.currentText()
-        self.attribute.blockSignals(True)
-        self.attribute.clear()
-        self.attribute.addItems(names)
-        if current in names:
-            self.attribute.setCurrentText(current)
-        self.attribute.blockSignals(False)
-        self._update_legend()
-
-    def attribute_name(self) -> str:
-        return self.attribute.currentText()
-
-    def opacity_value(self) -> float:
-        return self.opacity.value() / 100.0
-
-    def show_text(self, title: str, words: str, attributes: dict[str, float]) -> None:
+    def show_explanation(self, title: str, words: str, attributes: dict[str, float],
+                         names: tuple[str, ...], selected: str) -> None:
+        if names and tuple(self.attribute.itemText(i) for i in range(self.attribute.count())) != names:
+            self.attribute.blockSignals(True)
+            self.attribute.clear()
+            self.attribute.addItems(list(names))
+            self.attribute.blockSignals(False)
+        if selected and self.attribute.currentText() != selected:
+            self.attribute.blockSignals(True)
+            self.attribute.setCurrentText(selected)
+            self.attribute.blockSignals(False)
         self.title.setText(title)
         self.words.setText(words)
-        self._update_legend()
-        self.bars.set_values(attributes, self.attribute.currentText()
-                             if self.mode() == "attam" else "")
+        self.bars.set_values(attributes, selected if self.attribute.isEnabled() else "")
+
+    def show_aspect(self, key: str) -> None:
+        i = self.aspect.findData(key)
+        if i < 0:                       # a custom W:H: shown as itself, before the placeholder
+            self.aspect.insertItem(self.aspect.findData(CUSTOM), aspect_label(key), key)
+            i = self.aspect.findData(key)
+        self.aspect.setCurrentIndex(i)
+
+    def show_crop_state(self, shown: bool) -> None:
+        self.crop_button.setText("Hide crop (C)" if shown else "Show crop (C)")

@@ -12,13 +12,12 @@ import os
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-import numpy as np
 from PySide6.QtCore import (QAbstractListModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer,
                             Signal)
 from PySide6.QtGui import QImage
 
 from ..core.culling import Decision, passes
-from ..core.records import ScoreRecord
+from ..core.records import ScoreRecord, rank
 
 
 class Role(IntEnum):
@@ -118,7 +117,8 @@ class PhotoListModel(QAbstractListModel):
             return it.captured
         if role == Role.SORT_SCORE:
             s = it.score
-            return (0, -s, it.name.lower()) if s is not None else (1, 0.0, it.name.lower())
+            # best first, ties by path: the order core.records.rank gives
+            return (0, -s, it.path) if s is not None else (1, 0.0, it.path)
         if role == Role.SORT_TIME:
             return (it.captured if it.captured is not None else math.inf, it.name.lower())
         if role == Role.RECORD:
@@ -215,22 +215,15 @@ class PhotoListModel(QAbstractListModel):
         self.update_ranks()
 
     def update_ranks(self) -> None:
-        """Rank and within-shoot percentile (share of scored photos scoring below), as
-        core.records.rank defines them."""
+        """Rank and within-shoot percentile, from core.records.rank: the grid and the CLI
+        rank with one function (ties by path)."""
         self._ranks_dirty = False
-        scored = [(i, it.score) for i, it in enumerate(self._items) if it.score is not None]
+        records = [it.record for it in self._items if it.record is not None]
+        rank(records)
         for it in self._items:
-            it.rank = it.percentile = None
-        if scored:
-            values = np.array([s for _, s in scored])
-            ascending = np.sort(values)
-            below = np.searchsorted(ascending, values, side="left")
-            n = len(values)
-            order = np.argsort(-values, kind="stable")
-            for r, j in enumerate(order):
-                self._items[scored[j][0]].rank = r + 1
-            for (i, _), b in zip(scored, below):
-                self._items[i].percentile = 100.0 * b / (n - 1) if n > 1 else 100.0
+            r = it.record
+            it.rank, it.percentile = (r.rank, r.percentile) if r is not None and it.score is not None \
+                else (None, None)
         # Every photo's percentile moves when one score arrives. Saying so with dataChanged over
         # all rows makes the sort proxy re-examine every row (~0.2 s for 5000 photos, each time);
         # the order doesn't depend on percentiles, so views are just asked to repaint.

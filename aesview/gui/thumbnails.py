@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import QThreadPool
 
-from .workers import TaskSignals, ThumbnailTask
+from .messages import WorkerSignals
+from .workers import ThumbnailTask
 
 
 class ThumbnailQueue:
-    def __init__(self, pool: QThreadPool, signals: TaskSignals, in_flight: int | None = None):
+    def __init__(self, pool: QThreadPool, signals: WorkerSignals, in_flight: int | None = None):
         self.pool, self.signals = pool, signals
         # two per thread: the pool never idles, and what a scroll asks for waits behind at
         # most this many

@@ -1,9 +1,10 @@
-"""Background work. Workers compute and emit plain data (numpy, QImage, records); they never
-touch widgets or build QPixmaps. Every result carries the generation of the folder load that
-asked for it, so the window drops results of a folder the user has left.
+"""Background work. Workers compute and emit typed messages (gui/messages.py) holding plain data
+(numpy, QImage, records); they never touch widgets or build QPixmaps.
 
 - thumbnails, sidecar reads, full-size photo loads: QRunnables on a QThreadPool;
-- sidecar writes: a one-thread pool, so writes to one file land in the order they were made;
+- sidecar reads for a decision and sidecar writes: a one-thread pool, so they land in the order
+  the key presses were made;
+- operations (exports, copies): OperationTask on the job pool (gui/operations.py);
 - scoring: ONE QThread owning the model (it is not thread-safe), fed jobs through a signal.
 """
 
@@ -13,24 +14,18 @@ import os
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
 
 from ..core.culling import Decision
+from .messages import (MetadataRead, OperationDone, OperationProgress, PhotoLoaded, Reached,
+                       RecordScored, ScoreFinished, ScoreProgress, ScoreStarted, SidecarsRead,
+                       SidecarWritten, ThumbnailReady, WorkerError, WorkerSignals)
 from .qtimage import pil_to_qimage
-
-
-class TaskSignals(QObject):
-    """Lives in the GUI thread; pool threads emit on it, so slots run queued in the GUI thread."""
-    thumbnail = Signal(int, str, object, int, object)   # gen, path, QImage|None, size, error
-    metadata = Signal(int, str, object, object, object)  # gen, path, captured, Decision|None, error
-    photo = Signal(int, str, object, object, object)     # token, path, (preview, full), (w,h), error
-    progress = Signal(str, int, int, str)                # job kind, done, total, message
-    finished = Signal(str, object)                       # job kind, result
-    error = Signal(str)                                  # one line for the log panel
 
 
 def capture_time(path: str) -> float | None:
@@ -51,9 +46,9 @@ def capture_time(path: str) -> float | None:
 
 
 class ThumbnailTask(QRunnable):
-    """Thumbnail (EXIF-embedded where big enough), capture time and sidecar decision."""
+    """Thumbnail (EXIF-embedded where big enough), then capture time and sidecar decision."""
 
-    def __init__(self, signals: TaskSignals, gen: int, path: str, size: int,
+    def __init__(self, signals: WorkerSignals, gen: int, path: str, size: int,
                  sidecar_style: str | None):
         super().__init__()
         self.signals, self.gen, self.path, self.size = signals, gen, path, size
@@ -66,7 +61,7 @@ class ThumbnailTask(QRunnable):
             image = pil_to_qimage(load_thumbnail(self.path, self.size))
         except Exception as exc:  # noqa: BLE001 - reported on the thumbnail and in the log
             error = str(exc) or type(exc).__name__
-        self.signals.thumbnail.emit(self.gen, self.path, image, self.size, error)
+        self.signals.thumbnail.emit(ThumbnailReady(self.gen, self.path, image, self.size, error))
         if self.sidecar_style is None:
             return
         decision, sc_error = None, None
@@ -75,63 +70,108 @@ class ThumbnailTask(QRunnable):
             decision = read_decision(self.path, self.sidecar_style)
         except Exception as exc:  # noqa: BLE001
             sc_error = str(exc)
-        self.signals.metadata.emit(self.gen, self.path, capture_time(self.path), decision,
-                                   sc_error)
+        self.signals.metadata.emit(MetadataRead(self.gen, self.path, capture_time(self.path),
+                                                decision, sc_error))
 
 
 class PhotoLoadTask(QRunnable):
     """The selected photo at full resolution for the viewer (100 % zoom shows real pixels)."""
 
-    def __init__(self, signals: TaskSignals, token: int, path: str, max_side: int | None = None):
+    def __init__(self, signals: WorkerSignals, token: int, path: str, max_side: int | None = None):
         super().__init__()
         self.signals, self.token, self.path, self.max_side = signals, token, path, max_side
 
     def run(self) -> None:
-        from ..core.imaging import load_image
         from PySide6.QtGui import QImage
 
+        from ..core.imaging import load_image
         from .viewer import preview_of
         try:
             photo = load_image(self.path, max_side=self.max_side)
             # RGB32 is what the raster paint engine draws fastest; convert here, not in the GUI.
             full = pil_to_qimage(photo.image).convertToFormat(QImage.Format.Format_RGB32)
-            self.signals.photo.emit(self.token, self.path, (preview_of(full), full),
-                                    tuple(photo.size), None)
+            w, h = photo.size
+            self.signals.photo.emit(PhotoLoaded(self.token, self.path, preview_of(full), full, (w, h)))
         except Exception as exc:  # noqa: BLE001
-            self.signals.photo.emit(self.token, self.path, None, None, str(exc))
+            self.signals.photo.emit(PhotoLoaded(self.token, self.path, None, None, None, str(exc)))
+
+
+class SidecarReadTask(QRunnable):
+    """Reads the decisions of photos a key press is about to change (on the sidecar queue)."""
+
+    def __init__(self, signals: WorkerSignals, gen: int, ticket: int, paths: list[str], style: str):
+        super().__init__()
+        self.signals, self.gen, self.ticket, self.paths, self.style = signals, gen, ticket, paths, style
+
+    def run(self) -> None:
+        from ..core.xmp import read_decision
+        decisions: dict[str, Decision] = {}
+        errors: dict[str, str] = {}
+        for p in self.paths:
+            try:
+                decisions[p] = read_decision(p, self.style)
+            except Exception as exc:  # noqa: BLE001 - that photo gets no write; the log says why
+                errors[p] = str(exc)
+        self.signals.sidecars_read.emit(SidecarsRead(self.gen, self.ticket, decisions, errors))
 
 
 class SidecarWriteTask(QRunnable):
-    def __init__(self, signals: TaskSignals, path: str, decision: Decision, style: str):
+    """One culling change to one sidecar. It is merged with what is on disk at write time: only
+    the parts the key press changed are written (core.xmp.update_sidecar)."""
+
+    def __init__(self, signals: WorkerSignals, gen: int, path: str, old: Decision, new: Decision,
+                 style: str):
         super().__init__()
-        self.signals, self.path, self.decision, self.style = signals, path, decision, style
+        self.signals, self.gen, self.path = signals, gen, path
+        self.old, self.new, self.style = old, new, style
 
     def run(self) -> None:
-        from ..core.xmp import write_decision
+        from ..core.xmp import DecisionChange, update_sidecar
+
+        def on_disk(d: Decision) -> Decision:
+            # A reject is stored as rating -1: its stars are not on disk, so undoing a reject
+            # has to write them back.
+            return Decision(d.flag, 0) if d.rejected else d
         try:
-            write_decision(self.path, self.decision, self.style)
+            change = DecisionChange.between(on_disk(self.old), on_disk(self.new))
+            done = update_sidecar(self.path, change, self.style)
+            self.signals.sidecar_written.emit(SidecarWritten(self.gen, self.path, done.decision))
         except Exception as exc:  # noqa: BLE001
-            self.signals.error.emit(f"sidecar not written: {exc}")
+            self.signals.sidecar_written.emit(
+                SidecarWritten(self.gen, self.path, None, f"sidecar not written: {exc}"))
 
 
-class JobTask(QRunnable):
-    """Runs fn(progress, cancel) -> result off the GUI thread; progress(done, total, message)."""
+class MarkerTask(QRunnable):
+    """Emits `Reached` when a one-thread queue gets to it: everything queued before it is done."""
 
-    def __init__(self, signals: TaskSignals, kind: str,
-                 fn: Callable[[Callable[[int, int, str], None], threading.Event], object]):
+    def __init__(self, signals: WorkerSignals, ticket: int):
         super().__init__()
-        self.signals, self.kind, self.fn = signals, kind, fn
-        self.cancel = threading.Event()
+        self.signals, self.ticket = signals, ticket
+
+    def run(self) -> None:
+        self.signals.reached.emit(Reached(self.ticket))
+
+
+Progress = Callable[[int, int, str], None]
+
+
+class OperationTask(QRunnable):
+    """Runs work(progress, cancel) -> result off the GUI thread (gui/operations.py)."""
+
+    def __init__(self, signals: WorkerSignals, op_id: int,
+                 work: Callable[[Progress, threading.Event], Any], cancel: threading.Event):
+        super().__init__()
+        self.signals, self.op_id, self.work, self.cancel = signals, op_id, work, cancel
 
     def run(self) -> None:
         def progress(done: int, total: int, message: str = "") -> None:
-            self.signals.progress.emit(self.kind, done, total, message)
+            self.signals.op_progress.emit(OperationProgress(self.op_id, done, total, message))
         try:
-            result = self.fn(progress, self.cancel)
+            result = self.work(progress, self.cancel)
         except Exception as exc:  # noqa: BLE001
-            self.signals.error.emit(f"{self.kind} failed: {exc}")
-            result = exc
-        self.signals.finished.emit(self.kind, result)
+            self.signals.op_done.emit(OperationDone(self.op_id, None, str(exc) or type(exc).__name__))
+            return
+        self.signals.op_done.emit(OperationDone(self.op_id, result))
 
 
 @dataclass
@@ -139,42 +179,40 @@ class ScoreJob:
     gen: int
     paths: list[str]
     model: str | None          # None = the shipped default
-    device: str                # auto | cpu | cuda
+    device: str                # a core.choices.DEVICES key
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
 class ScoringWorker(QObject):
     """Lives in its own QThread and owns the model; one job at a time, in order."""
-    started = Signal(int, int, str)          # gen, total, "model on device"
-    record = Signal(int, object)             # gen, ScoreRecord
-    progress = Signal(int, int, int)         # gen, done, total
-    finished = Signal(int, bool)             # gen, cancelled
-    error = Signal(str)
+    started = Signal(object)         # ScoreStarted
+    record = Signal(object)          # RecordScored
+    progress = Signal(object)        # ScoreProgress
+    finished = Signal(object)        # ScoreFinished
+    error = Signal(object)           # WorkerError
 
-    def __init__(self, cache_factory: Callable[[], object] | None = None):
+    def __init__(self, cache_factory: Callable[[], Any] | None = None):
         super().__init__()
-        self._scorer = None
-        self._key = None
-        self._cache = None
+        self._scorer: Any = None
+        self._key: tuple[str | None, str] | None = None
+        self._cache: Any = None
         self._cache_factory = cache_factory
 
-    def _scorer_for(self, model: str | None, device: str):
+    def _scorer_for(self, model: str | None, device: str) -> Any:
         from ..core.scoring import Scorer
         from ..core.weights import load_model
         if self._scorer is None or self._key != (model, device):
             self._scorer = None
-            import torch
-            use = device
-            if device == "cuda" and not torch.cuda.is_available():
-                self.error.emit("CUDA was chosen, but torch sees no CUDA device here; "
-                                "scoring on the CPU")
-                use = "cpu"
-            loaded = load_model(model or None, device=use, fall_back=True)
+            loaded = load_model(model or None, device=device, fall_back=True)
+            if device == "cuda" and loaded.device.type != "cuda":
+                self.error.emit(WorkerError("CUDA was chosen, but torch sees no CUDA device here; "
+                                            "scoring on the CPU", "warning"))
             if self._cache is None and self._cache_factory is not None:
                 try:
                     self._cache = self._cache_factory()
                 except Exception as exc:  # noqa: BLE001 - scoring works without a cache
-                    self.error.emit(f"score cache unavailable, scoring without it: {exc}")
+                    self.error.emit(WorkerError(f"score cache unavailable, scoring without it: {exc}",
+                                                "warning"))
             self._scorer = Scorer(loaded, cache=self._cache)
             self._key = (model, device)
         return self._scorer
@@ -183,7 +221,7 @@ class ScoringWorker(QObject):
     def run_job(self, job: ScoreJob) -> None:
         total = len(job.paths)
         if job.cancel.is_set():
-            self.finished.emit(job.gen, True)
+            self.finished.emit(ScoreFinished(job.gen, True))
             return
         try:
             import torch
@@ -191,25 +229,25 @@ class ScoringWorker(QObject):
             torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
             scorer = self._scorer_for(job.model, job.device)
         except Exception as exc:  # noqa: BLE001
-            self.error.emit(f"cannot load the model: {exc}")
-            self.finished.emit(job.gen, True)
+            self.error.emit(WorkerError(f"cannot load the model: {exc}"))
+            self.finished.emit(ScoreFinished(job.gen, True))
             return
-        self.started.emit(job.gen, total, f"{scorer.model.card.name} on "
-                                          f"{scorer.model.device.type.upper()}")
+        self.started.emit(ScoreStarted(job.gen, total, f"{scorer.model.card.name} on "
+                                                       f"{scorer.model.device.type.upper()}"))
         done = 0
 
         def progress(n: int) -> None:
             nonlocal done
             done += n
-            self.progress.emit(job.gen, done, total)
+            self.progress.emit(ScoreProgress(job.gen, done, total))
         try:
             for rec in scorer.score_paths(job.paths, cancel=job.cancel, progress=progress):
-                self.record.emit(job.gen, rec)
+                self.record.emit(RecordScored(job.gen, rec))
                 if rec.error:
-                    self.error.emit(f"{os.path.basename(rec.path)}: {rec.error}")
+                    self.error.emit(WorkerError(f"{os.path.basename(rec.path)}: {rec.error}"))
         except Exception as exc:  # noqa: BLE001
-            self.error.emit(f"scoring stopped: {exc}\n{traceback.format_exc(limit=3)}")
-        self.finished.emit(job.gen, job.cancel.is_set())
+            self.error.emit(WorkerError(f"scoring stopped: {exc}\n{traceback.format_exc(limit=3)}"))
+        self.finished.emit(ScoreFinished(job.gen, job.cancel.is_set()))
 
     @Slot()
     def release(self) -> None:
@@ -228,7 +266,7 @@ class ScoringService(QObject):
     submit = Signal(object)
     _release = Signal()
 
-    def __init__(self, cache_factory=None, parent=None):
+    def __init__(self, cache_factory: Callable[[], Any] | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.thread = QThread()
         self.thread.setObjectName("aesview-scoring")
@@ -251,9 +289,9 @@ class ScoringService(QObject):
         if self.job is not None:
             self.job.cancel.set()
 
-    @Slot(int, bool)
-    def _job_done(self, gen: int, _cancelled: bool) -> None:
-        if self.job is not None and self.job.gen == gen:
+    @Slot(object)
+    def _job_done(self, msg: ScoreFinished) -> None:
+        if self.job is not None and self.job.gen == msg.gen:
             self.job = None
 
     def shutdown(self, timeout_ms: int = 60000) -> bool:

@@ -1,0 +1,106 @@
+"""Every menu command and shortcut, declared once as a table: name, text, menu, keys and the
+method that does it ("owner.method", the owners being the session, the controllers, the viewer
+and the dialogs). The window builds its menus and shortcuts from this table; choices (overlay,
+device) come from core.choices, so a new choice there gets its menu entry and key here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu
+
+from ..core.choices import DEVICES, OVERLAYS
+from ..core.culling import MAX_STARS
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str                       # objectName, for tests and saved shortcuts
+    text: str
+    menu: str                       # "&Edit/&Rating": a submenu path
+    target: str                     # "owner.method"
+    args: tuple[object, ...] = ()
+    keys: tuple[str, ...] = ()
+    group: str = ""                 # exclusive checkable group (one device at a time)
+    separator: bool = False         # a separator before it
+
+
+def _table() -> tuple[ActionSpec, ...]:
+    a = ActionSpec
+    rows = [
+        a("open", "&Open folder…", "&File", "dialogs.choose_folder", keys=("Ctrl+O",)),
+        a("open_samples", "Open the &sample shoot", "&File", "dialogs.open_samples"),
+        a("export_crop", "&Export crop", "&File", "crop.export_current", keys=("Return", "Enter"),
+          separator=True),
+        a("export_picks", "Export crops of &picks", "&File", "crop.export_picks"),
+        a("export_dir", "Export &folder…", "&File", "dialogs.choose_export_dir"),
+        a("copy_picks", "&Copy picks to…", "&File", "dialogs.choose_transfer", (False,), separator=True),
+        a("move_picks", "&Move picks to…", "&File", "dialogs.choose_transfer", (True,)),
+        a("quit", "&Quit", "&File", "dialogs.quit", keys=("Ctrl+Q",), separator=True),
+        a("undo", "&Undo", "&Edit", "culling.undo", keys=("Ctrl+Z",)),
+        a("redo", "&Redo", "&Edit", "culling.redo", keys=("Ctrl+Shift+Z", "Ctrl+Y")),
+        a("pick", "&Pick", "&Edit", "culling.pick", keys=("P",), separator=True),
+        a("reject", "Re&ject", "&Edit", "culling.reject", keys=("X",)),
+        a("unflag", "U&nflag", "&Edit", "culling.unflag", keys=("U",)),
+        *(a(f"stars{n}", "★" * n if n else "No stars", "&Edit/&Rating", "culling.set_stars", (n,),
+            keys=(str(n),)) for n in range(MAX_STARS + 1)),
+        a("auto_advance", "&Advance after flagging", "&Edit", "culling.set_auto_advance",
+          group="toggle", separator=True),
+        a("toggle_crop", "Show &crop", "&View", "crop.toggle", keys=("C",)),
+        a("fit", "&Fit", "&View", "viewer.fit", keys=("F", "Ctrl+0")),
+        a("zoom100", "&100 %", "&View", "viewer.zoom_100", keys=("Z", "Ctrl+1")),
+        a("zoom_in", "Zoom &in", "&View", "viewer.zoom_by", (1.25,), keys=("Ctrl+=",)),
+        a("zoom_out", "Zoom &out", "&View", "viewer.zoom_by", (0.8,), keys=("Ctrl+-",)),
+        *(a(f"overlay_{c.key}", c.label, "&View/&Overlay", "explanation.set_mode", (c.key,),
+            keys=(c.shortcut,) if c.shortcut else (), group="overlay") for c in OVERLAYS),
+        *(a(f"device_{c.key}", c.label, "&Scoring/&Device", "session.set_device", (c.key,),
+            group="device") for c in DEVICES),
+        a("model_file", "Model &file…", "&Scoring", "dialogs.choose_model_file"),
+        a("rescore", "&Rescore", "&Scoring", "session.start_scoring", keys=("Ctrl+R",)),
+        a("cancel_scoring", "&Cancel scoring", "&Scoring", "session.cancel_scoring", keys=("Esc",)),
+    ]
+    return tuple(rows)
+
+
+ACTIONS: tuple[ActionSpec, ...] = _table()
+
+
+def _menu(window: QMainWindow, menus: dict[str, QMenu], path: str) -> QMenu:
+    if path not in menus:
+        parent, _, name = path.rpartition("/")
+        menus[path] = (_menu(window, menus, parent).addMenu(name) if parent
+                       else window.menuBar().addMenu(name))
+    return menus[path]
+
+
+def install(window: QMainWindow, owners: dict[str, object],
+            table: tuple[ActionSpec, ...] = ACTIONS) -> tuple[dict[str, QAction], dict[str, QMenu]]:
+    """Build the menus and window-wide shortcuts; returns the actions and menus by name."""
+    actions: dict[str, QAction] = {}
+    menus: dict[str, QMenu] = {}
+    groups: dict[str, QActionGroup] = {}
+    for spec in table:
+        owner, _, method = spec.target.partition(".")
+        fn: Callable[..., object] = getattr(owners[owner], method)
+        act = QAction(spec.text, window)
+        act.setObjectName(spec.name)
+        if spec.keys:
+            act.setShortcuts([QKeySequence(k) for k in spec.keys])
+        if spec.group:
+            act.setCheckable(True)
+            if spec.group != "toggle":
+                groups.setdefault(spec.group, QActionGroup(window)).addAction(act)
+        if spec.group == "toggle":
+            act.triggered.connect(lambda checked, f=fn: f(checked))
+        else:
+            act.triggered.connect(lambda _checked=False, f=fn, args=spec.args: f(*args))
+        menu = _menu(window, menus, spec.menu)
+        if spec.separator:
+            menu.addSeparator()
+        menu.addAction(act)
+        window.addAction(act)        # shortcuts work wherever the focus is in the window
+        actions[spec.name] = act
+    return actions, menus

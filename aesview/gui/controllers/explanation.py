@@ -1,0 +1,205 @@
+""""Why this score" for the current photo, and the heat map drawn over it.
+
+The controller turns the session's current record into plain values — an `Explanation` (title,
+words, attribute values) and an `OverlayView` (the rendered map, its opacity) — and emits them;
+the panel and the viewer only display what they get.
+
+Extending it (new map display modes, a "what if" view): add a `Choice` to
+`core.choices.OVERLAYS` (its key, label, shortcut and tip: the panel's buttons, the View menu
+and its shortcut come from there), then register how that mode draws with `register_overlay`
+— a function (record, attribute name) -> the 2-D signed map to draw, or None when this record
+can't show it — and, if its colours mean something else, a legend (attribute name) ->
+(low text, high text). Whatever produces a different explanation (a what-if record with a defect
+applied) can call `show_record(record)` to explain that record instead of the current photo's
+until `show_record(None)`.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QImage
+
+from ...core import choices
+from ...core.explain import describe, display_size, overlay_rgba
+from ...core.records import ScoreRecord
+from ..qtimage import rgb_to_qimage
+from ..session import Session
+
+MapOf = Callable[[ScoreRecord, str], "np.ndarray | None"]
+LegendOf = Callable[[str], "tuple[str, str]"]
+
+
+def _aesam(rec: ScoreRecord, _attribute: str) -> np.ndarray | None:
+    return rec.aesam
+
+
+def _attam(rec: ScoreRecord, attribute: str) -> np.ndarray | None:
+    names = list(rec.attributes)
+    if rec.attam is None or attribute not in names:
+        return None
+    return rec.attam[names.index(attribute)]
+
+
+def _attam_legend(attribute: str) -> tuple[str, str]:
+    a = attribute.replace("_", " ") or "attribute"
+    return f"against {a}", f"for {a}"
+
+
+_MAPS: dict[str, MapOf] = {"aesam": _aesam, "attam": _attam}
+_LEGENDS: dict[str, LegendOf] = {"attam": _attam_legend}
+DEFAULT_LEGEND = ("lowers score", "raises score")
+
+
+def register_overlay(key: str, map_of: MapOf, legend: LegendOf | None = None) -> None:
+    """How overlay mode `key` (declared in core.choices.OVERLAYS) draws."""
+    if key not in choices.keys(choices.OVERLAYS):
+        raise KeyError(f"declare {key!r} in core.choices.OVERLAYS first")
+    _MAPS[key] = map_of
+    if legend is not None:
+        _LEGENDS[key] = legend
+
+
+@dataclass(frozen=True)
+class Explanation:
+    title: str
+    words_html: str
+    attributes: dict[str, float] = field(default_factory=dict)
+    attribute_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OverlayView:
+    mode: str
+    image: QImage | None          # None: nothing to draw (mode off, no map yet)
+    opacity: float
+    legend: tuple[str, str] = DEFAULT_LEGEND
+
+
+class ExplanationController(QObject):
+    explanationChanged = Signal(object)  # Explanation
+    overlayChanged = Signal(object)      # OverlayView
+    optionsChanged = Signal()            # mode, attribute, colour map or opacity changed
+
+    def __init__(self, session: Session, parent: QObject | None = None):
+        super().__init__(parent or session)
+        self.session = session
+        st = session.settings
+        self.mode = st.overlay if st.overlay in _MAPS or st.overlay == "none" else "none"
+        self.attribute = st.attribute
+        self.cmap = st.overlay_cmap
+        self.opacity = st.overlay_opacity
+        self._record_override: ScoreRecord | None = None
+        self._cache_key: tuple[object, ...] | None = None
+        self._cache_image: QImage | None = None
+        self._persist_timer = QTimer(self, singleShot=True, interval=400)
+        self._persist_timer.timeout.connect(session.persist)
+        session.currentChanged.connect(self.refresh)
+        session.recordArrived.connect(self._record_arrived)
+        session.model.ranksChanged.connect(self._emit_explanation)
+
+    # ------------------------------------------------------------------ options
+    def set_mode(self, mode: str) -> None:
+        if mode != "none" and mode not in _MAPS:
+            return
+        self.mode = mode
+        self._remember()
+        self._emit_overlay()
+
+    def set_attribute(self, name: str) -> None:
+        self.attribute = name
+        self._remember()
+        self._emit_explanation()
+        self._emit_overlay()
+
+    def show_attribute(self, name: str) -> None:
+        """A click on an attribute's bar: show that attribute's map."""
+        self.attribute = name
+        self.set_mode("attam")
+        self._emit_explanation()
+
+    def set_cmap(self, cmap: str) -> None:
+        self.cmap = cmap
+        self._remember()
+        self._emit_overlay()
+
+    def set_opacity(self, opacity: float) -> None:
+        self.opacity = min(max(float(opacity), 0.0), 1.0)
+        self._remember()
+        self._emit_overlay()
+
+    def _remember(self) -> None:
+        """Per user: the settings file, written a moment after the last change."""
+        st = self.session.settings
+        st.overlay, st.attribute, st.overlay_cmap, st.overlay_opacity = \
+            self.mode, self.attribute, self.cmap, self.opacity
+        self.optionsChanged.emit()
+        self._persist_timer.start()
+
+    # ------------------------------------------------------------------ what is shown
+    def show_record(self, record: ScoreRecord | None) -> None:
+        """Explain `record` instead of the current photo's (a what-if); None goes back."""
+        self._record_override = record
+        self.refresh()
+
+    def record(self) -> ScoreRecord | None:
+        if self._record_override is not None:
+            return self._record_override
+        it = self.session.current_item()
+        return it.record if it is not None else None
+
+    def refresh(self, *_: object) -> None:
+        self._emit_explanation()
+        self._emit_overlay()
+
+    def _record_arrived(self, path: str) -> None:
+        if path == self.session.current_path():
+            self.refresh()
+
+    def explanation(self) -> Explanation:
+        s = self.session
+        it = s.current_item()
+        if it is None:
+            return Explanation("No photo selected", "")
+        rec = self.record()
+        names = tuple(rec.attributes) if rec is not None and rec.attributes else ()
+        if names and self.attribute not in names:
+            self.attribute = names[0]
+        if it.error and self._record_override is None:
+            return Explanation(it.name, f"<span style='color:#cf222e'>{html.escape(it.error)}</span>",
+                               {}, names)
+        if rec is None or rec.score is None:
+            return Explanation(it.name, "Scoring…", {}, names)
+        n = s.model.counts()["scored"]
+        percentile = it.percentile if self._record_override is None else rec.percentile
+        title = f"{it.name}\n{rec.score:.2f}" + (f" — #{it.rank} of {n}"
+                                                if it.rank and self._record_override is None else "")
+        words = describe(rec.score, percentile, rec.aesam, rec.attributes)
+        return Explanation(title, html.escape(words), dict(rec.attributes), names)
+
+    def legend(self) -> tuple[str, str]:
+        legend_of = _LEGENDS.get(self.mode)
+        return legend_of(self.attribute) if legend_of else DEFAULT_LEGEND
+
+    def overlay(self) -> OverlayView:
+        rec = self.record()
+        map_of = _MAPS.get(self.mode)
+        if map_of is None or rec is None or rec.image_size is None:
+            return OverlayView(self.mode, None, self.opacity, self.legend())
+        key = (id(rec), rec.path, self.mode, self.attribute, self.cmap, rec.image_size)
+        if key != self._cache_key:
+            m = map_of(rec, self.attribute)
+            self._cache_image = None if m is None else rgb_to_qimage(
+                overlay_rgba(m, display_size(rec.image_size), self.cmap))
+            self._cache_key = key
+        return OverlayView(self.mode, self._cache_image, self.opacity, self.legend())
+
+    def _emit_explanation(self, *_: object) -> None:
+        self.explanationChanged.emit(self.explanation())
+
+    def _emit_overlay(self) -> None:
+        self.overlayChanged.emit(self.overlay())

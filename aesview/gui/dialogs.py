@@ -1,0 +1,61 @@
+"""The questions the app asks with a dialog (which folder, which model file, which W:H). They
+hand the answer to the session or a controller; nothing else lives here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
+
+if TYPE_CHECKING:
+    from .controllers import CropController, CullingController
+    from .session import Session
+
+
+class Dialogs:
+    def __init__(self, parent: QWidget, session: Session, culling: CullingController,
+                 crop: CropController):
+        self.parent, self.session, self.culling, self.crop = parent, session, culling, crop
+
+    def choose_folder(self) -> None:
+        start = str(self.session.folder or Path.home())
+        folder = QFileDialog.getExistingDirectory(self.parent, "Open a shoot", start)
+        if folder:
+            self.session.open_folder(folder)
+
+    def open_samples(self) -> None:
+        from ..paths import editable_samples_dir
+        try:
+            self.session.open_folder(editable_samples_dir())
+        except OSError as exc:
+            self.session.log("error", str(exc))
+
+    def choose_export_dir(self) -> None:
+        start = str(self.session.export_dir() or Path.home())
+        d = QFileDialog.getExistingDirectory(self.parent, "Export folder", start)
+        if d:
+            self.session.settings.export_dir = d
+            self.session.persist()
+            self.session.log("info", f"exports go to {d}")
+
+    def choose_transfer(self, move: bool) -> None:
+        d = QFileDialog.getExistingDirectory(self.parent, ("Move" if move else "Copy") + " picks to",
+                                             str(self.session.folder or Path.home()))
+        if d:
+            self.culling.transfer_picks(d, move)
+
+    def choose_model_file(self) -> None:
+        f, _ = QFileDialog.getOpenFileName(self.parent, "Model file (with its .json card beside it)",
+                                           "", "aesview models (*.pt *.json)")
+        if f:
+            self.session.set_model(f)
+
+    def ask_custom_aspect(self) -> None:
+        text, ok = QInputDialog.getText(self.parent, "Custom aspect",
+                                        "Width:height (for example 7:5 or 2.39:1)")
+        if ok and text.strip() and not self.crop.set_aspect(text.strip()):
+            self.session.log("warning", f"“{text.strip()}” is not a W:H aspect")
+
+    def quit(self) -> None:
+        self.parent.close()

@@ -535,3 +535,15 @@ def test_fifo_is_refused_without_blocking(tmp_path):
         load_image(fifo)
     with pytest.raises(ImageLoadError, match="not a regular file"):
         load_original(fifo)
+
+
+def test_alpha_reduce_by_strips_matches_pil(monkeypatch):
+    import aesview.core.imaging as imaging
+    rng = np.random.default_rng(5)
+    for mode, bands in (("RGBA", 4), ("LA", 2)):
+        im = Image.fromarray(rng.integers(0, 256, (403, 517, bands)).astype(np.uint8), mode)
+        want = np.asarray(im.reduce(5))
+        monkeypatch.setattr(imaging, "_STRIP_PIXELS", 5000)           # strips of 5 rows
+        got = np.asarray(imaging._reduce(im, 100))
+        monkeypatch.undo()
+        np.testing.assert_array_equal(got, want)

@@ -271,7 +271,18 @@ def _reduce(im: Image.Image, max_side: int | None) -> Image.Image:
     if not max_side:
         return im
     factor = max(im.size) // max_side
-    return im.reduce(factor) if factor >= 2 else im
+    if factor < 2:
+        return im
+    if im.mode not in ("LA", "RGBA") or im.width * im.height <= _STRIP_PIXELS:
+        return im.reduce(factor)
+    # PIL premultiplies alpha into a full-size copy before reducing: strips of whole boxes
+    # give the same pixels without doubling a 400 MB frame.
+    out = Image.new(im.mode, (-(-im.width // factor), -(-im.height // factor)))
+    rows = max(1, _STRIP_PIXELS // (im.width * factor)) * factor
+    for y in range(0, im.height, rows):
+        strip = im.crop((0, y, im.width, min(im.height, y + rows)))
+        out.paste(strip.reduce(factor), (0, y // factor))
+    return out
 
 
 # --------------------------------------------------------------------------------------- loading
@@ -564,25 +575,31 @@ def load_original(path: str | os.PathLike) -> tuple[Image.Image, dict, str]:
         _register_heif(path)
     try:
         with open(path, "rb") as fp:
-            with _open(fp, path) as im:
+            im = _open(fp, path)
+            try:
                 fmt = im.format or _format_of(path)
                 need = _check_budget(path, im)
-                try:
-                    with _decode_slot(need):
-                        im.load()
-                        if _grey_filled(im, os.fstat(fp.fileno()).st_size, im.size):
-                            raise ImageLoadError(path, "the file is truncated or damaged: its "
-                                                       "data ends before the image its header "
-                                                       "describes")
-                        orientation, info = _orientation(im), dict(im.info)
-                        out = orient(im, orientation)
-                        out = out.copy() if out is im else out
-                except ImageLoadError:
+                with _decode_slot(need):
+                    im.load()
+                    if _grey_filled(im, os.fstat(fp.fileno()).st_size, im.size):
+                        raise ImageLoadError(path, "the file is truncated or damaged: its "
+                                                   "data ends before the image its header "
+                                                   "describes")
+                    orientation, info = _orientation(im), dict(im.info)
+                    # Upright in place of a copy: the loaded pixels no longer need `fp`, and a
+                    # second full-size copy would double an export's memory.
+                    out = orient(im, orientation)
+            except BaseException as e:
+                im.close()
+                if isinstance(e, ImageLoadError):
                     raise
-                except MemoryError:
+                if isinstance(e, MemoryError):
                     raise ImageLoadError(path, "not enough memory to decode this image") from None
-                except Exception as e:
+                if isinstance(e, Exception):
                     raise ImageLoadError(path, _decode_reason(e)) from None
+                raise
+            if out is not im:
+                im.close()
     except PermissionError:
         raise ImageLoadError(path, "permission denied: cannot read the file") from None
     return out, info, fmt

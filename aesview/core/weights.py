@@ -12,6 +12,9 @@ import hashlib
 import io
 import json
 import os
+import pickle
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,10 @@ from .preprocess import Normalization
 
 REQUIRED = ("name", "file", "sha256", "architecture", "input", "normalization", "labels",
             "attributes", "trained", "training", "metrics")
+# Checked before a byte is read: a card is a few KB; the biggest backbone (VGG-16) is 528 MB.
+MAX_CARD_BYTES = 1 << 20
+MAX_MODEL_BYTES = 1 << 30
+MAX_ATTRIBUTES = 256
 
 
 class ModelError(RuntimeError):
@@ -67,6 +74,10 @@ class ModelCard:
             std = tuple(float(v) for v in norm["std"])
             if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
                 raise ValueError("normalization needs 3 means and 3 positive stds")
+            if not 32 <= int(inp["long_side"]) <= 4096 or not 1 <= int(inp.get("multiple", 32)) <= 256:
+                raise ValueError("input.long_side must be 32..4096 and input.multiple 1..256")
+            if not 1 <= len(meta["attributes"]) <= MAX_ATTRIBUTES or len(meta["labels"]) != 2:
+                raise ValueError(f"a model has 2 labels and 1..{MAX_ATTRIBUTES} attributes")
             card = cls(name=str(meta["name"]), file=str(meta["file"]), sha256=str(meta["sha256"]),
                        architecture=str(meta["architecture"]),
                        input=InputSpec(int(inp["long_side"]), int(inp.get("multiple", 32))),
@@ -135,14 +146,50 @@ def resolve(name_or_file: str | None) -> tuple[Path, Path, ModelCard]:
         raise ModelError(f"{p}: its card {card.name} is missing beside it; a model file is "
                          "never loaded without its card")
     meta = read_card(card)
-    return card.parent / meta.file, card, meta
+    return _weights_beside(card, meta.file), card, meta
+
+
+def _regular_size(path: Path, what: str, limit: int) -> int:
+    """The size of a regular file no bigger than `limit`, checked before reading it (a card
+    naming /dev/zero or a FIFO must not hang the app or fill its memory)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise ModelError(f"{path}: {what} is missing") from None
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ModelError(f"{path}: the {what} is not a regular file")
+    if st.st_size == 0:
+        raise ModelError(f"{path}: the {what} is empty")
+    if st.st_size > limit:
+        raise ModelError(f"{path}: the {what} is {st.st_size / 2**20:.0f} MB, more than any "
+                         f"model aesview knows ({limit / 2**20:.0f} MB limit)")
+    return st.st_size
+
+
+def _weights_beside(card_path: Path, file: str) -> Path:
+    """The card's `file`, which must be a plain name in the card's own folder (not a path that
+    leads elsewhere, not a link out of the folder)."""
+    if not file or file != Path(file).name or file in (".", "..") or "\\" in file:
+        raise ModelError(f"{card_path}: its \"file\" must name a file beside the card, "
+                         f"not {file!r}")
+    weights = card_path.parent / file
+    try:
+        inside = weights.resolve().parent == card_path.parent.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        inside = False
+    if not inside:
+        raise ModelError(f"{card_path}: its \"file\" {file!r} leads out of the card's folder")
+    return weights
 
 
 def read_card(card_path: Path) -> ModelCard:
+    _regular_size(Path(card_path), "model card", MAX_CARD_BYTES)
     try:
-        meta = json.loads(Path(card_path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{card_path}: unreadable model card ({exc})") from exc
+        meta = json.loads(Path(card_path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ModelError(f"{card_path}: unreadable model card ({_one_line(exc)})") from exc
     if not isinstance(meta, dict):
         raise ModelError(f"{card_path}: a model card is a JSON object")
     return ModelCard.from_dict(meta, card_path)
@@ -163,23 +210,54 @@ def pick_device(device: str = "auto", fall_back: bool = False) -> torch.device:
 
 def load_model(name_or_file: str | None = None, device: str = "auto", fall_back: bool = False) -> LoadedModel:
     weights, card_path, card = resolve(name_or_file)
+    _regular_size(weights, f"model file named by {card_path.name}", MAX_MODEL_BYTES)
     try:
         data = weights.read_bytes()  # read once: hashed, then loaded from memory
-    except FileNotFoundError:
-        raise ModelError(f"{weights}: model file named by {card_path.name} is missing") from None
+    except OSError as exc:
+        raise ModelError(f"{weights}: cannot read the model file ({exc.strerror or exc})") from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != card.sha256:
         raise ModelError(f"{weights}: sha256 {digest[:16]}… does not match its card "
                          f"({card.sha256[:16]}…); the file is damaged or not this model")
     net = build_model(card.architecture, len(card.attributes))
-    state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    state = _safe_state_dict(weights, data)
     try:
         net.load_state_dict(state)
-    except RuntimeError as exc:
-        raise ModelError(f"{weights}: does not fit {card.architecture} ({exc})") from exc
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise ModelError(f"{weights}: does not fit {card.architecture} ({_one_line(exc)})") from exc
     dev = pick_device(device, fall_back)
     net.eval().to(dev)
     return LoadedModel(card, net, dev, weights)
+
+
+def _one_line(exc: BaseException, limit: int = 240) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _safe_state_dict(weights: Path, data: bytes) -> dict[str, torch.Tensor]:
+    """torch.load with weights_only=True, its refusals turned into one plain line. torch's own
+    message suggests retrying with weights_only=False; that advice must never reach a user,
+    since safe loading is exactly what stopped a pickle from running code."""
+    try:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # Keep torch's diagnosis ("unsupported GLOBAL posix.system ..."), drop all its advice.
+        parts = [" ".join(p.replace("WeightsUnpickler error:", "").split())
+                 for p in re.split(r"\n\s*\n", str(exc))]
+        advice = ("weights_only", "documentation", "file an issue", "safe_globals", "trusted")
+        facts = [p for p in parts if p and not any(a in p for a in advice)]
+        why = facts[0].split(". ")[0][:160] if facts else "not a pickle it reads"
+        raise ModelError(f"{weights}: not a plain weights file; safe loading refused it ({why})"
+                         ) from None
+    except Exception as exc:  # noqa: BLE001 - zip/EOF/struct errors of a damaged file
+        raise ModelError(f"{weights}: not a readable PyTorch weights file ({type(exc).__name__})"
+                         ) from None
+    if not isinstance(state, dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise ModelError(f"{weights}: holds a {type(state).__name__}, not a state dict of "
+                         "named tensors")
+    return state
 
 
 def save_model(net: AesNet, card: dict, path: str | Path) -> dict:

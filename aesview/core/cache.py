@@ -37,7 +37,7 @@ from .records import ScoreRecord
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4   # 4: dtype in the blob header, the burst embedding
 FINGERPRINT_CHUNK = 64 * 1024
 DEFAULT_LOCK_TIMEOUT = 5.0
 # SQLite's primary result codes that mean the file itself is damaged (sqlite3.h).
@@ -71,11 +71,18 @@ def file_key(path: str | os.PathLike[str]) -> FileKey:
         return FileKey(st.st_size, st.st_mtime_ns, f"{head:08x}{tail:08x}")
 
 
+# The burst embedding is kept as float16 (2.5 KB for Lite0's 1280 channels): similarity needs
+# no more, and the maps stay float32.
+_DTYPES = {"embedding": "<f2"}
+
+
 def _pack(rec: ScoreRecord) -> bytes:
-    """zlib(JSON header of names and shapes, newline, the float32 arrays' bytes in order)."""
-    maps = {"aesam": rec.aesam, "attam": rec.attam, "highmap": getattr(rec, "highmap", None)}
-    arrays = {k: np.ascontiguousarray(v, dtype="<f4") for k, v in maps.items() if v is not None}
-    header = json.dumps([[k, list(a.shape)] for k, a in arrays.items()]).encode()
+    """zlib(JSON header of names, shapes and dtypes, newline, the arrays' bytes in order)."""
+    maps = {"aesam": rec.aesam, "attam": rec.attam, "highmap": getattr(rec, "highmap", None),
+            "embedding": getattr(rec, "embedding", None)}
+    arrays = {k: np.ascontiguousarray(v, dtype=_DTYPES.get(k, "<f4"))
+              for k, v in maps.items() if v is not None}
+    header = json.dumps([[k, list(a.shape), a.dtype.str] for k, a in arrays.items()]).encode()
     return zlib.compress(header + b"\n" + b"".join(a.tobytes() for a in arrays.values()), 6)
 
 
@@ -83,10 +90,13 @@ def _unpack(blob: bytes) -> dict[str, np.ndarray]:
     data = zlib.decompress(blob)
     cut = data.index(b"\n")
     out, offset = {}, cut + 1
-    for name, shape in json.loads(data[:cut]):
-        n = int(np.prod(shape)) * 4
-        out[name] = np.frombuffer(data, "<f4", n // 4, offset).reshape(shape).copy()
-        offset += n
+    for name, shape, dtype in json.loads(data[:cut]):
+        dt = np.dtype(dtype)
+        if dt.str not in ("<f4", "<f2"):
+            raise ValueError(f"unexpected dtype {dtype}")
+        count = int(np.prod(shape))
+        out[name] = np.frombuffer(data, dt, count, offset).reshape(shape).copy()
+        offset += count * dt.itemsize
     if offset != len(data):
         raise ValueError("cached maps do not add up")
     return out
@@ -227,6 +237,8 @@ class ScoreCache:
             return None
         if "highmap" in maps and hasattr(rec, "highmap"):
             rec.highmap = maps["highmap"]
+        if "embedding" in maps:
+            rec.embedding = maps["embedding"]
         return rec
 
     def put(self, rec: ScoreRecord, model_id: str, key: FileKey | None = None) -> None:

@@ -84,6 +84,8 @@ class Scorer:
         aes = torch.einsum("c,nchw->nhw", self._w_diff, feats).cpu().numpy()
         att = torch.einsum("kc,nchw->nkhw", self._w_att, feats).cpu().numpy()
         high = torch.einsum("c,nchw->nhw", self._w_high, feats).cpu().numpy()
+        # The pooled features the heads read: what the photo shows, for grouping bursts.
+        pooled = feats.mean(dim=(2, 3)).cpu().numpy().astype(np.float16)
         scores = out.score.cpu().numpy()
         attrs = out.attributes.cpu().numpy()
         recs = []
@@ -92,7 +94,8 @@ class Scorer:
                 path=p.path, score=float(scores[i]),
                 attributes={n: float(v) for n, v in zip(self._names, attrs[i])},
                 aesam=aes[i].astype(np.float32), attam=att[i].astype(np.float32),
-                highmap=high[i].astype(np.float32), image_size=p.size))
+                highmap=high[i].astype(np.float32), image_size=p.size,
+                embedding=pooled[i]))
         return recs
 
     def working_array(self, image: Image.Image) -> np.ndarray:

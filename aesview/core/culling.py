@@ -6,9 +6,9 @@ touch many photos (a multi-selection), so one Ctrl+Z undoes what one key press d
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from enum import IntEnum
-from typing import Callable, Iterable
 
 MAX_STARS = 5
 
@@ -24,7 +24,7 @@ class Decision:
     flag: Flag = Flag.NONE
     stars: int = 0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not 0 <= self.stars <= MAX_STARS:
             raise ValueError(f"stars must be 0..{MAX_STARS}, not {self.stars}")
         object.__setattr__(self, "flag", Flag(self.flag))

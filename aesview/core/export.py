@@ -15,6 +15,7 @@ import logging
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from PIL import ExifTags, Image
 
@@ -47,7 +48,7 @@ def _format_for(dst: Path, fmt: str | None) -> str:
                          "use .jpg, .png or .tif, or pass fmt") from None
 
 
-def _check_box(box, size: tuple[int, int]) -> tuple[int, int, int, int]:
+def _check_box(box: Any, size: tuple[int, int]) -> tuple[int, int, int, int]:
     try:
         left, top, right, bottom = (int(v) for v in box)
     except (TypeError, ValueError):
@@ -94,14 +95,14 @@ _XMP_ORIENTATION = re.compile(
     rb'(tiff:Orientation\s*=\s*["\']|<tiff:Orientation>\s*)[1-8]')
 
 
-def _xmp_for_crop(xmp) -> bytes | None:
+def _xmp_for_crop(xmp: str | bytes | None) -> bytes | None:
     if not xmp:
         return None
     data = xmp.encode("utf-8") if isinstance(xmp, str) else bytes(xmp)
     return _XMP_ORIENTATION.sub(rb"\g<1>1", data)
 
 
-def export_crop(src: str | os.PathLike, box, dst: str | os.PathLike, quality: int = 92,
+def export_crop(src: str | os.PathLike[str], box: Any, dst: str | os.PathLike[str], quality: int = 92,
                 overwrite: bool = False, fmt: str | None = None) -> Path:
     """Crop `box` = (left, top, right, bottom), in full-resolution pixels of the upright photo,
     out of `src` and write it to `dst` (JPEG, PNG or TIFF, from the extension unless `fmt`).
@@ -124,7 +125,7 @@ def export_crop(src: str | os.PathLike, box, dst: str | os.PathLike, quality: in
     crop, icc = _fit_mode(crop, fmt, info.get("icc_profile") or None)
     exif = _exif_for_crop(info.get("exif"), crop.size)
 
-    params: dict = {}
+    params: dict[str, Any] = {}
     if icc:
         params["icc_profile"] = icc
     if exif:

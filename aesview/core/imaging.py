@@ -36,9 +36,11 @@ import re
 import stat
 import threading
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
@@ -110,7 +112,7 @@ _LIBRAW_FLIP = {0: 1, 1: 2, 3: 3, 2: 4, 4: 5, 6: 6, 7: 7, 5: 8}
 class ImageLoadError(Exception):
     """A file that cannot be shown; `reason` is meant for the user."""
 
-    def __init__(self, path: str | os.PathLike, reason: str):
+    def __init__(self, path: str | os.PathLike[str], reason: str):
         self.path = Path(path)
         self.reason = reason
         super().__init__(f"{self.path.name}: {reason}")
@@ -128,11 +130,11 @@ class Photo:
 
 # --------------------------------------------------------------------------------------- listing
 
-def _natural_key(path: Path) -> list:
+def _natural_key(path: Path) -> list[int | str]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.as_posix().casefold())]
 
 
-def list_images(folder: str | os.PathLike, recursive: bool = False) -> list[Path]:
+def list_images(folder: str | os.PathLike[str], recursive: bool = False) -> list[Path]:
     """Supported photos in `folder`, naturally sorted (IMG_9 before IMG_10). Hidden files and
     folders, sidecars (.xmp, .json ...) and anything without a supported extension are skipped."""
     root = Path(folder)
@@ -188,13 +190,13 @@ def to_8bit(im: Image.Image) -> Image.Image:
 _STRIP_PIXELS = 4_000_000  # float temporaries of a strip stay around 16 MB
 
 
-def _strips(im: Image.Image):
+def _strips(im: Image.Image) -> Iterator[np.ndarray]:
     rows = max(1, _STRIP_PIXELS // max(1, im.width))
     for y in range(0, im.height, rows):
         yield np.asarray(im.crop((0, y, im.width, min(im.height, y + rows))))
 
 
-def _to_l_by_strips(im: Image.Image, convert) -> Image.Image:
+def _to_l_by_strips(im: Image.Image, convert: Callable[[np.ndarray], np.ndarray]) -> Image.Image:
     """8-bit greyscale from a 16/32-bit one a strip at a time: a float copy of a 100 MP frame
     would be 400 MB per temporary."""
     out = Image.new("L", im.size)
@@ -219,7 +221,7 @@ _CMS_SPACE = {"RGB": "RGB ", "L": "GRAY", "CMYK": "CMYK"}
 
 
 @lru_cache(maxsize=32)
-def _srgb_transform(icc: bytes, mode: str):
+def _srgb_transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
     """A cached LittleCMS transform from the embedded profile to sRGB, or None where no
     conversion is needed (an sRGB profile) or possible (broken profile, wrong colour space)."""
     try:
@@ -244,7 +246,8 @@ def to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
     if icc:
         transform = _srgb_transform(bytes(icc), im.mode)
         if transform is not None:
-            return ImageCms.applyTransform(im, transform)
+            out = ImageCms.applyTransform(im, transform)
+            return out if out is not None else im
     return im if im.mode == "RGB" else im.convert("RGB")
 
 
@@ -343,7 +346,7 @@ def _check_budget(path: Path, im: Image.Image) -> int:
 
 
 @contextlib.contextmanager
-def _decode_slot(need: int):
+def _decode_slot(need: int) -> Iterator[None]:
     """Big decodes one at a time, process-wide; small ones never wait."""
     if need <= DECODE_SLOT_BYTES:
         yield
@@ -392,11 +395,11 @@ class _Decoded:
     pixels: Image.Image          # 8-bit, as stored (not yet oriented, not yet sRGB)
     full: tuple[int, int]        # stored full-resolution size
     orientation: int
-    info: dict
+    info: dict[str, Any]
     format: str
 
 
-def _open(fp, path: Path) -> Image.Image:
+def _open(fp: BinaryIO, path: Path) -> Image.Image:
     """Image.open (header only) with PIL's exceptions turned into ImageLoadError."""
     try:
         im = Image.open(fp)
@@ -417,12 +420,12 @@ def _open(fp, path: Path) -> Image.Image:
     return im
 
 
-def _open_pil(fp, path: Path, max_side: int | None, fallback_orientation: int = 1,
+def _open_pil(fp: BinaryIO, path: Path, max_side: int | None, fallback_orientation: int = 1,
               file_size: int = 0) -> _Decoded:
     with _open(fp, path) as im:
         full = im.size
         fmt = im.format or _format_of(path)
-        im._size_before_draft = full  # type: ignore[attr-defined]  # for _check_budget
+        im._size_before_draft = full  # type: ignore[attr-defined,unused-ignore]  # for _check_budget
         if max_side and fmt == "JPEG":
             scale = max_side / max(full)
             if scale < 1:
@@ -508,7 +511,7 @@ def _load_raw(path: Path, max_side: int | None) -> Photo:
         if max_side:
             image = _raw_preview(raw, path, max_side, orientation, min(max_side, max(full)))
         if image is None:
-            half = bool(max_side) and min(s.width, s.height) // 2 >= 1 and \
+            half = max_side is not None and max_side > 0 and min(s.width, s.height) // 2 >= 1 and \
                 max(s.width, s.height) // 2 >= max_side
             try:
                 rgb = raw.postprocess(half_size=half, use_camera_wb=True, output_bps=8)
@@ -522,7 +525,7 @@ def _load_raw(path: Path, max_side: int | None) -> Photo:
     return Photo(image=image, size=full, exif=None, icc=None, format="RAW", path=path)
 
 
-def _raw_preview(raw, path: Path, max_side: int, orientation: int,
+def _raw_preview(raw: Any, path: Path, max_side: int, orientation: int,
                  need: int) -> Image.Image | None:
     """The camera's embedded preview, upright and reduced, if its long side is at least `need`
     (max_side, or the whole sensor's long side when that is smaller)."""
@@ -549,7 +552,7 @@ def _raw_preview(raw, path: Path, max_side: int, orientation: int,
     return orient(_reduce(to_srgb(bitmap, None), max_side), orientation)
 
 
-def load_image(path: str | os.PathLike, max_side: int | None = None) -> Photo:
+def load_image(path: str | os.PathLike[str], max_side: int | None = None) -> Photo:
     """Load a photo for display or scoring: upright 8-bit sRGB RGB.
 
     max_side: the long side the caller needs. The file is decoded as small as possible while
@@ -563,7 +566,7 @@ def load_image(path: str | os.PathLike, max_side: int | None = None) -> Photo:
     return _load_pil(path, max_side)
 
 
-def load_original(path: str | os.PathLike) -> tuple[Image.Image, dict, str]:
+def load_original(path: str | os.PathLike[str]) -> tuple[Image.Image, dict[str, Any], str]:
     """Full-resolution pixels as stored (mode, bit depth and colour space untouched), upright,
     with the file's info dict (icc_profile, exif, xmp ...) and format: the input for exports,
     which keep the original profile and values. RAW files come back demosaiced to sRGB."""
@@ -585,7 +588,7 @@ def load_original(path: str | os.PathLike) -> tuple[Image.Image, dict, str]:
                         raise ImageLoadError(path, "the file is truncated or damaged: its "
                                                    "data ends before the image its header "
                                                    "describes")
-                    orientation, info = _orientation(im), dict(im.info)
+                    orientation, info = _orientation(im), {str(k): v for k, v in im.info.items()}
                     # Upright in place of a copy: the loaded pixels no longer need `fp`, and a
                     # second full-size copy would double an export's memory.
                     out = orient(im, orientation)
@@ -610,7 +613,7 @@ def _fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
     return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
-def load_thumbnail(path: str | os.PathLike, size: int | tuple[int, int]) -> Image.Image:
+def load_thumbnail(path: str | os.PathLike[str], size: int | tuple[int, int]) -> Image.Image:
     """An upright RGB thumbnail of the photo's shape that fits in size x size (or the (w, h)
     box). A JPEG's own EXIF thumbnail is used when it is that big (no decode of the photo)."""
     box = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))

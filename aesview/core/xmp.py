@@ -69,7 +69,7 @@ class DecisionChange:
     flag: Flag | None = None
     stars: int | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.stars is not None and not 0 <= self.stars <= MAX_STARS:
             raise ValueError(f"stars must be 0..{MAX_STARS}, not {self.stars}")
         if self.flag is not None:
@@ -91,7 +91,7 @@ class DecisionChange:
         return self.flag is None and self.stars is None
 
 
-def sidecar_paths(photo: str | os.PathLike, style: str = "darktable") -> list[Path]:
+def sidecar_paths(photo: str | os.PathLike[str], style: str = "darktable") -> list[Path]:
     """Both candidate names, the one `style` writes first."""
     photo = Path(photo)
     darktable = photo.with_name(photo.name + ".xmp")
@@ -99,7 +99,7 @@ def sidecar_paths(photo: str | os.PathLike, style: str = "darktable") -> list[Pa
     return [darktable, basename] if style == "darktable" else [basename, darktable]
 
 
-def find_sidecar(photo: str | os.PathLike, style: str = "darktable") -> Path | None:
+def find_sidecar(photo: str | os.PathLike[str], style: str = "darktable") -> Path | None:
     for p in sidecar_paths(photo, style):
         if p.is_file():
             return p
@@ -206,12 +206,12 @@ def decision_from_tree(root: ET.Element) -> Decision:
     return Decision(flag, min(rating, MAX_STARS))
 
 
-def read_sidecar(xmp_path: str | os.PathLike) -> Decision:
+def read_sidecar(xmp_path: str | os.PathLike[str]) -> Decision:
     root, _ = _parse(Path(xmp_path))
     return decision_from_tree(root)
 
 
-def read_decision(photo: str | os.PathLike, style: str = "darktable") -> Decision:
+def read_decision(photo: str | os.PathLike[str], style: str = "darktable") -> Decision:
     """The photo's decision from whichever sidecar it has; no sidecar = no decision yet."""
     path = find_sidecar(photo, style)
     return read_sidecar(path) if path else Decision()
@@ -319,7 +319,7 @@ def _writable_target(target: Path) -> Path:
     return target
 
 
-def update_sidecar(photo: str | os.PathLike, change: DecisionChange,
+def update_sidecar(photo: str | os.PathLike[str], change: DecisionChange,
                    style: str = "darktable") -> SidecarUpdate:
     """Record one culling change in the photo's sidecar; safe to call at any time.
 
@@ -353,7 +353,7 @@ def update_sidecar(photo: str | os.PathLike, change: DecisionChange,
         return SidecarUpdate(target, decision, True)
 
 
-def write_decision(photo: str | os.PathLike, decision: Decision,
+def write_decision(photo: str | os.PathLike[str], decision: Decision,
                    style: str = "darktable") -> Path:
     """Make the photo's sidecar say exactly `decision` (flag and stars) and return its path.
 

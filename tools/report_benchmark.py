@@ -11,6 +11,7 @@ folder variant; prints seconds and sizes.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -28,6 +29,8 @@ def main() -> int:
     ap.add_argument("--dir", default="/tmp/aesview-bench")
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
+    # The figures depend on what else the machine runs: say so beside them.
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
     from aesview.core.report import build_report
     from aesview.core.scoring import Scorer

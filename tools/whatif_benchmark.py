@@ -12,6 +12,7 @@ one run.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -40,6 +41,8 @@ def main() -> int:
     ap.add_argument("--photo")
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
+    # The figures depend on what else the machine runs: say so beside them.
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
     from aesview.core.scoring import Scorer
     from aesview.core.weights import load_model

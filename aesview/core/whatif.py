@@ -140,11 +140,11 @@ class WhatIf:
 
     @property
     def detail(self) -> Image.Image:
-        """A decode with pixels to spare for crops down to a third of the side, so a crop is
-        scored at the working size's full sharpness, as the exported crop would be (the scoring
-        decode upscaled would blur it). Decoded once, on first use."""
+        """A decode with pixels to spare for crops down to half the side, so a crop is scored at
+        the working size's full sharpness, as the exported crop would be (the scoring decode
+        upscaled would blur it). Decoded once, on first use; JPEGs decode at 1/8 or 1/4 scale."""
         if self._detail is None:
-            want = 3 * self.scorer.long_side
+            want = 2 * self.scorer.long_side
             if self.path and max(self.decoded.size) < min(want, max(self.image_size)):
                 self._detail = load_image(self.path, max_side=want).image.convert("RGB")
             else:

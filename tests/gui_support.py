@@ -63,3 +63,22 @@ def wait_until(app, condition, timeout: float = 60.0, step_ms: int = 20) -> bool
         app.processEvents()
         time.sleep(step_ms / 1000)
     return bool(condition())
+
+
+def make_synthetic_shoot(folder: Path, n: int, size=(64, 48)) -> list[Path]:
+    """`n` tiny generated JPEGs (a colour ramp each, different per photo): a shoot of thousands
+    in a second or two, for tests about browsing rather than about pixels."""
+    import numpy as np
+    from PIL import Image
+    folder.mkdir(parents=True, exist_ok=True)
+    w, h = size
+    ramp = np.linspace(0, 1, w)[None, :, None]
+    out = []
+    for i in range(n):
+        rng = np.random.default_rng(i)
+        c0, c1 = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+        img = (c0 + (c1 - c0) * ramp).repeat(h, 0).astype(np.uint8)
+        p = folder / f"IMG_{i:05d}.jpg"
+        Image.fromarray(img).save(p, quality=80)
+        out.append(p)
+    return out

@@ -34,6 +34,17 @@ class PhotoGrid(QListView):
         self.empty_text = text
         self.viewport().update()
 
+    def moveCursor(self, action, modifiers):
+        # The batched layout may not have reached the last rows yet (a shoot of thousands, just
+        # opened): End and Home go by the model, not by what has been laid out.
+        model = self.model()
+        if model is not None and model.rowCount():
+            if action == QAbstractItemView.CursorAction.MoveEnd:
+                return model.index(model.rowCount() - 1, 0)
+            if action == QAbstractItemView.CursorAction.MoveHome:
+                return model.index(0, 0)
+        return super().moveCursor(action, modifiers)
+
     def scrollContentsBy(self, dx, dy):
         super().scrollContentsBy(dx, dy)
         self.viewportChanged.emit()

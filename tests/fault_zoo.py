@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from PIL.TiffImagePlugin import IFDRational
 
 from .conftest import pattern_array
 
@@ -129,7 +130,7 @@ def odd_exif(path: Path) -> Path:
     """Orientation 9 (no such thing), a rational with a zero denominator, a bogus IFD count."""
     exif = Image.Exif()
     exif[0x0112] = 9
-    exif[0x011A] = (72, 0)
+    exif[0x011A] = IFDRational(72, 0)
     raw = bytearray(exif.tobytes())
     path.write_bytes(jpeg_bytes(80, 60, exif=bytes(raw[:-4]) + b"\xff\xff\xff\xff"))
     return path

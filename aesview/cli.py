@@ -11,8 +11,12 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .core.choices import DEVICES, keys
+
+if TYPE_CHECKING:
+    from .core.records import ScoreRecord
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 # The network's working size: below 64 px nothing is left to judge; above 1024 px a CPU needs
@@ -81,11 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     gui.set_defaults(func=lambda a: _run_gui(a.folder))
 
     try:
-        from .training.cli import register
-    except ImportError:
-        register = None
-    if register is not None:
-        register(sub)
+        from .training.cli import register as register_training
+    except ImportError:      # a build without the trainer
+        pass
+    else:
+        register_training(sub)
     return parser
 
 
@@ -192,7 +196,9 @@ def cmd_score(args) -> int:
         print("aesview: no photos found in " + ", ".join(args.paths)
               + ("" if args.recursive else " (add --recursive for sub-folders)"), file=sys.stderr)
     model, scorer = _load(args)
-    records, used, map_files = [], set(), {}
+    records: list[ScoreRecord] = []
+    used: set[str] = set()
+    map_files: dict[str, str] = {}
     maps_failed = False
     with tqdm(total=len(paths), unit="photo", file=sys.stderr, desc="scoring",
               disable=args.quiet) as bar:
@@ -209,10 +215,10 @@ def cmd_score(args) -> int:
     if args.json:
         images = []
         for r in ranked:
-            entry = {"path": r.path, "score": r.score, "rank": r.rank, "percentile": r.percentile,
+            entry: dict[str, Any] = {"path": r.path, "score": r.score, "rank": r.rank, "percentile": r.percentile,
                      "attributes": r.attributes, "error": r.error}
             if r.ok:
-                entry["image_size"] = list(r.image_size)
+                entry["image_size"] = list(r.image_size or ())
                 entry["cached"] = r.cached
             if r.path in map_files:
                 entry["maps"] = map_files[r.path]

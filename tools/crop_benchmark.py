@@ -3,8 +3,8 @@
     .venv/bin/python tools/crop_benchmark.py [--split test|validation|all] [--tune] [--json]
     .venv/bin/python tools/crop_benchmark.py --timing [--repeat 20]
 
-For every marked photo (tests/data/crop_subjects.json) and aspect — 9:16 from landscape (and
-square) photos, 16:9 from portrait ones, 1:1 and 4:5 from all — each method proposes a crop and
+For every marked photo (tests/data/crop_subjects.json) and aspect — 9:16 from landscape and
+square photos, 16:9 from portrait and square ones, 1:1 and 4:5 from all — each method proposes a crop and
 is scored by the subject retention normalised by the best window of that shape
 (aesview.core.crop_eval). Printed per aspect: mean normalised retention, the share of crops
 keeping less than half the subject, and the worst photo.
@@ -44,8 +44,13 @@ from aesview.core.crop_eval import Marked, load_marked, normalised_retention, re
 
 def aspects_for(size: tuple[int, int]) -> list[tuple[str, str]]:
     """(row label, aspect) pairs judged for a photo of this size."""
-    against = ("9:16 from landscape", "9:16") if size[0] >= size[1] else ("16:9 from portrait", "16:9")
-    return [against, ("1:1", "1:1"), ("4:5", "4:5")]
+    w, h = size
+    rows = []
+    if w >= h:
+        rows.append(("9:16 from landscape or square", "9:16"))
+    if h >= w:              # a square photo is judged both ways
+        rows.append(("16:9 from portrait or square", "16:9"))
+    return rows + [("1:1", "1:1"), ("4:5", "4:5")]
 
 
 def smartcrop_box(path: Path, size: tuple[int, int], aspect: float) -> tuple[int, int, int, int]:

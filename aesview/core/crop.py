@@ -151,8 +151,8 @@ class CropSettings:
     with tools/crop_benchmark.py (see README); the cues are normalised, so these are shares."""
     subject: float = 0.4       # ImageNet-classifier CAM (what the photo shows)
     aesam: float = 0.15        # positive AesAM (where the aesthetic evidence is)
-    detail: float = 0.15       # gradient energy (what is in focus)
-    centre: float = 0.15       # centre prior (keeps an even spread of evidence centred)
+    detail: float = 0.3        # gradient energy (what is in focus)
+    centre: float = 0.3        # centre prior (keeps an even spread of evidence centred)
     mu: float = 0.0            # weight of the negative AesAM inside the window (0 chosen: cutting
                                # "defect" regions did not help keep subjects on validation)
     subject_gamma: float = 2.0  # sharpens the CAM towards its peak before normalising

@@ -7,13 +7,11 @@ import time
 
 import numpy as np
 import pytest
-
-from tests.gui_support import SHOOT, gui_model, make_shoot, wait_until
-
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
 
 from aesview.core.settings import Settings  # noqa: E402
 from aesview.gui.app import create_window  # noqa: E402
+from tests.gui_support import SHOOT, gui_model, make_shoot, wait_until
 
 PROBE_MS = 10
 
@@ -105,7 +103,7 @@ def test_closing_while_scoring_stops_the_worker(qtbot, qapp, isolated):
     assert wait_until(qapp, lambda: win.score_progress.isVisible(), 10)
     t0 = time.monotonic()
     win.close()
-    assert not win.session.scoring.thread.isRunning()
+    assert not win.session.scoring.worker_thread.isRunning()
     assert time.monotonic() - t0 < 60
     assert win.session.thumb_pool.activeThreadCount() == 0
     # the saved settings remember the folder

@@ -9,9 +9,6 @@ import subprocess
 import time
 
 import pytest
-
-from tests.gui_support import gui_model, make_shoot, wait_until
-
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
@@ -20,6 +17,7 @@ from aesview.core.settings import Settings  # noqa: E402
 from aesview.core.xmp import write_decision  # noqa: E402
 from aesview.gui.app import create_window  # noqa: E402
 from aesview.gui.photo_model import Role  # noqa: E402
+from tests.gui_support import gui_model, make_shoot, wait_until
 
 EXIFTOOL = shutil.which("exiftool")
 
@@ -129,17 +127,17 @@ def test_open_score_explain_crop_export_and_cull(qtbot, qapp, env):
     win.grid.setFocus()
     QTest.keyClick(win.grid, Qt.Key.Key_C)
     assert crop.visible and win.viewer.crop_visible()
-    l, t, r, b = win.viewer.crop_box()
-    assert 0 <= l < r <= 1067 and 0 <= t < b <= 1600
-    assert (r - l) / (b - t) == pytest.approx(1067 / 1600, abs=0.02)     # "original"
+    left, t, r, b = win.viewer.crop_box()
+    assert 0 <= left < r <= 1067 and 0 <= t < b <= 1600
+    assert (r - left) / (b - t) == pytest.approx(1067 / 1600, abs=0.02)  # "original"
     assert crop.set_aspect("1:1")
     assert win.panel.aspect.currentData() == "1:1"
-    l, t, r, b = win.viewer.crop_box()
-    assert (r - l) == pytest.approx(b - t, abs=2)
+    left, t, r, b = win.viewer.crop_box()
+    assert (r - left) == pytest.approx(b - t, abs=2)
     # drag the crop by its middle, as a person would
     vp = win.viewer.viewport()
     step = 8 if t < 1600 - b else -8             # towards the side with room
-    start = win.viewer.mapFromScene((l + r) / 2, (t + b) / 2)
+    start = win.viewer.mapFromScene((left + r) / 2, (t + b) / 2)
     QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
     for k in range(1, 6):
         QTest.mouseMove(vp, start + QPoint(0, step * k))
@@ -147,7 +145,7 @@ def test_open_score_explain_crop_export_and_cull(qtbot, qapp, env):
                        start + QPoint(0, step * 5))
     moved = win.viewer.crop_box()
     assert (moved[1] - t) * step > 0                                        # it moved that way
-    assert (moved[2] - moved[0], moved[3] - moved[1]) == (r - l, b - t)     # and kept its size
+    assert (moved[2] - moved[0], moved[3] - moved[1]) == (r - left, b - t)     # and kept its size
     assert crop.current().box == moved
     exported = []
     crop.exported.connect(exported.extend)
@@ -201,14 +199,13 @@ def test_open_score_explain_crop_export_and_cull(qtbot, qapp, env):
     for p in env["photos"]:
         assert hashlib.sha256(p.read_bytes()).hexdigest() == env["hashes"][p.name]
     win.close()
-    assert not s.scoring.thread.isRunning()
+    assert not s.scoring.worker_thread.isRunning()
 
 
 def test_reopen_shows_cached_scores_and_sidecar_decisions(qtbot, qapp, env):
     target = str(env["shoot"] / "wine-and-drum.jpg")
     write_decision(target, Decision(Flag.PICK, 0))    # as the first test left it, or darktable
     win = open_window(qtbot, qapp, env["shoot"])
-    n = len(env["photos"])
     # every score comes from the cache: the whole shoot is ranked within a few seconds
     assert wait_until(qapp, lambda: scored(win), 90)
     assert all(it.record.cached for it in win.session.model.items())

@@ -21,7 +21,7 @@ class CropItem(QGraphicsObject):
         self.bounds = QRectF(bounds)
         self._rect = QRectF(bounds)
         self.aspect: float | None = None
-        self._drag = None          # (mode, press scene pos, rect at press)
+        self._drag: tuple[str, QPointF, QRectF] | None = None   # (mode, press pos, rect at press)
         self.setAcceptHoverEvents(True)
         self.setZValue(10)
 
@@ -132,7 +132,7 @@ class CropItem(QGraphicsObject):
     def _hold_aspect(self, mode: str, r0: QRectF, r: QRectF) -> QRectF:
         """Keep width/height = aspect: the dragged side leads, the opposite side (or the
         centre line, for an edge) stays put, and the box shrinks to stay in the photo."""
-        a, b = self.aspect, self.bounds
+        a, b = self.aspect or 1.0, self.bounds     # only called with an aspect set
         w, h = r.width(), r.height()
         if mode in ("l", "r"):
             h = w / a

@@ -8,8 +8,18 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QLabel, QMainWindow, QScrollArea, QSlider,
-                               QSpinBox, QSplitter, QToolBar, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QScrollArea,
+    QSlider,
+    QSpinBox,
+    QSplitter,
+    QToolBar,
+    QWidget,
+)
 
 from ..core import choices, culling
 from ..core.settings import Settings

@@ -12,8 +12,16 @@ import os
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from PySide6.QtCore import (QAbstractListModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer,
-                            Signal)
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QByteArray,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QImage
 
 from ..core.culling import Decision, passes
@@ -84,8 +92,8 @@ class PhotoListModel(QAbstractListModel):
         self._rank_timer.timeout.connect(self.update_ranks)
 
     # --- Qt model interface ---
-    def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self._items)
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
+        return 0 if parent is not None and parent.isValid() else len(self._items)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self._items):
@@ -130,7 +138,7 @@ class PhotoListModel(QAbstractListModel):
     def roleNames(self):
         names = super().roleNames()
         for r in Role:
-            names[int(r)] = r.name.lower().encode()
+            names[int(r)] = QByteArray(r.name.lower().encode())
         return names
 
     @staticmethod
@@ -164,7 +172,7 @@ class PhotoListModel(QAbstractListModel):
         row = self._row.get(path)
         return QModelIndex() if row is None else self.index(row)
 
-    def _changed(self, path: str, roles: list[int]) -> None:
+    def _changed(self, path: str, roles: list[Qt.ItemDataRole | Role]) -> None:
         idx = self.index_of(path)
         if idx.isValid():
             self.dataChanged.emit(idx, idx, [int(r) for r in roles])
@@ -174,7 +182,7 @@ class PhotoListModel(QAbstractListModel):
         it = self.item(path)
         if it is None:
             return
-        roles = [Qt.ItemDataRole.DecorationRole, Role.THUMB_SIZE]
+        roles: list[Qt.ItemDataRole | Role] = [Qt.ItemDataRole.DecorationRole, Role.THUMB_SIZE]
         if image is not None and not image.isNull():
             it.thumb, it.thumb_size = image, size
         if error != it.load_error and (it.record is None or not it.record.error):

@@ -18,8 +18,17 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, QThread, Q
 
 from ..core import choices
 from ..core.settings import Settings, save_settings
-from .messages import (MetadataRead, PhotoLoaded, RecordScored, ScoreFinished, ScoreProgress,
-                       ScoreStarted, ThumbnailReady, WorkerError, WorkerSignals)
+from .messages import (
+    MetadataRead,
+    PhotoLoaded,
+    RecordScored,
+    ScoreFinished,
+    ScoreProgress,
+    ScoreStarted,
+    ThumbnailReady,
+    WorkerError,
+    WorkerSignals,
+)
 from .operations import OperationRunner
 from .photo_model import PhotoItem, PhotoListModel, PhotoProxy, Role
 from .thumbnails import ThumbnailQueue

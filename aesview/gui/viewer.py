@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
-from PySide6.QtWidgets import (QFrame, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene,
-                               QGraphicsView)
+from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
 from .crop_item import HANDLE_PX, MIN_ZOOM, CropItem
 
@@ -46,11 +45,11 @@ class ImageItem(QGraphicsItem):
         return QRectF(0, 0, *self._size)
 
     def paint(self, painter: QPainter, option, widget=None):
-        if self.is_empty():
+        image = self.preview
+        if image is None or image.isNull():
             return
         on_screen = self._size[0] * painter.worldTransform().m11()
-        image = self.preview
-        if self.full is not None and on_screen > self.preview.width() * 1.05:
+        if self.full is not None and on_screen > image.width() * 1.05:
             image = self.full
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         painter.drawImage(self.boundingRect(), image)

@@ -22,9 +22,22 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
 
 from ..core.culling import Decision
-from .messages import (MetadataRead, OperationDone, OperationProgress, PhotoLoaded, Reached,
-                       RecordScored, ScoreFinished, ScoreProgress, ScoreStarted, SidecarsRead,
-                       SidecarWritten, ThumbnailReady, WorkerError, WorkerSignals)
+from .messages import (
+    MetadataRead,
+    OperationDone,
+    OperationProgress,
+    PhotoLoaded,
+    Reached,
+    RecordScored,
+    ScoreFinished,
+    ScoreProgress,
+    ScoreStarted,
+    SidecarsRead,
+    SidecarWritten,
+    ThumbnailReady,
+    WorkerError,
+    WorkerSignals,
+)
 from .qtimage import pil_to_qimage
 
 
@@ -268,14 +281,14 @@ class ScoringService(QObject):
 
     def __init__(self, cache_factory: Callable[[], Any] | None = None, parent: QObject | None = None):
         super().__init__(parent)
-        self.thread = QThread()
-        self.thread.setObjectName("aesview-scoring")
+        self.worker_thread = QThread()
+        self.worker_thread.setObjectName("aesview-scoring")
         self.worker = ScoringWorker(cache_factory)
-        self.worker.moveToThread(self.thread)
+        self.worker.moveToThread(self.worker_thread)
         self.submit.connect(self.worker.run_job)
         self._release.connect(self.worker.release)
         self.worker.finished.connect(self._job_done)
-        self.thread.start()
+        self.worker_thread.start()
         self.job: ScoreJob | None = None  # the job running now, None when idle
         self.started_at = 0.0
 
@@ -298,5 +311,5 @@ class ScoringService(QObject):
         """Cancel, let the current batch finish, stop the thread. True if it stopped."""
         self.cancel()
         self._release.emit()
-        self.thread.quit()
-        return self.thread.wait(timeout_ms)
+        self.worker_thread.quit()
+        return self.worker_thread.wait(timeout_ms)

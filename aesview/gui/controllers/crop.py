@@ -78,7 +78,8 @@ class CropController(QObject):
         aspect = parse_aspect(self.aspect_key, rec.image_size)
         box = self._user.get((it.path, self.aspect_key))
         if box is None:
-            box = tuple(int(v) for v in best_crop(rec.aesam, rec.image_size, self.aspect_key))  # type: ignore[assignment]
+            left, top, right, bottom = best_crop(rec.aesam, rec.image_size, self.aspect_key)
+            box = (int(left), int(top), int(right), int(bottom))
         return CropView(it.path, box, aspect)
 
     def current(self) -> CropView | None:
@@ -108,7 +109,8 @@ class CropController(QObject):
 
     def adjusted(self, path: str, box: Box) -> None:
         """The user moved or resized the crop shown on `path`."""
-        self._user[(path, self.aspect_key)] = tuple(int(v) for v in box)  # type: ignore[assignment]
+        left, top, right, bottom = box
+        self._user[(path, self.aspect_key)] = (int(left), int(top), int(right), int(bottom))
 
     # ------------------------------------------------------------------ exports
     def export_current(self) -> bool:
@@ -138,7 +140,8 @@ class CropController(QObject):
                 elif aesam is None or size is None:
                     yield path, RuntimeError(f"{path}: not scored yet, no crop")
                 else:
-                    yield path, tuple(int(v) for v in best_crop(aesam, size, key))  # type: ignore[misc]
+                    left, top, right, bottom = best_crop(aesam, size, key)
+                    yield path, (int(left), int(top), int(right), int(bottom))
         return self._export(boxes(), "Export picks", len(plan))
 
     def _export(self, items: Iterable[tuple[str, Box | Exception]], label: str, total: int) -> bool:

@@ -44,7 +44,7 @@ class CullingController(QObject):
         self.book = CullBook()
         self._known: set[str] = set()        # photos whose sidecar has been read
         self._reading: set[str] = set()
-        self._queue: deque[tuple[list[str], Callable[[], None]]] = deque()
+        self._queue: deque[tuple[list[str], Callable[[], object]]] = deque()
         self._tickets = itertools.count(1)
         self._writes = 0
         session.folderChanged.connect(self._reset)
@@ -108,7 +108,7 @@ class CullingController(QObject):
             self.session.select_path(edit.paths[0])
 
     # ------------------------------------------------------------------ ordering
-    def _when_read(self, paths: list[str], action: Callable[[], None]) -> None:
+    def _when_read(self, paths: list[str], action: Callable[[], object]) -> None:
         """Run `action` once every photo in `paths` has had its sidecar read, after every
         action queued before it."""
         unread = [p for p in paths if p not in self._known and p not in self._reading]

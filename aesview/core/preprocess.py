@@ -25,7 +25,7 @@ def to_array(img: Image.Image, size: tuple[int, int]) -> np.ndarray:
     if img.mode != "RGB":
         img = img.convert("RGB")
     if img.size != size:
-        img = img.resize(size, Image.BILINEAR, reducing_gap=2.0)
+        img = img.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
     return np.asarray(img, dtype=np.uint8)
 
 
@@ -39,10 +39,12 @@ def normalize(batch_uint8: np.ndarray,
               normalization: Normalization | Mapping[str, Sequence[float]]) -> torch.Tensor:
     """(N, H, W, 3) uint8 -> (N, 3, H, W) float32, normalised as the card (typed) or a backbone
     spec (a dict) says."""
+    mean_v: Sequence[float]
+    std_v: Sequence[float]
     if isinstance(normalization, Normalization):
         mean_v, std_v = normalization.mean, normalization.std
     else:
-        mean_v, std_v = tuple(normalization["mean"]), tuple(normalization["std"])
+        mean_v, std_v = normalization["mean"], normalization["std"]
     x = (torch.from_numpy(np.array(batch_uint8, copy=not batch_uint8.flags.writeable))
          .permute(0, 3, 1, 2).float().div_(255))
     mean = torch.tensor(mean_v).view(1, 3, 1, 1)

@@ -30,12 +30,14 @@ class ScoreRecord:
 
 def rank(records: list[ScoreRecord]) -> list[ScoreRecord]:
     """Scored records best first with rank and percentile filled, failed ones after them."""
-    scored = sorted((r for r in records if r.ok), key=lambda r: (-r.score, r.path))
+    pairs = sorted(((r.score, r) for r in records if r.ok and r.score is not None),
+                   key=lambda sr: (-sr[0], sr[1].path))     # best first; ties by path
+    scored = [r for _, r in pairs]
     n = len(scored)
-    ascending = sorted(r.score for r in scored)
-    for i, rec in enumerate(scored):
+    ascending = sorted(s for s, _ in pairs)
+    for i, (score, rec) in enumerate(pairs):
         rec.rank = i + 1
-        below = bisect.bisect_left(ascending, rec.score)
+        below = bisect.bisect_left(ascending, score)
         rec.percentile = 100.0 * below / (n - 1) if n > 1 else 100.0
     failed = [r for r in records if not r.ok]
     for rec in failed:

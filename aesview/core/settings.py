@@ -12,6 +12,7 @@ import logging
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -53,7 +54,7 @@ class Settings:
     window_state: str = ""               # base64 of QMainWindow.saveState()
     splitter_state: str = ""             # grid | photo split
 
-    def add_recent(self, folder: str | os.PathLike) -> None:
+    def add_recent(self, folder: str | os.PathLike[str]) -> None:
         folder = os.path.abspath(os.fspath(folder))
         self.recent_folders = [folder] + [f for f in self.recent_folders if f != folder]
         del self.recent_folders[MAX_RECENT:]
@@ -75,7 +76,7 @@ class Settings:
         return out
 
 
-def _coerce(name: str, value, default):
+def _coerce(name: str, value: object, default: object) -> object:
     """The stored value if it has the default's type (ints pass as floats), else None."""
     if isinstance(default, bool):
         return value if isinstance(value, bool) else None
@@ -92,7 +93,7 @@ def _coerce(name: str, value, default):
     return None
 
 
-def load_settings(path: str | os.PathLike | None = None) -> Settings:
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     path = Path(path) if path else settings_path()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -105,7 +106,7 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         log.warning("%s: settings are not a JSON object, using defaults", path)
         return Settings()
     defaults = Settings()
-    values = {}
+    values: dict[str, Any] = {}       # each checked against its field's type by _coerce
     for f in fields(Settings):
         if f.name not in data:
             continue
@@ -117,7 +118,7 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     return Settings(**values).validated()
 
 
-def save_settings(settings: Settings, path: str | os.PathLike | None = None) -> Path:
+def save_settings(settings: Settings, path: str | os.PathLike[str] | None = None) -> Path:
     path = Path(path) if path else settings_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     return atomic_write_text(path, json.dumps(asdict(settings), indent=2) + "\n")

@@ -346,7 +346,7 @@ def update_sidecar(photo: str | os.PathLike[str], change: DecisionChange,
         except SidecarError as exc:
             raise SidecarError(f"{source}: {exc}") from exc
         decision = decision_from_tree(root)
-        if not changed and (source is None or source == target):
+        if not changed:
             return SidecarUpdate(source, decision, False)
         dst = _writable_target(target)
         atomic_write_bytes(dst, _serialise(root, prefixes))

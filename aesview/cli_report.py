@@ -9,7 +9,11 @@ import os
 import sys
 from pathlib import Path
 
-from .cli import EXIT_OK, EXIT_SOME_FAILED, UsageError, _add_model_args, _check_ranges, _load, expand_paths
+from . import cli
+from .cli import EXIT_OK, EXIT_SOME_FAILED, UsageError, _add_model_args, _check_ranges, expand_paths
+
+# cli._load is looked up when called (not imported by name), so the model loader stays the one
+# cli holds, e.g. when a test replaces it.
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -82,7 +86,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not paths:
         raise UsageError("no photos found in " + ", ".join(args.paths)
                          + ("" if args.recursive else " (add --recursive for sub-folders)"))
-    model, scorer = _load(args)
+    model, scorer = cli._load(args)
     records = []
     try:
         with tqdm(total=len(paths), unit="photo", file=sys.stderr, desc="scoring",
@@ -136,7 +140,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     if args.output and os.path.exists(args.output):
         print(f"aesview: {args.output} exists; not overwriting it", file=sys.stderr)
         return EXIT_SOME_FAILED
-    _, scorer = _load(args)
+    _, scorer = cli._load(args)
     try:
         exp = WhatIf.open(scorer, args.image)
     except ImageLoadError as exc:

@@ -2,9 +2,6 @@
 
 import numpy as np
 import pytest
-
-from tests import gui_support  # noqa: F401  (headless Qt before the QApplication)
-
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QColor, QImage  # noqa: E402
 from PySide6.QtWidgets import QListView  # noqa: E402
@@ -13,6 +10,7 @@ from aesview.core.culling import Decision, Flag  # noqa: E402
 from aesview.core.records import ScoreRecord, rank  # noqa: E402
 from aesview.gui.delegate import REJECT_RED, ThumbnailDelegate  # noqa: E402
 from aesview.gui.photo_model import PhotoListModel, PhotoProxy, Role  # noqa: E402
+from tests import gui_support  # noqa: F401  (headless Qt before the QApplication)
 
 PATHS = ["/shoot/a.jpg", "/shoot/b.jpg", "/shoot/c.jpg", "/shoot/d.jpg"]
 
@@ -79,13 +77,18 @@ def test_percentiles_match_the_core_ranking(models):
 
 
 def test_filter_follows_decisions_without_manual_refresh(models):
+    from aesview.core.culling import CullBook, set_flag, set_stars
     model, proxy = models
+    book = CullBook()                   # the one place decisions live; the grid asks it
+    model.set_decision_source(book.get)
     proxy.set_filter("picks")
     assert proxy.rowCount() == 0
-    model.set_decision(PATHS[1], Decision(Flag.PICK, 2))
+    model.decisions_changed(book.apply([PATHS[1]], set_stars(2)).paths)
+    model.decisions_changed(book.apply([PATHS[1]], set_flag(Flag.PICK)).paths)
     assert _order(proxy) == ["b"]
+    assert model.decision(PATHS[1]) == Decision(Flag.PICK, 2)
     proxy.set_filter("not_rejected")
-    model.set_decision(PATHS[0], Decision(Flag.REJECT))
+    model.decisions_changed(book.apply([PATHS[0]], set_flag(Flag.REJECT)).paths)
     assert _order(proxy) == ["b", "c", "d"]
     proxy.set_filter("stars", 2)
     assert _order(proxy) == ["b"]

@@ -11,12 +11,11 @@ import sys
 
 import numpy as np
 import pytest
-
-import tests.gui_support  # noqa: F401  (headless Qt before any QApplication)
 from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QImage
 
-from aesview.core.culling import Decision, Flag
+import tests.gui_support  # noqa: F401  (headless Qt before any QApplication)
+from aesview.core.culling import CullBook, Decision, Flag
 from aesview.core.records import ScoreRecord
 from aesview.gui.photo_model import PhotoListModel, PhotoProxy, Role
 
@@ -43,8 +42,8 @@ def _model():
                              np.zeros((1, 2, 2), np.float32), (10, 10)))
     m.set_record(ScoreRecord(paths[3], error="cannot decode"))
     m.set_record(ScoreRecord(paths[4], 0.2, {}, None, None, (10, 10)))
-    m.set_decision(paths[2], Decision(Flag.PICK, 0))
-    m.set_decision(paths[4], Decision(Flag.REJECT, 3))
+    book = CullBook({paths[2]: Decision(Flag.PICK, 0), paths[4]: Decision(Flag.REJECT, 3)})
+    m.set_decision_source(book.get)
     m.set_captured(paths[2], 1.0e9)
     m.update_ranks()
     return m

@@ -12,9 +12,6 @@ import subprocess
 import time
 
 import pytest
-
-from tests.gui_support import make_synthetic_shoot, wait_until
-
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
@@ -22,6 +19,7 @@ from aesview.core.culling import Decision, Flag  # noqa: E402
 from aesview.core.settings import Settings  # noqa: E402
 from aesview.gui.main_window import MainWindow  # noqa: E402
 from aesview.gui.session import Session  # noqa: E402
+from tests.gui_support import make_synthetic_shoot, wait_until
 
 EXIFTOOL = shutil.which("exiftool")
 N = 300
@@ -77,7 +75,7 @@ def test_early_decisions_keep_every_rating_label_and_keyword(qtbot, qapp, tmp_pa
     t0 = time.monotonic()
     while time.monotonic() - t0 < delay:
         qapp.processEvents()
-    read_before = sum(1 for it in s.model.items() if it.decision.stars == 3)
+    read_before = sum(1 for p in s.model.paths() if s.model.decision(p).stars == 3)
     if keys == "select-all-then-P":
         QTest.keyClick(win.grid, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
         picked = {p.name for p in photos}
@@ -101,7 +99,7 @@ def test_early_decisions_keep_every_rating_label_and_keyword(qtbot, qapp, tmp_pa
         else:
             assert "PickLabel" not in t, (p.name, t)
         # the grid shows what the sidecar holds
-        shown = s.model.item(str(p)).decision
+        shown = s.model.decision(str(p))
         assert shown == Decision(Flag.PICK if p.name in picked else Flag.NONE, 3), (p.name, shown)
     print(f"\n{keys} after {delay:.1f} s: {read_before} of {N} sidecars had been read by then")
     win.close()

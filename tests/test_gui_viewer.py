@@ -3,9 +3,6 @@ double-click; and the culling keys keep working wherever a click left the keyboa
 No model: these tests are about the window, so scoring is switched off."""
 
 import pytest
-
-from tests.gui_support import make_shoot, wait_until
-
 from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QImage, QWheelEvent  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
@@ -15,10 +12,11 @@ from aesview.core.imaging import load_image  # noqa: E402
 from aesview.core.settings import Settings  # noqa: E402
 from aesview.gui.crop_item import HANDLE_PX  # noqa: E402
 from aesview.gui.main_window import MainWindow  # noqa: E402
-from aesview.gui.session import Session  # noqa: E402
 from aesview.gui.qtimage import pil_to_qimage  # noqa: E402
+from aesview.gui.session import Session  # noqa: E402
 from aesview.gui.viewer import preview_of  # noqa: E402
 from aesview.paths import samples_dir  # noqa: E402
+from tests.gui_support import make_shoot, wait_until
 
 
 @pytest.fixture
@@ -148,13 +146,13 @@ def test_culling_keys_work_wherever_a_click_left_the_focus(win, qtbot, tmp_path)
     QTest.mouseClick(win.grid.viewport(), Qt.MouseButton.LeftButton,
                      Qt.KeyboardModifier.NoModifier, win.grid.visualRect(idx).center())
     QTest.keyClick(_focused(), Qt.Key.Key_P)
-    assert win.session.model.item(str(photos[0])).decision.picked and current() == names[1]
+    assert win.culling.decision(str(photos[0])).picked and current() == names[1]
 
     # a click on the big photo, then X and an arrow key
     QTest.mouseClick(win.viewer.viewport(), Qt.MouseButton.LeftButton,
                      Qt.KeyboardModifier.NoModifier, win.viewer.viewport().rect().center())
     QTest.keyClick(_focused(), Qt.Key.Key_X)
-    assert win.session.model.item(win.session.model.paths()[1]).decision.rejected and current() == names[2]
+    assert win.culling.decision(win.session.model.paths()[1]).rejected and current() == names[2]
     QTest.keyClick(_focused(), Qt.Key.Key_Left)
     assert current() == names[1]
 
@@ -170,7 +168,7 @@ def test_culling_keys_work_wherever_a_click_left_the_focus(win, qtbot, tmp_path)
     assert current() == names[names.index(before) + 1]
     assert _focused() is win.grid
     QTest.keyClick(_focused(), Qt.Key.Key_3)
-    assert win.session.model.item(win.session.current_path()).decision.stars == 3
+    assert win.culling.decision(win.session.current_path()).stars == 3
 
     # a click in the log or on the explanation text (both selectable): arrows still move
     for w in (win.log_panel.viewport(), win.panel.words):

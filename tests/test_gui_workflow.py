@@ -209,7 +209,7 @@ def test_reopen_shows_cached_scores_and_sidecar_decisions(qtbot, qapp, env):
     # every score comes from the cache: the whole shoot is ranked within a few seconds
     assert wait_until(qapp, lambda: scored(win), 90)
     assert all(it.record.cached for it in win.session.model.items())
-    assert wait_until(qapp, lambda: win.session.model.item(target).decision.picked, 10)
+    assert wait_until(qapp, lambda: win.culling.decision(target).picked, 10)
     assert win.session.model.counts()["picks"] == 1
     assert win.settings.recent_folders[0] == str(env["shoot"])
     win.close()

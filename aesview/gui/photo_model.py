@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from enum import IntEnum
 
 from PySide6.QtCore import (
@@ -57,7 +58,6 @@ class PhotoItem:
     record: ScoreRecord | None = None
     percentile: float | None = None
     rank: int | None = None
-    decision: Decision = field(default_factory=Decision)
     load_error: str | None = None
     crop_box: tuple[int, int, int, int] | None = None   # the user's adjusted crop, if any
     crop_aspect: str | None = None                      # the aspect preset it was made for
@@ -84,6 +84,8 @@ class PhotoListModel(QAbstractListModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._items: list[PhotoItem] = []
+        # Decisions live in one place, the culling controller's CullBook; the grid asks it.
+        self._decision_of: Callable[[str], Decision] = lambda _path: Decision()
         self._row: dict[str, int] = {}
         self._ranks_dirty = False
         # Percentiles of every photo move when one new score arrives; recomputing them at most
@@ -114,7 +116,7 @@ class PhotoListModel(QAbstractListModel):
         if role == Role.RANK:
             return it.rank
         if role == Role.DECISION:
-            return it.decision
+            return self._decision_of(it.path)
         if role == Role.ERROR:
             return it.error
         if role == Role.STATE:
@@ -207,10 +209,14 @@ class PhotoListModel(QAbstractListModel):
         if not self._rank_timer.isActive():
             self._rank_timer.start()
 
-    def set_decision(self, path: str, decision: Decision) -> None:
-        it = self.item(path)
-        if it is not None and it.decision != decision:
-            it.decision = decision
+    def set_decision_source(self, decision_of: Callable[[str], Decision]) -> None:
+        self._decision_of = decision_of
+
+    def decision(self, path: str) -> Decision:
+        return self._decision_of(path)
+
+    def decisions_changed(self, paths: Iterable[str]) -> None:
+        for path in paths:
             self._changed(path, [Role.DECISION])
 
     def remove_paths(self, paths) -> None:
@@ -242,8 +248,8 @@ class PhotoListModel(QAbstractListModel):
             "photos": len(self._items),
             "scored": sum(1 for it in self._items if it.score is not None),
             "failed": sum(1 for it in self._items if it.error),
-            "picks": sum(1 for it in self._items if it.decision.picked),
-            "rejects": sum(1 for it in self._items if it.decision.rejected),
+            "picks": sum(1 for it in self._items if self._decision_of(it.path).picked),
+            "rejects": sum(1 for it in self._items if self._decision_of(it.path).rejected),
         }
 
 

@@ -124,7 +124,8 @@ class CropController(QObject):
 
     def export_picks(self) -> bool:
         from ...core.crop import best_crop
-        picks = [it for it in self.session.model.items() if it.decision.picked]
+        model = self.session.model
+        picks = [it for it in model.items() if model.decision(it.path).picked]
         if not picks:
             self.session.log("warning", "no picks to export (P picks the selected photo)")
             return False

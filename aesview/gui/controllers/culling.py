@@ -47,6 +47,7 @@ class CullingController(QObject):
         self._queue: deque[tuple[list[str], Callable[[], object]]] = deque()
         self._tickets = itertools.count(1)
         self._writes = 0
+        session.model.set_decision_source(lambda path: self.book.get(path))
         session.folderChanged.connect(self._reset)
         session.metadataRead.connect(self._on_metadata)
         session.signals.sidecars_read.connect(self._on_read)
@@ -128,7 +129,7 @@ class CullingController(QObject):
         self._reading.discard(path)
         self._known.add(path)
         if decision is not None and self.book.load(path, decision):
-            self.session.model.set_decision(path, decision)
+            self.session.model.decisions_changed([path])
 
     def _on_metadata(self, msg: MetadataRead) -> None:
         self._learn(msg.path, msg.decision)
@@ -152,10 +153,10 @@ class CullingController(QObject):
         s = self.session
         for path, old, new in edit.changes:
             before, after = (old, new) if forward else (new, old)
-            s.model.set_decision(path, after)
             self._writes += 1
             s.sidecar_pool.start(SidecarWriteTask(s.signals, s.generation, path, before, after,
                                                   s.settings.sidecar_style))
+        s.model.decisions_changed(edit.paths)
         self.undoStateChanged.emit(self.book.can_undo(), self.book.can_redo())
         s.countsChanged.emit()
 
@@ -173,7 +174,7 @@ class CullingController(QObject):
 
     # ------------------------------------------------------------------ picks
     def picks(self) -> list[str]:
-        return [it.path for it in self.session.model.items() if it.decision.picked]
+        return [p for p in self.session.model.paths() if self.book.get(p).picked]
 
     def transfer_picks(self, dest: str | os.PathLike[str], move: bool = False) -> bool:
         """Copy (or move) the picks with their sidecars, after the key presses before this one

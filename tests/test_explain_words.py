@@ -3,17 +3,16 @@
 import numpy as np
 import pytest
 
-from aesview.core.explain import (attribute_words, evidence_shares, explain_photo,
-                                  value_percentile, where_sentences)
+from aesview.core.explain import attribute_words, evidence_shares, explain_photo, value_percentile, where_sentences
 
 
 def test_a_map_positive_everywhere_still_says_where():
     m = np.full((9, 12), 0.2, np.float32)
     m[6:, :] = 3.0                                    # the lower third carries most
     s = where_sentences(m)
-    assert s[0].startswith("The lower third holds most of the evidence for a high score (")
+    assert s[0].startswith("The lower third holds most of the evidence that raises the score (")
     assert "an even spread would give 33 %" in s[0]
-    assert s[1] == "Almost nothing in the frame counts against it."
+    assert s[1] == "Almost nothing in the frame lowers it."
     shares = evidence_shares(m)
     assert np.asarray(shares["for_rows"]).sum() == pytest.approx(100.0)
     assert np.asarray(shares["for_rows"])[2] > 80
@@ -25,25 +24,25 @@ def test_columns_and_evidence_against_are_named():
     m[:3, :3] = -3.0                                  # the upper left counts against
     s = where_sentences(m)
     assert s[0].startswith("The right third holds")
-    assert s[1].startswith("The evidence against it lies mostly in the upper left (100 % of it)")
+    assert s[1].startswith("The evidence that lowers it lies mostly in the upper left (100 % of it)")
     mirrored = where_sentences(m[:, ::-1])
     assert mirrored[0].startswith("The left third") and "upper right" in mirrored[1]
 
 
 def test_even_and_empty_maps():
     flat = where_sentences(np.ones((6, 6)))
-    assert flat[0].startswith("The evidence for a high score is spread evenly")
-    assert flat[1] == "Almost nothing in the frame counts against it."     # no relative words
+    assert flat[0].startswith("The evidence that raises the score is spread evenly")
+    assert flat[1] == "Almost nothing in the frame lowers it."     # no relative words
     gentle = np.full((9, 9), 2.0, np.float32)
     gentle[:3, 6:] = 2.6                              # a little stronger in the upper right
     gentle[6:, :3] = 1.5
     words = where_sentences(gentle)
-    assert words[0].startswith("The evidence for a high score is spread evenly")
+    assert words[0].startswith("The evidence that raises the score is spread evenly")
     assert words[1].startswith("Against its own average (+2.01), it is strongest in the upper "
                                "right (+0.59) and weakest in the lower left (-0.51).")
     neg = where_sentences(-np.ones((6, 6)))
-    assert neg[0] == "Nothing in the frame counts for a high score."
-    assert "outweighs the evidence for" in neg[1]
+    assert neg[0] == "Nothing in the frame raises the score."
+    assert "outweighs the evidence that raises it" in neg[1]
 
 
 def test_attributes_are_compared_with_the_rest_of_the_shoot():

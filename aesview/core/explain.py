@@ -174,38 +174,38 @@ def _relative_sentence(aesam: np.ndarray) -> list[str]:
 
 
 def where_sentences(aesam: np.ndarray) -> list[str]:
-    """Which third of the frame holds the evidence for a high score, and where the evidence
+    """Which third of the frame holds the evidence that raises the score, and where the evidence
     against it sits, with the shares that say how strongly. Works on the signed map, so it
     answers "where" even when the whole map is positive (a photo the network likes)."""
     s = evidence_shares(aesam)
     rows, cols = np.asarray(s["for_rows"]), np.asarray(s["for_columns"])
     out = []
     if float(s["for_total"]) <= 0:
-        out.append("Nothing in the frame counts for a high score.")
+        out.append("Nothing in the frame raises the score.")
     else:
         r, c = int(np.argmax(rows)), int(np.argmax(cols))
         if rows[r] < EVEN_SHARE + 5 and cols[c] < EVEN_SHARE + 5:
-            out.append("The evidence for a high score is spread evenly over the frame "
+            out.append("The evidence that raises the score is spread evenly over the frame "
                        f"(no third holds more than {max(rows[r], cols[c]):.0f} % of it).")
             out.extend(_relative_sentence(aesam))
         elif rows[r] - EVEN_SHARE >= cols[c] - EVEN_SHARE:
-            out.append(f"The {ROW_THIRDS[r]} holds {_strength(rows[r])} the evidence for a high "
-                       f"score ({rows[r]:.0f} %; an even spread would give 33 %), most of it in "
+            out.append(f"The {ROW_THIRDS[r]} holds {_strength(rows[r])} the evidence that raises "
+                       f"the score ({rows[r]:.0f} %; an even spread would give 33 %), most of it in "
                        f"the {REGIONS[r][int(np.argmax(np.asarray(s['for_cells'])[r]))]}.")
         else:
-            out.append(f"The {COLUMN_THIRDS[c]} holds {_strength(cols[c])} the evidence for a "
-                       f"high score ({cols[c]:.0f} %; an even spread would give 33 %), most of it "
+            out.append(f"The {COLUMN_THIRDS[c]} holds {_strength(cols[c])} the evidence that "
+                       f"raises the score ({cols[c]:.0f} %; an even spread would give 33 %), most of it "
                        f"in the {REGIONS[int(np.argmax(np.asarray(s['for_cells'])[:, c]))][c]}.")
     against = float(s["against_fraction"])
     if against < 0.05:
-        out.append("Almost nothing in the frame counts against it.")
+        out.append("Almost nothing in the frame lowers it.")
     else:
         cells = np.asarray(s["against_cells"])
         r, c = (int(i) for i in np.unravel_index(int(np.argmax(cells)), cells.shape))
-        weight = ("outweighs the evidence for" if against > 0.5 else
+        weight = ("outweighs the evidence that raises it" if against > 0.5 else
                   "is a sizeable part of all the evidence" if against > 0.2 else
                   "is a small part of all the evidence")
-        out.append(f"The evidence against it lies mostly in the {REGIONS[r][c]} "
+        out.append(f"The evidence that lowers it lies mostly in the {REGIONS[r][c]} "
                    f"({cells[r, c]:.0f} % of it); in all it {weight} ({against:.0%}).")
     return out
 

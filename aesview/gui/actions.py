@@ -37,6 +37,7 @@ def _table() -> tuple[ActionSpec, ...]:
           separator=True),
         a("export_picks", "Export crops of &picks", "&File", "crop.export_picks"),
         a("export_dir", "Export &folder…", "&File", "dialogs.choose_export_dir"),
+        a("export_report", "Export &report…", "&File", "dialogs.choose_report"),
         a("copy_picks", "&Copy picks to…", "&File", "dialogs.choose_transfer", (False,), separator=True),
         a("move_picks", "&Move picks to…", "&File", "dialogs.choose_transfer", (True,)),
         a("quit", "&Quit", "&File", "dialogs.quit", keys=("Ctrl+Q",), separator=True),

@@ -88,6 +88,11 @@ class Bindings(QObject):
         panel.attributeClicked.connect(ex.show_attribute)
         panel.cmapChosen.connect(ex.set_cmap)
         panel.opacityChosen.connect(ex.set_opacity)
+        panel.scaleChosen.connect(ex.set_scale)
+        # what if
+        panel.whatif.tryRequested.connect(win.whatif.try_change)
+        win.whatif.busyChanged.connect(panel.whatif.show_busy)
+        win.whatif.resultChanged.connect(panel.whatif.show_result)
         # crop
         crop = win.crop
         crop.cropChanged.connect(self._crop)
@@ -246,11 +251,12 @@ class Bindings(QObject):
             viewer.set_overlay(None, 0)
         else:
             viewer.set_overlay(ov.image, ov.opacity)
-        self.win.panel.show_legend(*ov.legend)
+        self.win.panel.show_legend(*ov.legend, centre=ov.centre, cmap=ov.legend_cmap)
 
     def _options(self) -> None:
         ex = self.win.explanation
         self.win.panel.show_options(ex.mode, ex.attribute, ex.cmap, ex.opacity)
+        self.win.panel.show_scale(ex.scale)
         act = self.win.actions_by_name.get(f"overlay_{ex.mode}")
         if act is not None:
             act.setChecked(True)

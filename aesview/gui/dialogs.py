@@ -9,14 +9,15 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
 
 if TYPE_CHECKING:
-    from .controllers import CropController, CullingController
+    from .controllers import CropController, CullingController, ReportController
     from .session import Session
 
 
 class Dialogs:
     def __init__(self, parent: QWidget, session: Session, culling: CullingController,
-                 crop: CropController):
+                 crop: CropController, report: ReportController | None = None):
         self.parent, self.session, self.culling, self.crop = parent, session, culling, crop
+        self.report = report
 
     def choose_folder(self) -> None:
         start = str(self.session.folder or Path.home())
@@ -44,6 +45,16 @@ class Dialogs:
                                              str(self.session.folder or Path.home()))
         if d:
             self.culling.transfer_picks(d, move)
+
+    def choose_report(self) -> None:
+        """Where to write the shoot's HTML report (one self-contained file)."""
+        if self.report is None:
+            return
+        folder = self.session.folder
+        start = str((folder / f"{folder.name}-report.html") if folder else Path.home() / "report.html")
+        f, _ = QFileDialog.getSaveFileName(self.parent, "Export report", start, "HTML report (*.html)")
+        if f:
+            self.report.export_report(f if f.lower().endswith((".html", ".htm")) else f + ".html")
 
     def choose_model_file(self) -> None:
         f, _ = QFileDialog.getOpenFileName(self.parent, "Model file (with its .json card beside it)",

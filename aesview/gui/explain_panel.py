@@ -23,7 +23,10 @@ from PySide6.QtWidgets import (
 from ..core.choices import OVERLAYS
 from ..core.crop import ASPECT_PRESETS, CUSTOM, aspect_label
 from ..core.explain import colorbar_rgba
+from ..core.map_views import MODE_LABELS as MAP_MODE_LABELS
+from ..core.map_views import MODES as MAP_MODES
 from .qtimage import rgb_to_qimage
+from .whatif_box import WhatIfBox
 
 DIVERGING_CMAPS = ("RdBu_r", "coolwarm", "PiYG", "seismic", "bwr", "PuOr_r")
 
@@ -35,6 +38,7 @@ class Legend(QWidget):
         super().__init__(parent)
         self.cmap = "RdBu_r"
         self.low_text, self.high_text = "lowers score", "raises score"
+        self.centre_text = "0"
         self._bar = rgb_to_qimage(colorbar_rgba(self.cmap))
         self.setMinimumHeight(40)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -44,8 +48,8 @@ class Legend(QWidget):
         self._bar = rgb_to_qimage(colorbar_rgba(cmap))
         self.update()
 
-    def set_texts(self, low: str, high: str) -> None:
-        self.low_text, self.high_text = low, high
+    def set_texts(self, low: str, high: str, centre: str = "0") -> None:
+        self.low_text, self.high_text, self.centre_text = low, high, centre
         self.update()
 
     def sizeHint(self) -> QSize:
@@ -64,7 +68,8 @@ class Legend(QWidget):
         p.drawText(0, y, "◀ " + self.low_text)
         t = self.high_text + " ▶"
         p.drawText(w - fm.horizontalAdvance(t) - 1, y, t)
-        p.drawText(int(w / 2 - fm.horizontalAdvance("0") / 2), y, "0")
+        if self.centre_text:
+            p.drawText(int(w / 2 - fm.horizontalAdvance(self.centre_text) / 2), y, self.centre_text)
 
 
 class AttributeBars(QWidget):
@@ -134,6 +139,7 @@ class ExplainPanel(QWidget):
     attributeChosen = Signal(str)
     attributeClicked = Signal(str)
     cmapChosen = Signal(str)
+    scaleChosen = Signal(str)            # core.map_views: absolute, relative, normalised
     opacityChosen = Signal(float)
     aspectChosen = Signal(str)           # a preset key, or CUSTOM: ask for a W:H
     cropRequested = Signal()
@@ -174,6 +180,15 @@ class ExplainPanel(QWidget):
         self.attribute.setObjectName("attribute")
         self.attribute.textActivated.connect(self.attributeChosen)
         form.addRow("Attribute", self.attribute)
+        self.scale = QComboBox()
+        self.scale.setObjectName("map_scale")
+        for key in MAP_MODES:
+            self.scale.addItem(MAP_MODE_LABELS[key], key)
+        self.scale.setToolTip("absolute: 0 is neutral, the sign says which way a region pushes; "
+                              "relative: against the photo's own average; normalised: its weakest "
+                              "to its strongest, as the paper's figures")
+        self.scale.activated.connect(lambda i: self.scaleChosen.emit(self.scale.itemData(i)))
+        form.addRow("Scale", self.scale)
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setObjectName("opacity")
         self.opacity.setRange(0, 100)
@@ -214,10 +229,12 @@ class ExplainPanel(QWidget):
         buttons.addWidget(self.export_button)
         cl.addRow(buttons)
         lay.addWidget(crop_box)
+        self.whatif = WhatIfBox()
+        lay.addWidget(self.whatif)
         lay.addStretch(1)
         # A click on a control must not take the keyboard from the grid: P, X and the arrows
         # keep culling. Tab still reaches every control.
-        for w in (*self.mode_buttons.values(), self.attribute, self.opacity, self.cmap,
+        for w in (*self.mode_buttons.values(), self.attribute, self.opacity, self.cmap, self.scale,
                   self.aspect, self.crop_button, self.export_button):
             w.setFocusPolicy(Qt.FocusPolicy.TabFocus)
 
@@ -238,8 +255,14 @@ class ExplainPanel(QWidget):
                 w.blockSignals(False)
         self.legend.set_cmap(cmap)
 
-    def show_legend(self, low: str, high: str) -> None:
-        self.legend.set_texts(low, high)
+    def show_legend(self, low: str, high: str, centre: str = "0", cmap: str = "") -> None:
+        self.legend.set_texts(low, high, centre)
+        self.legend.set_cmap(cmap or self.cmap.currentText())
+
+    def show_scale(self, scale: str) -> None:
+        i = self.scale.findData(scale)
+        if i >= 0 and i != self.scale.currentIndex():
+            self.scale.setCurrentIndex(i)
 
     def show_explanation(self, title: str, words: str, attributes: dict[str, float],
                          names: tuple[str, ...], selected: str) -> None:

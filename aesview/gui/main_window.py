@@ -25,7 +25,7 @@ from ..core import choices, culling
 from ..core.settings import Settings
 from . import actions
 from .bindings import Bindings
-from .controllers import CropController, CullingController, ExplanationController
+from .controllers import CropController, CullingController, ExplanationController, ReportController, WhatIfController
 from .delegate import ThumbnailDelegate
 from .dialogs import Dialogs
 from .explain_panel import ExplainPanel
@@ -55,11 +55,13 @@ class MainWindow(QMainWindow):
         self.culling = CullingController(self.session)
         self.explanation = ExplanationController(self.session)
         self.crop = CropController(self.session)
+        self.whatif = WhatIfController(self.session)
+        self.report = ReportController(self.session)
         self._laid_out = False
         self._build_centre()
         self._build_docks()
         self._build_status()
-        self.dialogs = Dialogs(self, self.session, self.culling, self.crop)
+        self.dialogs = Dialogs(self, self.session, self.culling, self.crop, self.report)
         self.actions_by_name, self.menus = actions.install(self, {
             "session": self.session, "culling": self.culling, "explanation": self.explanation,
             "crop": self.crop, "viewer": self.viewer, "dialogs": self.dialogs})

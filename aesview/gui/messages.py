@@ -92,6 +92,17 @@ class ScoreFinished:
 
 
 @dataclass(frozen=True)
+class WhatIfDone:
+    """A what-if experiment scored on the inference worker (core.whatif.Result), with its
+    before | after picture already rendered there."""
+    token: int
+    path: str
+    result: object = None        # core.whatif.Result, None on error
+    image: QImage | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class OperationProgress:
     op_id: int
     done: int

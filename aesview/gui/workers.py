@@ -35,6 +35,7 @@ from .messages import (
     SidecarsRead,
     SidecarWritten,
     ThumbnailReady,
+    WhatIfDone,
     WorkerError,
     WorkerSignals,
 )
@@ -196,13 +197,29 @@ class ScoreJob:
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
+@dataclass
+class WhatIfJob:
+    """One what-if experiment (core.whatif) on the photo at `path`; `box` for a crop."""
+    token: int
+    path: str
+    what: str
+    strength: float
+    model: str | None
+    device: str
+    box: tuple[float, float, float, float] | None = None
+    map_mode: str = "absolute"
+
+
 class ScoringWorker(QObject):
-    """Lives in its own QThread and owns the model; one job at a time, in order."""
+    """Lives in its own QThread and owns the model; one job at a time, in order. What-if jobs
+    run as soon as the thread is free, and between two scored photos while a job runs, so an
+    experiment does not wait for a whole folder."""
     started = Signal(object)         # ScoreStarted
     record = Signal(object)          # RecordScored
     progress = Signal(object)        # ScoreProgress
     finished = Signal(object)        # ScoreFinished
     error = Signal(object)           # WorkerError
+    whatif = Signal(object)          # WhatIfDone
 
     def __init__(self, cache_factory: Callable[[], Any] | None = None):
         super().__init__()
@@ -210,6 +227,38 @@ class ScoringWorker(QObject):
         self._key: tuple[str | None, str] | None = None
         self._cache: Any = None
         self._cache_factory = cache_factory
+        self._whatif_jobs: list[WhatIfJob] = []      # guarded by _whatif_lock
+        self._whatif_lock = threading.Lock()
+        self._experiment: Any = None                 # core.whatif.WhatIf of the last photo
+
+    def queue_whatif(self, job: WhatIfJob) -> None:
+        """Called from the GUI thread: only the newest experiment is worth running."""
+        with self._whatif_lock:
+            self._whatif_jobs = [job]
+
+    @Slot()
+    def run_whatif(self) -> None:
+        with self._whatif_lock:
+            jobs, self._whatif_jobs = self._whatif_jobs, []
+        for job in jobs:
+            self._run_whatif(job)
+
+    def _run_whatif(self, job: WhatIfJob) -> None:
+        from ..core.whatif import CROP, WhatIf, comparison_image
+        from .qtimage import rgb_to_qimage
+        try:
+            scorer = self._scorer_for(job.model, job.device)
+            exp = self._experiment
+            if exp is None or exp.path != job.path or exp.scorer is not scorer:
+                exp = self._experiment = WhatIf.open(scorer, job.path)   # decoded once per photo
+            if job.what == CROP and job.box is None:
+                result = exp.suggested_crop()
+            else:
+                result = exp.run(job.what, job.strength, job.box)
+            image = rgb_to_qimage(comparison_image(result, job.map_mode, side=360))
+            self.whatif.emit(WhatIfDone(job.token, job.path, result, image))
+        except Exception as exc:  # noqa: BLE001 - shown beside the experiment
+            self.whatif.emit(WhatIfDone(job.token, job.path, None, None, str(exc) or type(exc).__name__))
 
     def _scorer_for(self, model: str | None, device: str) -> Any:
         from ..core.scoring import Scorer
@@ -258,6 +307,7 @@ class ScoringWorker(QObject):
                 self.record.emit(RecordScored(job.gen, rec))
                 if rec.error:
                     self.error.emit(WorkerError(f"{os.path.basename(rec.path)}: {rec.error}"))
+                self.run_whatif()
         except Exception as exc:  # noqa: BLE001
             self.error.emit(WorkerError(f"scoring stopped: {exc}\n{traceback.format_exc(limit=3)}"))
         self.finished.emit(ScoreFinished(job.gen, job.cancel.is_set()))
@@ -266,6 +316,7 @@ class ScoringWorker(QObject):
     def release(self) -> None:
         """Drop the model and close the cache in the thread that made them."""
         self._scorer = None
+        self._experiment = None
         if self._cache is not None:
             try:
                 self._cache.close()
@@ -278,6 +329,7 @@ class ScoringService(QObject):
     """GUI-side handle: starts jobs on the one scoring thread, cancels, shuts down cleanly."""
     submit = Signal(object)
     _release = Signal()
+    _whatif = Signal()
 
     def __init__(self, cache_factory: Callable[[], Any] | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -287,6 +339,7 @@ class ScoringService(QObject):
         self.worker.moveToThread(self.worker_thread)
         self.submit.connect(self.worker.run_job)
         self._release.connect(self.worker.release)
+        self._whatif.connect(self.worker.run_whatif)
         self.worker.finished.connect(self._job_done)
         self.worker_thread.start()
         self.job: ScoreJob | None = None  # the job running now, None when idle
@@ -301,6 +354,12 @@ class ScoringService(QObject):
     def cancel(self) -> None:
         if self.job is not None:
             self.job.cancel.set()
+
+    def whatif(self, job: WhatIfJob) -> None:
+        """Run a what-if on the model's thread (it replaces one still waiting); the answer
+        comes as worker.whatif."""
+        self.worker.queue_whatif(job)
+        self._whatif.emit()
 
     @Slot(object)
     def _job_done(self, msg: ScoreFinished) -> None:

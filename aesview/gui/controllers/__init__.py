@@ -6,6 +6,7 @@ directly."""
 from .crop import CropController, CropView
 from .culling import CullingController
 from .explanation import Explanation, ExplanationController, OverlayView
+from .teaching import ReportController, WhatIfController, WhatIfView
 
 __all__ = ["CropController", "CropView", "CullingController", "Explanation",
-           "ExplanationController", "OverlayView"]
+           "ExplanationController", "OverlayView", "ReportController", "WhatIfController", "WhatIfView"]

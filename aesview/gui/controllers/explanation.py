@@ -24,8 +24,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
-from ...core import choices
-from ...core.explain import describe, display_size, overlay_rgba
+from ...core import choices, map_views
+from ...core.explain import display_size, explain_photo, overlay_rgba
 from ...core.records import ScoreRecord
 from ..qtimage import rgb_to_qimage
 from ..session import Session
@@ -53,6 +53,11 @@ def _attam_legend(attribute: str) -> tuple[str, str]:
 _MAPS: dict[str, MapOf] = {"aesam": _aesam, "attam": _attam}
 _LEGENDS: dict[str, LegendOf] = {"attam": _attam_legend}
 DEFAULT_LEGEND = ("lowers score", "raises score")
+# How the map's values become colours (core.map_views): absolute keeps 0 neutral; relative and
+# normalised show where the evidence concentrates within the photo. Legends: low, high, centre.
+SCALES = (map_views.ABSOLUTE, map_views.RELATIVE, map_views.NORMALISED)
+_SCALE_LEGENDS = {map_views.RELATIVE: ("below the photo's average", "above its average", "average"),
+                  map_views.NORMALISED: ("its weakest", "its strongest", "")}
 
 
 def register_overlay(key: str, map_of: MapOf, legend: LegendOf | None = None) -> None:
@@ -78,6 +83,8 @@ class OverlayView:
     image: QImage | None          # None: nothing to draw (mode off, no map yet)
     opacity: float
     legend: tuple[str, str] = DEFAULT_LEGEND
+    centre: str = "0"            # what the middle of the colour bar means
+    legend_cmap: str = ""        # the colour bar's map when it is not the chosen one
 
 
 class ExplanationController(QObject):
@@ -93,6 +100,7 @@ class ExplanationController(QObject):
         self.attribute = st.attribute
         self.cmap = st.overlay_cmap
         self.opacity = st.overlay_opacity
+        self.scale = map_views.ABSOLUTE
         self._record_override: ScoreRecord | None = None
         self._cache_key: tuple[object, ...] | None = None
         self._cache_image: QImage | None = None
@@ -121,6 +129,13 @@ class ExplanationController(QObject):
         self.attribute = name
         self.set_mode("attam")
         self._emit_explanation()
+
+    def set_scale(self, scale: str) -> None:
+        """absolute (signed, 0 neutral), relative (to the photo's mean) or normalised."""
+        if scale in SCALES:
+            self.scale = scale
+            self.optionsChanged.emit()
+            self._emit_overlay()
 
     def set_cmap(self, cmap: str) -> None:
         self.cmap = cmap
@@ -178,25 +193,42 @@ class ExplanationController(QObject):
         percentile = it.percentile if self._record_override is None else rec.percentile
         title = f"{it.name}\n{rec.score:.2f}" + (f" — #{it.rank} of {n}"
                                                 if it.rank and self._record_override is None else "")
-        words = describe(rec.score, percentile, rec.aesam, rec.attributes)
-        return Explanation(title, html.escape(words), dict(rec.attributes), names)
+        # Grounded in the map (thirds, shares) and in the rest of the shoot (percentiles).
+        others = [o.record.attributes for o in s.model.items()
+                  if o is not it and o.record is not None and o.record.ok]
+        words = explain_photo(rec.score, it.rank if self._record_override is None else None, n,
+                              percentile, rec.aesam, rec.attributes, others, rec.attam, list(names))
+        return Explanation(title, " ".join(html.escape(w) for w in words), dict(rec.attributes), names)
 
     def legend(self) -> tuple[str, str]:
+        if self.scale in _SCALE_LEGENDS:
+            return _SCALE_LEGENDS[self.scale][:2]
         legend_of = _LEGENDS.get(self.mode)
         return legend_of(self.attribute) if legend_of else DEFAULT_LEGEND
+
+    def _view(self, legend: tuple[str, str], image: QImage | None) -> OverlayView:
+        centre = _SCALE_LEGENDS[self.scale][2] if self.scale in _SCALE_LEGENDS else "0"
+        cmap = map_views.SEQUENTIAL if self.scale == map_views.NORMALISED else ""
+        return OverlayView(self.mode, image, self.opacity, legend, centre, cmap)
 
     def overlay(self) -> OverlayView:
         rec = self.record()
         map_of = _MAPS.get(self.mode)
         if map_of is None or rec is None or rec.image_size is None:
-            return OverlayView(self.mode, None, self.opacity, self.legend())
-        key = (id(rec), rec.path, self.mode, self.attribute, self.cmap, rec.image_size)
+            return self._view(self.legend(), None)
+        key = (id(rec), rec.path, self.mode, self.attribute, self.cmap, rec.image_size, self.scale)
         if key != self._cache_key:
             m = map_of(rec, self.attribute)
-            self._cache_image = None if m is None else rgb_to_qimage(
-                overlay_rgba(m, display_size(rec.image_size), self.cmap))
+            size = display_size(rec.image_size)
+            if m is None:
+                self._cache_image = None
+            elif self.scale == map_views.ABSOLUTE:
+                self._cache_image = rgb_to_qimage(overlay_rgba(m, size, self.cmap))
+            else:
+                v = map_views.view(m, self.scale)
+                self._cache_image = rgb_to_qimage(map_views.render(v, size, self.cmap if v.signed else None))
             self._cache_key = key
-        return OverlayView(self.mode, self._cache_image, self.opacity, self.legend())
+        return self._view(self.legend(), self._cache_image)
 
     def _emit_explanation(self, *_: object) -> None:
         self.explanationChanged.emit(self.explanation())

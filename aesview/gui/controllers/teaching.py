@@ -1,0 +1,150 @@
+"""For students: "what if" experiments on the current photo, and the shareable HTML report.
+
+`WhatIfController.try_change(what, strength)` sends one experiment (core.whatif) to the scoring
+thread, which owns the model; the answer comes back as a `WhatIfView` for the current photo (a
+late answer for a photo the user has left is dropped). `ReportController.export_report(path)`
+writes core.report's HTML for every scored photo of the shoot as an Operation (job pool,
+progress in the status bar, cancellable); nothing on the GUI thread waits for either.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from ..messages import WhatIfDone
+from ..operations import Operation
+from ..session import Session
+from ..workers import WhatIfJob
+
+
+@dataclass(frozen=True)
+class WhatIfView:
+    path: str
+    text: str                    # "blur, sigma 2.3 px: 0.92 -> 0.41 (-0.51)"
+    image: QImage | None         # before | after, each with its AesAM
+    before: float | None = None
+    after: float | None = None
+    error: str | None = None
+
+    @property
+    def change(self) -> float | None:
+        return None if self.before is None or self.after is None else self.after - self.before
+
+
+class WhatIfController(QObject):
+    resultChanged = Signal(object)   # WhatIfView, or None when there is nothing to show
+    busyChanged = Signal(bool)
+
+    def __init__(self, session: Session, parent: QObject | None = None):
+        super().__init__(parent or session)
+        self.session = session
+        self._tokens = itertools.count(1)
+        self._pending: int | None = None
+        self.view: WhatIfView | None = None
+        session.scoring.worker.whatif.connect(self._done)
+        session.currentChanged.connect(self._current_changed)
+
+    def try_change(self, what: str, strength: float = 1.0,
+                   box: tuple[float, float, float, float] | None = None) -> bool:
+        """Queue an experiment on the current photo; False when there is none to try it on."""
+        it = self.session.current_item()
+        if it is None or it.record is None or not it.record.ok:
+            self.session.log("warning", "what if: choose a scored photo first")
+            return False
+        st = self.session.settings
+        token = next(self._tokens)
+        self._pending = token
+        self.busyChanged.emit(True)
+        self.session.scoring.whatif(WhatIfJob(token, it.path, what, float(strength),
+                                              st.model or None, st.device, box))
+        return True
+
+    def _current_changed(self, _path: object) -> None:
+        self._pending = None
+        self.view = None
+        self.busyChanged.emit(False)
+        self.resultChanged.emit(None)
+
+    def _done(self, msg: WhatIfDone) -> None:
+        if msg.token != self._pending or msg.path != self.session.current_path():
+            return          # an older experiment, or a photo the user has left
+        self._pending = None
+        self.busyChanged.emit(False)
+        if msg.error is not None or msg.result is None:
+            self.view = WhatIfView(msg.path, f"could not try it: {msg.error}", None, error=msg.error)
+            self.session.log("warning", f"what if: {msg.error}")
+        else:
+            from ...core.whatif import Result
+            r = msg.result
+            assert isinstance(r, Result) and r.before.score is not None and r.after.score is not None
+            self.view = WhatIfView(
+                msg.path, f"{r.setting}: {r.before.score:.2f} → {r.after.score:.2f} ({r.change:+.2f})",
+                msg.image, r.before.score, r.after.score)
+        self.resultChanged.emit(self.view)
+
+
+@dataclass(frozen=True)
+class ReportDone:
+    path: str
+    photos: int
+    size: int
+
+
+class ReportController(QObject):
+    finished = Signal(object)        # ReportDone
+
+    def __init__(self, session: Session, parent: QObject | None = None):
+        super().__init__(parent or session)
+        self.session = session
+
+    def export_report(self, target: str | Path, folder: bool = False) -> bool:
+        """Write the report of this shoot's scored photos to `target` (an .html file, or a new
+        folder); False when nothing is scored yet or a report is already being written."""
+        from ...core.report import ReportOptions, build_report
+        from ...core.weights import ModelError, resolve
+        records = [it.record for it in self.session.model.items()
+                   if it.record is not None]
+        n_ok = sum(r.ok for r in records)
+        if not n_ok:
+            self.session.log("warning", "report: no scored photos yet")
+            return False
+        try:
+            card = resolve(self.session.settings.model or None)[2]
+            model = {"name": card.name, "architecture": card.architecture, "data": card.data_short}
+            names = list(card.attributes)
+        except (ModelError, OSError) as exc:
+            self.session.log("error", f"report: {exc}")
+            return False
+        title = f"aesview report: {self.session.folder.name}" if self.session.folder else "aesview report"
+        target = Path(target)
+
+        def work(progress: Callable[[int, int, str], None], cancel: threading.Event) -> ReportDone:
+            done = 0
+
+            def step(n: int) -> None:
+                nonlocal done
+                done += n
+                progress(done, n_ok, f"report {done}/{n_ok}")
+            written = build_report(records, names, model, target, folder=folder,
+                                   options=ReportOptions(title=title), progress=step, cancel=cancel)
+            size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file()) if folder \
+                else written.stat().st_size
+            return ReportDone(str(written), n_ok, size)
+
+        def ok(result: ReportDone) -> None:
+            self.session.log("info", f"report written: {result.path} ({result.photos} photos, "
+                                     f"{result.size / 1e6:.1f} MB)")
+            self.finished.emit(result)
+
+        def failed(error: str) -> None:
+            self.session.log("error" if "cancel" not in error.lower() else "info",
+                             f"report not written: {error or 'cancelled'}")
+
+        return self.session.operations.run(Operation("Report", work, ok, failed, total=n_ok))

@@ -1,0 +1,103 @@
+"""The app's teaching parts with real widgets and the shipped model: map scale (absolute /
+relative / normalised) with its legend, "what if" on the inference worker (the GUI thread never
+waits; the result shows beside the old score), and "Export report…" as a cancellable operation."""
+
+import time
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from aesview.core.settings import Settings
+from aesview.gui.app import create_window
+from tests.gui_support import gui_model, make_shoot, wait_until
+
+
+@pytest.fixture()
+def win(qtbot, qapp, tmp_path, monkeypatch):
+    monkeypatch.setenv("AESVIEW_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("AESVIEW_CACHE_DIR", str(tmp_path / "cache"))
+    make_shoot(tmp_path / "shoot")
+    w = create_window(str(tmp_path / "shoot"), Settings(model=gui_model()))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    c = w.session.model.counts
+    assert wait_until(qapp, lambda: c()["scored"] + c()["failed"] == c()["photos"], 180)
+    w.session.select_row(0)
+    assert wait_until(qapp, lambda: w.viewer.photo.full is not None, 20)
+    yield w
+    w.close()
+
+
+def test_map_scale_changes_the_overlay_and_says_so_in_the_legend(win):
+    ex, panel = win.explanation, win.panel
+    ex.set_mode("aesam")
+    absolute = win.viewer.overlay.pixmap().toImage()
+    assert panel.legend.high_text == "raises score" and panel.legend.centre_text == "0"
+    panel.scale.setCurrentIndex(panel.scale.findData("relative"))
+    panel.scale.activated.emit(panel.scale.currentIndex())
+    assert ex.scale == "relative"
+    assert panel.legend.low_text == "below the photo's average" and panel.legend.centre_text == "average"
+    relative = win.viewer.overlay.pixmap().toImage()
+    assert relative != absolute
+    ex.set_scale("normalised")
+    assert panel.legend.high_text == "its strongest" and panel.legend.cmap == "jet"
+    assert panel.scale.currentData() == "normalised"
+    ex.set_scale("absolute")
+    assert win.viewer.overlay.pixmap().toImage() == absolute
+    assert "third" in panel.words.text()                 # words grounded in the map
+
+
+def test_what_if_runs_on_the_worker_and_shows_old_and_new(win, qapp):
+    box = win.panel.whatif
+    rec = win.session.current_item().record
+    box.change.setCurrentIndex(box.change.findData("blur"))
+    box.strength.setValue(4)                             # severity 2
+    t = time.perf_counter()
+    box.try_button.click()
+    asked = time.perf_counter() - t
+    assert asked < 0.05, f"the GUI thread waited {asked:.3f} s"
+    assert not box.try_button.isEnabled() and box.result.text() == "Trying it…"
+    assert wait_until(qapp, lambda: win.whatif.view is not None, 60)
+    view = win.whatif.view
+    assert view.error is None and view.before == pytest.approx(rec.score, abs=1e-5)
+    assert f"{rec.score:.2f} → {view.after:.2f}" in box.result.text()
+    assert view.image is not None and view.image.width() > 2 * view.image.height() * 0.9
+    assert box.picture.pixmap() is not None and not box.picture.pixmap().isNull()
+    assert box.try_button.isEnabled()
+    # another photo: the old experiment is cleared, not shown for the wrong photo
+    win.session.select_row(1)
+    QApplication.processEvents()
+    assert win.whatif.view is None and box.picture.pixmap().isNull()
+    # signed families go both ways
+    box.change.setCurrentIndex(box.change.findData("exposure"))
+    assert box.strength.minimum() < 0
+    box.strength.setValue(-3)
+    box.try_button.click()
+    assert wait_until(qapp, lambda: win.whatif.view is not None, 60)
+    from aesview.core.whatif import parameter
+    assert f"exposure {parameter('exposure', -1.5):+.1f} EV" in win.whatif.view.text
+
+
+def test_export_report_is_an_operation_that_writes_one_file(win, qapp, tmp_path):
+    assert "export_report" in win.actions_by_name
+    target = tmp_path / "out" / "shoot.html"
+    target.parent.mkdir()
+    done = []
+    win.report.finished.connect(done.append)
+    t = time.perf_counter()
+    assert win.report.export_report(target)
+    assert time.perf_counter() - t < 0.1                   # the work is on the job pool
+    assert wait_until(qapp, lambda: bool(done), 120), win.log_panel.entries
+    assert target.is_file() and done[0].photos == win.session.model.counts()["scored"]
+    text = target.read_text(encoding="utf-8")
+    assert "coffee.jpg" in text and text.rstrip().endswith("</html>")
+    assert any("report written" in m for _lvl, m in win.log_panel.entries)
+
+
+def test_cancelled_report_leaves_nothing(win, qapp, tmp_path):
+    target = tmp_path / "cancelled.html"
+    assert win.report.export_report(target)
+    win.session.operations.cancel_all()
+    assert wait_until(qapp, lambda: not win.session.operations.busy(), 60)
+    assert not target.exists() and list(tmp_path.glob(".cancelled*")) == []

@@ -62,20 +62,23 @@ def _score(loaded, samples: Path, say) -> list:
     k = len(loaded.attributes)
     for r in records:
         name = Path(r.path).name
+        if r.score is None or r.aesam is None or r.attam is None:
+            raise SelfTestFailure(f"{name}: no score or maps")
         _check(0.0 <= r.score <= 1.0 and math.isfinite(r.score), f"{name}: score {r.score} is not in [0, 1]")
         _check(_finite(r.aesam) and r.aesam.ndim == 2 and r.aesam.size > 0,
                f"{name}: AesAM is missing or not finite")
-        _check(_finite(r.attam) and r.attam.shape == (k,) + r.aesam.shape,
+        _check(_finite(r.attam) and r.attam.shape == (k, *r.aesam.shape),
                f"{name}: AttAM is missing, not finite or not (K, h, w)")
         _check(sorted(r.attributes) == sorted(loaded.attributes)
                and all(0.0 <= v <= 1.0 for v in r.attributes.values()),
                f"{name}: attribute scores are missing or outside [0, 1]")
     ranked = rank(records)
-    spread = ranked[0].score - ranked[-1].score
-    _check(spread > 1e-6, f"ranking is degenerate: all {len(ranked)} samples score {ranked[0].score:.6f}")
-    say(f"scored    {len(records)} samples in {dt:.1f} s; scores {ranked[-1].score:.3f}..{ranked[0].score:.3f}")
-    for r in ranked:
-        say(f"          #{r.rank:<2} {r.score:.3f}  {Path(r.path).name}")
+    scores = [r.score for r in ranked if r.score is not None]
+    spread = scores[0] - scores[-1]
+    _check(spread > 1e-6, f"ranking is degenerate: all {len(ranked)} samples score {scores[0]:.6f}")
+    say(f"scored    {len(records)} samples in {dt:.1f} s; scores {scores[-1]:.3f}..{scores[0]:.3f}")
+    for r, score in zip(ranked, scores):
+        say(f"          #{r.rank:<2} {score:.3f}  {Path(r.path).name}")
     return ranked
 
 
@@ -118,9 +121,10 @@ def run_self_test(model: str | None = None, samples: str | Path | None = None,
 
     t0 = time.perf_counter()
     try:
+        import torch
+
         from . import __version__
         from .paths import samples_dir
-        import torch
         frozen = " (frozen bundle)" if getattr(sys, "frozen", False) else ""
         say(f"aesview   {__version__}{frozen}, Python {sys.version.split()[0]}, torch {torch.__version__}"
             f" (CUDA {'available' if torch.cuda.is_available() else 'not available'})")

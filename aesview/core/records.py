@@ -17,7 +17,7 @@ class ScoreRecord:
     attam: np.ndarray | None = None     # (K, h, w) float32
     highmap: np.ndarray | None = None   # (h, w) float32, the paper's high-class CAM
     image_size: tuple[int, int] | None = None  # full-resolution (w, h) after EXIF orientation
-    embedding: np.ndarray | None = None  # (C,) float16 pooled features of the same pass (bursts)
+    embedding: np.ndarray | None = None  # float16, for grouping bursts (core.bursts.make_embedding)
     error: str | None = None
     cached: bool = False
     rank: int | None = None             # 1 = best in its set

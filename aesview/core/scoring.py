@@ -18,12 +18,20 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .bursts import make_embedding
 from .cache import FileKey, ScoreCache, file_key
 from .imaging import ImageLoadError, load_image
 from .model import HIGH, LOW
 from .preprocess import normalize, target_size, to_array
 from .records import ScoreRecord
 from .weights import LoadedModel
+
+
+def embedding_stage(n_stages: int) -> int:
+    """The stage whose pooled output describes what a photo shows, for grouping bursts: two
+    thirds of the way down. The last stages learned aesthetics and defects (their features
+    move with one stop of exposure); these are still the ImageNet-trained ones."""
+    return max(0, round(n_stages * 2 / 3) - 1)
 
 
 @dataclass
@@ -78,14 +86,15 @@ class Scorer:
         net, dev = self.model.net, self.model.device
         x = normalize(np.stack([p.array for p in batch]), self.model.card.normalization)
         x = x.to(dev, non_blocking=True)
+        cut = embedding_stage(len(net.backbone.stages))
         with torch.autocast("cuda", enabled=dev.type == "cuda"):
-            out = net(x)
+            mid = net.backbone(x, stop=cut + 1)
+            out = net.heads(net.backbone(mid, start=cut + 1))
+        content = mid.float().mean(dim=(2, 3)).cpu().numpy()
         feats = out.features.float()
         aes = torch.einsum("c,nchw->nhw", self._w_diff, feats).cpu().numpy()
         att = torch.einsum("kc,nchw->nkhw", self._w_att, feats).cpu().numpy()
         high = torch.einsum("c,nchw->nhw", self._w_high, feats).cpu().numpy()
-        # The pooled features the heads read: what the photo shows, for grouping bursts.
-        pooled = feats.mean(dim=(2, 3)).cpu().numpy().astype(np.float16)
         scores = out.score.cpu().numpy()
         attrs = out.attributes.cpu().numpy()
         recs = []
@@ -95,7 +104,7 @@ class Scorer:
                 attributes={n: float(v) for n, v in zip(self._names, attrs[i])},
                 aesam=aes[i].astype(np.float32), attam=att[i].astype(np.float32),
                 highmap=high[i].astype(np.float32), image_size=p.size,
-                embedding=pooled[i]))
+                embedding=make_embedding(content[i], p.array)))
         return recs
 
     def working_array(self, image: Image.Image) -> np.ndarray:

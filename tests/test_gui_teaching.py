@@ -37,7 +37,7 @@ def test_map_scale_changes_the_overlay_and_says_so_in_the_legend(win):
     panel.scale.setCurrentIndex(panel.scale.findData("relative"))
     panel.scale.activated.emit(panel.scale.currentIndex())
     assert ex.scale == "relative"
-    assert panel.legend.low_text == "below the photo's average" and panel.legend.centre_text == "average"
+    assert panel.legend.low_text == "below its average" and panel.legend.high_text == "above its average"
     relative = win.viewer.overlay.pixmap().toImage()
     assert relative != absolute
     ex.set_scale("normalised")
@@ -62,7 +62,7 @@ def test_what_if_runs_on_the_worker_and_shows_old_and_new(win, qapp):
     view = win.whatif.view
     assert view.error is None and view.before == pytest.approx(rec.score, abs=1e-5)
     assert f"{rec.score:.2f} → {view.after:.2f}" in box.result.text()
-    assert view.image is not None and view.image.width() > 2 * view.image.height() * 0.9
+    assert view.image is not None and view.image.height() > view.image.width()   # stacked
     assert box.picture.pixmap() is not None and not box.picture.pixmap().isNull()
     assert box.try_button.isEnabled()
     # another photo: the old experiment is cleared, not shown for the wrong photo
@@ -101,3 +101,23 @@ def test_cancelled_report_leaves_nothing(win, qapp, tmp_path):
     win.session.operations.cancel_all()
     assert wait_until(qapp, lambda: not win.session.operations.busy(), 60)
     assert not target.exists() and list(tmp_path.glob(".cancelled*")) == []
+
+
+def test_maps_side_by_side_follow_the_photo_and_the_scale(win, qapp):
+    win.panel.compare_button.click()
+    w = win.maps_window
+    assert w.isVisible() and win.maps.active
+    assert wait_until(qapp, lambda: win.maps.view is not None, 30)
+    first = win.maps.view
+    assert first.error is None and first.side_by_side is not None and first.multiples is not None
+    assert first.side_by_side.width() > 1.8 * first.side_by_side.height() * 0.9
+    assert not w.side.pixmap().isNull() and not w.multiples.pixmap().isNull()
+    assert "Absolute" in w.caption.text()
+    win.explanation.set_scale("relative")
+    assert wait_until(qapp, lambda: win.maps.view is not first and win.maps.view is not None, 30)
+    assert "Relative" in w.caption.text()
+    path = win.session.current_path()
+    win.session.select_row(1)
+    assert wait_until(qapp, lambda: win.maps.view is not None and win.maps.view.path != path, 30)
+    w.close()
+    assert not win.maps.active

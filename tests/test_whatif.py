@@ -129,3 +129,12 @@ def test_crops_are_scored_from_a_sharper_decode(scorer, tmp_path):
         return np.abs(np.diff(g, axis=0)).mean() + np.abs(np.diff(g, axis=1)).mean()
     assert r.image.shape == blown_up.shape and detail(r.image) > 1.3 * detail(blown_up)
     assert load_image(big).size == exp.image_size
+
+
+def test_comparison_picture_side_by_side_or_stacked(experiment):
+    from aesview.core.whatif import comparison_image
+    r = experiment.run("blur", 2)
+    wide = comparison_image(r, side=200)
+    tall = comparison_image(r, side=200, vertical=True)
+    assert wide.dtype == np.uint8 and wide.shape[1] > 2 * 200 and wide.shape[0] < 260
+    assert tall.shape[1] == 200 and tall.shape[0] > 2 * 200

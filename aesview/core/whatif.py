@@ -205,10 +205,10 @@ class WhatIf:
 
 
 def comparison_image(result: Result, mode: str = "absolute", side: int = 480,
-                     opacity: float = 0.75) -> np.ndarray:
-    """Before | after, each what the network saw with its AesAM over it, captioned with the
-    score and the change. Signed views share one colour scale, so a map that weakens looks
-    weaker. RGB uint8."""
+                     opacity: float = 0.75, vertical: bool = False) -> np.ndarray:
+    """Before | after (or before above after), each what the network saw with its AesAM over
+    it, captioned with the score and the change. Signed views share one colour scale, so a map
+    that weakens looks weaker. RGB uint8."""
     from . import map_views as V
     assert result.before.aesam is not None and result.after.aesam is not None
     limit = None
@@ -219,6 +219,7 @@ def comparison_image(result: Result, mode: str = "absolute", side: int = 480,
     for rec, img, caption in (
             (result.before, result.before_image, f"before: score {result.before.score:.2f}"),
             (result.after, result.image,
+             f"after: {result.after.score:.2f} ({result.change:+.2f})" if vertical else
              f"after ({result.setting}): {result.after.score:.2f} ({result.change:+.2f})")):
         h, w = img.shape[:2]
         s = side / max(h, w)
@@ -227,4 +228,9 @@ def comparison_image(result: Result, mode: str = "absolute", side: int = 480,
         assert rec.aesam is not None
         panels.append(V.labelled(V.overlay_on(big, V.view(rec.aesam, mode, limit=limit), opacity),
                                  caption, 14))
+    if vertical:
+        width = max(p.shape[1] for p in panels)
+        padded = [np.pad(p, ((0, 12), (0, width - p.shape[1]), (0, 0)), constant_values=255)
+                  for p in panels]
+        return np.concatenate(padded, axis=0)[:-12]
     return V.hstack(panels, gap=12)

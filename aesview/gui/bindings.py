@@ -93,6 +93,10 @@ class Bindings(QObject):
         panel.whatif.tryRequested.connect(win.whatif.try_change)
         win.whatif.busyChanged.connect(panel.whatif.show_busy)
         win.whatif.resultChanged.connect(panel.whatif.show_result)
+        # maps side by side
+        panel.compareRequested.connect(self._show_maps)
+        win.maps_window.visibilityChanged.connect(win.maps.set_active)
+        win.maps.mapsChanged.connect(win.maps_window.show_maps)
         # crop
         crop = win.crop
         crop.cropChanged.connect(self._crop)
@@ -245,6 +249,11 @@ class Bindings(QObject):
         self.win.panel.show_explanation(ex.title, ex.words_html, ex.attributes, ex.attribute_names,
                                         self.win.explanation.attribute)
 
+    def _show_maps(self) -> None:
+        w = self.win.maps_window
+        w.show()
+        w.raise_()
+
     def _overlay(self, ov: OverlayView) -> None:
         viewer = self.win.viewer
         if ov.image is None or viewer.full_size is None:
@@ -257,6 +266,8 @@ class Bindings(QObject):
         ex = self.win.explanation
         self.win.panel.show_options(ex.mode, ex.attribute, ex.cmap, ex.opacity)
         self.win.panel.show_scale(ex.scale)
+        if self.win.maps.scale != ex.scale:
+            self.win.maps.set_scale(ex.scale)
         act = self.win.actions_by_name.get(f"overlay_{ex.mode}")
         if act is not None:
             act.setChecked(True)

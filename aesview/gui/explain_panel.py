@@ -140,6 +140,7 @@ class ExplainPanel(QWidget):
     attributeClicked = Signal(str)
     cmapChosen = Signal(str)
     scaleChosen = Signal(str)            # core.map_views: absolute, relative, normalised
+    compareRequested = Signal()          # open the maps side by side
     opacityChosen = Signal(float)
     aspectChosen = Signal(str)           # a preset key, or CUSTOM: ask for a W:H
     cropRequested = Signal()
@@ -201,6 +202,12 @@ class ExplainPanel(QWidget):
         form.addRow("Colours", self.cmap)
         self.legend = Legend()
         form.addRow(self.legend)
+        self.compare_button = QPushButton("Maps side by side…")
+        self.compare_button.setObjectName("compare_maps")
+        self.compare_button.setToolTip("the AesAM beside the paper's high-class map, and every "
+                                       "attribute map on one scale")
+        self.compare_button.clicked.connect(self.compareRequested)
+        form.addRow(self.compare_button)
         lay.addWidget(box)
 
         attr_box = QGroupBox("Attributes")
@@ -235,7 +242,7 @@ class ExplainPanel(QWidget):
         # A click on a control must not take the keyboard from the grid: P, X and the arrows
         # keep culling. Tab still reaches every control.
         for w in (*self.mode_buttons.values(), self.attribute, self.opacity, self.cmap, self.scale,
-                  self.aspect, self.crop_button, self.export_button):
+                  self.compare_button, self.aspect, self.crop_button, self.export_button):
             w.setFocusPolicy(Qt.FocusPolicy.TabFocus)
 
     # --- showing what the controllers say ---

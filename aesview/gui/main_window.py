@@ -25,12 +25,20 @@ from ..core import choices, culling
 from ..core.settings import Settings
 from . import actions
 from .bindings import Bindings
-from .controllers import CropController, CullingController, ExplanationController, ReportController, WhatIfController
+from .controllers import (
+    CropController,
+    CullingController,
+    ExplanationController,
+    MapsController,
+    ReportController,
+    WhatIfController,
+)
 from .delegate import ThumbnailDelegate
 from .dialogs import Dialogs
 from .explain_panel import ExplainPanel
 from .grid import PhotoGrid
 from .log_panel import LogPanel
+from .maps_window import MapsWindow
 from .screen_fit import available_geometry, clamp_to_screen, first_geometry
 from .session import Session
 from .status import JobProgress
@@ -57,11 +65,13 @@ class MainWindow(QMainWindow):
         self.crop = CropController(self.session)
         self.whatif = WhatIfController(self.session)
         self.report = ReportController(self.session)
+        self.maps = MapsController(self.session)
         self._laid_out = False
         self._build_centre()
         self._build_docks()
         self._build_status()
         self.dialogs = Dialogs(self, self.session, self.culling, self.crop, self.report)
+        self.maps_window = MapsWindow(self)
         self.actions_by_name, self.menus = actions.install(self, {
             "session": self.session, "culling": self.culling, "explanation": self.explanation,
             "crop": self.crop, "viewer": self.viewer, "dialogs": self.dialogs})

@@ -255,7 +255,8 @@ class ScoringWorker(QObject):
                 result = exp.suggested_crop()
             else:
                 result = exp.run(job.what, job.strength, job.box)
-            image = rgb_to_qimage(comparison_image(result, job.map_mode, side=360))
+            # Stacked: the explanation panel is tall and narrow.
+            image = rgb_to_qimage(comparison_image(result, job.map_mode, side=360, vertical=True))
             self.whatif.emit(WhatIfDone(job.token, job.path, result, image))
         except Exception as exc:  # noqa: BLE001 - shown beside the experiment
             self.whatif.emit(WhatIfDone(job.token, job.path, None, None, str(exc) or type(exc).__name__))

@@ -6,7 +6,8 @@ directly."""
 from .crop import CropController, CropView
 from .culling import CullingController
 from .explanation import Explanation, ExplanationController, OverlayView
-from .teaching import ReportController, WhatIfController, WhatIfView
+from .teaching import MapsController, MapsView, ReportController, WhatIfController, WhatIfView
 
 __all__ = ["CropController", "CropView", "CullingController", "Explanation",
-           "ExplanationController", "OverlayView", "ReportController", "WhatIfController", "WhatIfView"]
+           "ExplanationController", "MapsController", "MapsView", "OverlayView", "ReportController",
+           "WhatIfController", "WhatIfView"]

@@ -56,7 +56,7 @@ DEFAULT_LEGEND = ("lowers score", "raises score")
 # How the map's values become colours (core.map_views): absolute keeps 0 neutral; relative and
 # normalised show where the evidence concentrates within the photo. Legends: low, high, centre.
 SCALES = (map_views.ABSOLUTE, map_views.RELATIVE, map_views.NORMALISED)
-_SCALE_LEGENDS = {map_views.RELATIVE: ("below the photo's average", "above its average", "average"),
+_SCALE_LEGENDS = {map_views.RELATIVE: ("below its average", "above its average", ""),
                   map_views.NORMALISED: ("its weakest", "its strongest", "")}
 
 

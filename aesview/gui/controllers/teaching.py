@@ -15,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QRunnable, Signal
 from PySide6.QtGui import QImage
 
+from ...core.records import ScoreRecord
 from ..messages import WhatIfDone
 from ..operations import Operation
 from ..session import Session
@@ -148,3 +149,100 @@ class ReportController(QObject):
                              f"report not written: {error or 'cancelled'}")
 
         return self.session.operations.run(Operation("Report", work, ok, failed, total=n_ok))
+
+
+@dataclass(frozen=True)
+class MapsView:
+    """The current photo's maps side by side: the signed AesAM (in the chosen scale) beside the
+    paper's high-class map, and every attribute map as small multiples on one scale."""
+    path: str
+    side_by_side: QImage | None
+    multiples: QImage | None
+    caption: str
+    error: str | None = None
+
+
+class _MapsSignals(QObject):
+    done = Signal(object)            # MapsView
+
+
+class _MapsTask(QRunnable):
+    """Decodes the photo small and renders both pictures off the GUI thread."""
+
+    def __init__(self, signals: _MapsSignals, token: int, rec: ScoreRecord, names: list[str],
+                 scale: str):
+        super().__init__()
+        self.signals, self.token, self.rec, self.names, self.scale = signals, token, rec, names, scale
+
+    def run(self) -> None:
+        from ...core import map_views as V
+        from ...core.imaging import load_image
+        from ..qtimage import rgb_to_qimage
+        rec = self.rec
+        try:
+            import numpy as np
+            img = load_image(rec.path, max_side=420).image.convert("RGB")
+            img.thumbnail((420, 420))        # the decode keeps at least 420 px; show 420
+            photo = np.asarray(img)
+            side = None
+            if rec.aesam is not None and rec.highmap is not None:
+                side = rgb_to_qimage(V.side_by_side(photo, rec.aesam, rec.highmap, self.scale))
+            multiples = None
+            if rec.attam is not None and len(self.names) == rec.attam.shape[0]:
+                multiples = rgb_to_qimage(V.small_multiples(photo, rec.attam, self.names,
+                                                            rec.attributes, self.scale, tile=200))
+            caption = V.view(rec.aesam, self.scale).legend if rec.aesam is not None else ""
+            self.signals.done.emit((self.token, MapsView(rec.path, side, multiples, caption)))
+        except Exception as exc:  # noqa: BLE001 - shown in the window
+            self.signals.done.emit((self.token, MapsView(rec.path, None, None, "", str(exc))))
+
+
+class MapsController(QObject):
+    """Renders the maps comparison for the current photo while someone is looking at it."""
+    mapsChanged = Signal(object)     # MapsView, or None while there is none
+
+    def __init__(self, session: Session, parent: QObject | None = None):
+        super().__init__(parent or session)
+        self.session = session
+        self.active = False
+        self.scale = "absolute"
+        self.view: MapsView | None = None
+        self._tokens = itertools.count(1)
+        self._pending: int | None = None
+        self._signals = _MapsSignals(self)
+        self._signals.done.connect(self._done)
+        session.currentChanged.connect(lambda _p: self.refresh())
+        session.recordArrived.connect(self._record_arrived)
+
+    def set_active(self, active: bool) -> None:
+        self.active = active
+        if active:
+            self.refresh()
+
+    def set_scale(self, scale: str) -> None:
+        self.scale = scale
+        self.refresh()
+
+    def _record_arrived(self, path: str) -> None:
+        if path == self.session.current_path():
+            self.refresh()
+
+    def refresh(self) -> None:
+        if not self.active:
+            return
+        it = self.session.current_item()
+        rec = it.record if it is not None else None
+        if rec is None or not rec.ok:
+            self.view = None
+            self.mapsChanged.emit(None)
+            return
+        self._pending = next(self._tokens)
+        self.session.photo_pool.start(_MapsTask(self._signals, self._pending, rec,
+                                                list(rec.attributes), self.scale))
+
+    def _done(self, msg: tuple[int, MapsView]) -> None:
+        token, view = msg
+        if token != self._pending or view.path != self.session.current_path():
+            return
+        self.view = view
+        self.mapsChanged.emit(view)

@@ -45,7 +45,7 @@ class MapsWindow(QDialog):
             self.multiples.clear()
             return
         error = getattr(view, "error", None)
-        self.caption.setText(error or getattr(view, "caption", ""))
+        self.caption.setText(str(error or getattr(view, "caption", "")))
         for label, image in ((self.side, getattr(view, "side_by_side", None)),
                              (self.multiples, getattr(view, "multiples", None))):
             if image is None:

@@ -122,17 +122,18 @@ def test_existing_darktable_sidecar_keeps_everything_else(photo):
 
 
 @needs_exiftool
-def test_lightroom_sidecar_is_read_and_seeds_the_new_one(photo):
+def test_existing_lightroom_sidecar_is_updated_not_doubled(photo):
+    """Issue 11: with only IMG_1.xmp there, a decision goes into it (no second sidecar that
+    would disagree with it), keeping its keywords."""
     lr = photo.with_suffix(".xmp")
     lr.write_text(DARKTABLE_SIDECAR.replace("<xmp:Rating>2</xmp:Rating>",
                                             "<xmp:Rating>-1</xmp:Rating>"))
-    before = lr.read_bytes()
     assert read_decision(photo) == Decision(Flag.REJECT, 0)
     new = write_decision(photo, Decision(Flag.NONE, 4))
-    assert new.name == "IMG_1.jpg.xmp"
-    assert lr.read_bytes() == before                      # the other tool's file is untouched
-    assert exif(new, "-XMP:Subject")["Subject"] == ["holiday", "coffee"]
-    assert read_decision(photo) == Decision(Flag.NONE, 4)  # ours wins once both exist
+    assert new == lr and not photo.with_name(photo.name + ".xmp").exists()
+    assert exif(lr, "-XMP:Subject")["Subject"] == ["holiday", "coffee"]
+    assert exif(lr, "-XMP:Rating")["Rating"] == 4
+    assert read_decision(photo) == Decision(Flag.NONE, 4)
 
 
 @needs_exiftool
@@ -293,3 +294,29 @@ def test_symlinked_sidecar_is_written_through(photo, tmp_path):
     update_sidecar(photo, DecisionChange(stars=5))
     assert link.is_symlink()
     assert exif(real, "-XMP:Rating", "-XMP:Subject")["Rating"] == 5
+
+
+@needs_exiftool
+@pytest.mark.parametrize("style", ["darktable", "basename", "both"])
+def test_colour_labels_agree_in_every_tool_and_style(photo, style):
+    """Issue 11: pick and unpick keep xmp:Label, darktable:colorlabels and digiKam:ColorLabel
+    in step, in every sidecar the style writes; exiftool reads every state back."""
+    from aesview.core.xmp import DecisionChange, sidecar_paths, update_sidecar
+    update_sidecar(photo, DecisionChange(flag=Flag.PICK), style)
+    written = [p for p in sidecar_paths(photo, style) if p.exists()]
+    assert len(written) == (2 if style == "both" else 1)
+    for p in written:
+        tags = exif(p, "-XMP:Label", "-XMP-darktable:Colorlabels", "-XMP-digiKam:ColorLabel",
+                    "-XMP-digiKam:PickLabel")
+        assert tags["Label"] == "Green" and str(tags["Colorlabels"]) == "2"
+        assert tags["ColorLabel"] == 4 and tags["PickLabel"] == 3
+    update_sidecar(photo, DecisionChange(flag=Flag.NONE), style)
+    for p in written:
+        tags = exif(p, "-XMP:Label", "-XMP-darktable:Colorlabels", "-XMP-digiKam:ColorLabel",
+                    "-XMP-digiKam:PickLabel")
+        assert "Label" not in tags and "Colorlabels" not in tags and "ColorLabel" not in tags
+        assert tags["PickLabel"] == 0
+    update_sidecar(photo, DecisionChange(flag=Flag.REJECT, stars=None), style)
+    for p in written:
+        assert exif(p, "-XMP:Rating")["Rating"] == -1
+    assert [read_decision(photo, style) for _ in written][0].rejected

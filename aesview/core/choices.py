@@ -41,8 +41,9 @@ DEVICES: tuple[Choice, ...] = (
 )
 
 SIDECAR_STYLES: tuple[Choice, ...] = (
-    Choice("darktable", "IMG_1.jpg.xmp (darktable)"),
-    Choice("basename", "IMG_1.xmp (digiKam, Lightroom)"),
+    Choice("darktable", "IMG_1.jpg.xmp (darktable, digiKam)"),
+    Choice("basename", "IMG_1.xmp (Lightroom for raw, Capture One, Photo Mechanic)"),
+    Choice("both", "Both names, kept in step"),
 )
 
 

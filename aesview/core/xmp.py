@@ -41,12 +41,20 @@ NS_X = "adobe:ns:meta/"
 NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 NS_XMP = "http://ns.adobe.com/xap/1.0/"
 NS_DIGIKAM = "http://www.digikam.org/ns/1.0/"
-STANDARD_PREFIXES = {"x": NS_X, "rdf": NS_RDF, "xmp": NS_XMP, "digiKam": NS_DIGIKAM}
+STANDARD_PREFIXES = {"x": NS_X, "rdf": NS_RDF, "xmp": NS_XMP, "digiKam": NS_DIGIKAM,
+                     "darktable": "http://darktable.sf.net/"}
 
 RATING = (NS_XMP, "Rating")
 LABEL = (NS_XMP, "Label")
 PICK_LABEL = (NS_DIGIKAM, "PickLabel")
 PICK_COLOUR = "Green"
+NS_DARKTABLE = "http://darktable.sf.net/"
+DT_COLOURS = (NS_DARKTABLE, "colorlabels")     # rdf:Seq of 0 red .. 4 purple
+DIGIKAM_COLOUR = (NS_DIGIKAM, "ColorLabel")   # 0 none, 1 red, 3 yellow, 4 green, 5 blue, 6 magenta
+# One colour label in the three places tools keep it: xmp:Label (Lightroom, Bridge, Capture One),
+# darktable:colorlabels, digiKam:ColorLabel.
+COLOURS = {"Red": ("0", "1"), "Yellow": ("1", "3"), "Green": ("2", "4"), "Blue": ("3", "5"),
+           "Purple": ("4", "6")}
 DIGIKAM_PICK = {Flag.REJECT: "1", Flag.PICK: "3", Flag.NONE: "0"}
 
 
@@ -92,11 +100,12 @@ class DecisionChange:
 
 
 def sidecar_paths(photo: str | os.PathLike[str], style: str = "darktable") -> list[Path]:
-    """Both candidate names, the one `style` writes first."""
+    """Both candidate names, the one `style` writes first ("both" writes both, darktable's
+    name first)."""
     photo = Path(photo)
     darktable = photo.with_name(photo.name + ".xmp")
     basename = photo.with_suffix(".xmp")
-    return [darktable, basename] if style == "darktable" else [basename, darktable]
+    return [basename, darktable] if style == "basename" else [darktable, basename]
 
 
 def find_sidecar(photo: str | os.PathLike[str], style: str = "darktable") -> Path | None:
@@ -240,6 +249,58 @@ def _rating_of(root: ET.Element) -> int | None:
         return None
 
 
+def _dt_colours(root: ET.Element) -> list[str]:
+    el = next((d.find(_qn(DT_COLOURS)) for d in _descriptions(root)
+               if d.find(_qn(DT_COLOURS)) is not None), None)
+    return [] if el is None else [(li.text or "").strip() for li in el.iter(f"{{{NS_RDF}}}li")]
+
+
+def _set_dt_colour(root: ET.Element, index: str, on: bool) -> bool:
+    """Add or remove one of darktable's colour labels; True if the tree changed."""
+    have = _dt_colours(root)
+    if (index in have) == on:
+        return False
+    want = sorted(set(have) | {index}) if on else [c for c in have if c != index]
+    for desc in _descriptions(root):
+        el = desc.find(_qn(DT_COLOURS))
+        if el is not None:
+            desc.remove(el)
+    if want:
+        el = ET.SubElement(_descriptions(root)[0], _qn(DT_COLOURS))
+        seq = ET.SubElement(el, f"{{{NS_RDF}}}Seq")
+        for c in want:
+            ET.SubElement(seq, f"{{{NS_RDF}}}li").text = c
+    return True
+
+
+def set_colour_label(root: ET.Element, colour: str | None) -> bool:
+    """Make xmp:Label, darktable:colorlabels and digiKam:ColorLabel all say `colour` (one of
+    COLOURS) or, with None, no colour of ours; True if the tree changed."""
+    _ensure_description(root)
+    old = _get(root, LABEL)
+    changed = False
+    if old and old.capitalize() in COLOURS and old.capitalize() != colour:
+        dt, dk = COLOURS[old.capitalize()]
+        changed |= _set_dt_colour(root, dt, False)
+        if _get(root, DIGIKAM_COLOUR) == dk:
+            _set(root, DIGIKAM_COLOUR, None)
+            changed = True
+    if colour is None:
+        if old is not None:
+            _set(root, LABEL, None)
+            changed = True
+        return changed
+    dt, dk = COLOURS[colour]
+    if old != colour:
+        _set(root, LABEL, colour)
+        changed = True
+    changed |= _set_dt_colour(root, dt, True)
+    if _get(root, DIGIKAM_COLOUR) != dk:
+        _set(root, DIGIKAM_COLOUR, dk)
+        changed = True
+    return changed
+
+
 def apply_change(root: ET.Element, change: DecisionChange) -> bool:
     """Apply `change` to a parsed sidecar, touching only what it changes. True if anything did."""
     _ensure_description(root)
@@ -262,9 +323,9 @@ def apply_change(root: ET.Element, change: DecisionChange) -> bool:
         ours = label is not None and label.lower() == PICK_COLOUR.lower()
         if after.picked:
             if not label:  # another tool's colour label is the user's; the pick goes beside it
-                put(LABEL, PICK_COLOUR)
+                changed |= set_colour_label(root, PICK_COLOUR)
         elif ours:
-            put(LABEL, None)
+            changed |= set_colour_label(root, None)
         if after.flag is not Flag.NONE or _get(root, PICK_LABEL) is not None:
             put(PICK_LABEL, DIGIKAM_PICK[after.flag])
     return changed
@@ -329,28 +390,40 @@ def update_sidecar(photo: str | os.PathLike[str], change: DecisionChange,
     are there. Build the change with `DecisionChange.between(old, new)` from a culling Edit.
     The write is atomic (old or new file, never half); when the sidecar already says it,
     nothing is written. Returns the path, the decision the sidecar now holds (show that) and
-    whether a write happened. When only the other style's sidecar exists, the new one starts
-    as a copy of it. Raises SidecarError, naming the file and writing nothing, when the sidecar
-    can't be read or parsed, or isn't a regular file."""
-    target = sidecar_paths(photo, style)[0]
-    with _lock_for(target):
-        source = find_sidecar(photo, style)
-        if source is not None:
-            root, prefixes = _parse(source)
-        else:
-            if os.path.lexists(target):  # a FIFO, folder or dangling link where the sidecar goes
-                _writable_target(target)
-            root, prefixes = _new_tree(), {}
-        try:
-            changed = apply_change(root, change)
-        except SidecarError as exc:
-            raise SidecarError(f"{source}: {exc}") from exc
-        decision = decision_from_tree(root)
-        if not changed:
-            return SidecarUpdate(source, decision, False)
-        dst = _writable_target(target)
-        atomic_write_bytes(dst, _serialise(root, prefixes))
-        return SidecarUpdate(target, decision, True)
+    whether a write happened. Every sidecar the photo has, under either name, is updated (so
+    two never disagree); with none, the style's name is created ("both": both names). Raises
+    SidecarError, naming the file and writing nothing, when a sidecar can't be read or parsed,
+    or isn't a regular file."""
+    names = sidecar_paths(photo, style)
+    with _lock_for(names[0] if style != "basename" else names[1]):
+        existing = [p for p in names if os.path.lexists(p)]
+        # Whichever sidecars are there are the ones updated (never a second, disagreeing one
+        # beside them); "both" keeps both names in step, making the missing one from the other.
+        targets = names if style == "both" else (existing or names[:1])
+        first = next((p for p in names if p.is_file()), None)
+        planned = []
+        for target in targets:
+            source = target if target.is_file() else first
+            if source is not None:
+                root, prefixes = _parse(source)
+            else:
+                if os.path.lexists(target):  # a FIFO, folder or dangling link in its place
+                    _writable_target(target)
+                root, prefixes = _new_tree(), {}
+            try:
+                changed = apply_change(root, change)
+            except SidecarError as exc:
+                raise SidecarError(f"{source}: {exc}") from exc
+            planned.append((target, source, root, prefixes, changed))
+        # Every sidecar parsed before the first is written: one that can't be read stops all.
+        updates = []
+        for target, source, root, prefixes, changed in planned:
+            if changed:
+                atomic_write_bytes(_writable_target(target), _serialise(root, prefixes))
+            updates.append(SidecarUpdate(target if changed else source,
+                                         decision_from_tree(root), changed))
+        return SidecarUpdate(updates[0].path, updates[0].decision,
+                             any(u.written for u in updates))
 
 
 def write_decision(photo: str | os.PathLike[str], decision: Decision,

@@ -44,9 +44,15 @@ def main() -> int:
     # The figures depend on what else the machine runs: say so beside them.
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
+    import torch
+
     from aesview.core.scoring import Scorer
     from aesview.core.weights import load_model
     from aesview.core.whatif import FAMILIES, WhatIf
+
+    # As the app's inference worker runs it: one core left to the GUI and the decoders.
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    print(f"torch threads: {torch.get_num_threads()}")
 
     with tempfile.TemporaryDirectory() as tmp:
         photo = Path(args.photo) if args.photo else make_24mp(Path(tmp) / "IMG_24MP.jpg")

@@ -4,7 +4,7 @@ culling flag and stars, and a red badge on a photo that failed to load or score.
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen, QPixmap, QPixmapCache
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
 from ..core.culling import Decision, Flag
@@ -51,7 +51,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
             target.moveCenter(box.center())
             if decision.rejected:
                 painter.setOpacity(0.35)
-            painter.drawImage(target, image)
+            painter.drawPixmap(target, self._scaled(image, target.size()))
             painter.setOpacity(1.0)
         else:
             painter.fillRect(box.adjusted(8, 8, -8, -8), pal.mid())
@@ -60,6 +60,18 @@ class ThumbnailDelegate(QStyledItemDelegate):
         self._badges(painter, target, decision, index.data(Role.ERROR))
         self._caption(painter, option, r, box, index, decision, selected)
         painter.restore()
+
+    @staticmethod
+    def _scaled(image: QImage, size: QSize) -> QPixmap:
+        """The thumbnail at cell size, scaled once: a repaint of the grid (every percentile moves
+        while scores stream in) then only copies pixels."""
+        key = f"aesview:{image.cacheKey()}:{size.width()}x{size.height()}"
+        pix = QPixmapCache.find(key)
+        if pix is None:
+            pix = QPixmap.fromImage(image.scaled(size, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                                 Qt.TransformationMode.SmoothTransformation))
+            QPixmapCache.insert(key, pix)
+        return pix
 
     def _badges(self, painter, box, decision, error) -> None:
         d = max(16, self.size // 8)

@@ -88,6 +88,7 @@ class PhotoListModel(QAbstractListModel):
         self._decision_of: Callable[[str], Decision] = lambda _path: Decision()
         self._row: dict[str, int] = {}
         self._ranks_dirty = False
+        self._n_ranked = 0
         # Percentiles of every photo move when one new score arrives; recomputing them at most
         # every 150 ms keeps a stream of scores from re-painting the whole grid per record.
         self._rank_timer = QTimer(self, singleShot=True, interval=150)
@@ -125,17 +126,25 @@ class PhotoListModel(QAbstractListModel):
             return "scored" if it.score is not None else "pending"
         if role == Role.CAPTURED:
             return it.captured
+        if role in (Role.SORT_SCORE, Role.SORT_TIME):
+            return self.sort_key(index.row(), role)
+        if role == Role.RECORD:
+            return it.record
+        if role == Role.THUMB_SIZE:
+            return it.thumb_size
+        return None
+
+    def sort_key(self, row: int, role: int) -> tuple[object, ...] | str:
+        """The value the proxy sorts on, ascending (read directly by PhotoProxy.lessThan: a
+        re-sort of thousands of rows as scores stream in stays off the QVariant path)."""
+        it = self._items[row]
         if role == Role.SORT_SCORE:
             s = it.score
             # best first, ties by path: the order core.records.rank gives
             return (0, -s, it.path) if s is not None else (1, 0.0, it.path)
         if role == Role.SORT_TIME:
             return (it.captured if it.captured is not None else math.inf, it.name.lower())
-        if role == Role.RECORD:
-            return it.record
-        if role == Role.THUMB_SIZE:
-            return it.thumb_size
-        return None
+        return it.name.lower()
 
     def roleNames(self):
         names = super().roleNames()
@@ -234,6 +243,7 @@ class PhotoListModel(QAbstractListModel):
         self._ranks_dirty = False
         records = [it.record for it in self._items if it.record is not None]
         rank(records)
+        self._n_ranked = sum(1 for r in records if r.rank is not None)
         for it in self._items:
             r = it.record
             it.rank, it.percentile = (r.rank, r.percentile) if r is not None and it.score is not None \
@@ -244,13 +254,22 @@ class PhotoListModel(QAbstractListModel):
         self.ranksChanged.emit()
 
     def counts(self) -> dict[str, int]:
-        return {
-            "photos": len(self._items),
-            "scored": sum(1 for it in self._items if it.score is not None),
-            "failed": sum(1 for it in self._items if it.error),
-            "picks": sum(1 for it in self._items if self._decision_of(it.path).picked),
-            "rejects": sum(1 for it in self._items if self._decision_of(it.path).rejected),
-        }
+        c = {"photos": len(self._items), "scored": 0, "failed": 0, "picks": 0, "rejects": 0}
+        decision_of = self._decision_of
+        for it in self._items:            # one pass: a status bar of 10,000 photos stays cheap
+            r = it.record
+            if r is not None and r.error is None and r.score is not None:
+                c["scored"] += 1
+            elif (r is not None and r.error) or it.load_error:
+                c["failed"] += 1
+            d = decision_of(it.path)
+            if d.flag:
+                c["picks" if d.picked else "rejects"] += 1
+        return c
+
+    def ranked(self) -> int:
+        """How many photos have a rank (as of the last update_ranks)."""
+        return self._n_ranked
 
 
 class PhotoProxy(QSortFilterProxyModel):
@@ -278,11 +297,16 @@ class PhotoProxy(QSortFilterProxyModel):
 
     def lessThan(self, left, right) -> bool:
         role = self.sortRole()
+        model = self.sourceModel()
+        if isinstance(model, PhotoListModel):
+            return model.sort_key(left.row(), role) < model.sort_key(right.row(), role)  # type: ignore[operator]
         a, b = left.data(role), right.data(role)
         if a is None or b is None:
             return a is not None and b is None
         return a < b
 
     def filterAcceptsRow(self, row, parent) -> bool:
+        if self.filter_name == "all":
+            return True
         d = self.sourceModel().index(row, 0, parent).data(int(Role.DECISION))
         return passes(d or Decision(), self.filter_name, self.min_stars)

@@ -189,7 +189,7 @@ class ExplanationController(QObject):
                                {}, names)
         if rec is None or rec.score is None:
             return Explanation(it.name, "Scoring…", {}, names)
-        n = s.model.counts()["scored"]
+        n = s.model.ranked()
         percentile = it.percentile if self._record_override is None else rec.percentile
         title = f"{it.name}\n{rec.score:.2f}" + (f" — #{it.rank} of {n}"
                                                 if it.rank and self._record_override is None else "")

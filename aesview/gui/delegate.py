@@ -66,8 +66,8 @@ class ThumbnailDelegate(QStyledItemDelegate):
         """The thumbnail at cell size, scaled once: a repaint of the grid (every percentile moves
         while scores stream in) then only copies pixels."""
         key = f"aesview:{image.cacheKey()}:{size.width()}x{size.height()}"
-        pix = QPixmapCache.find(key)
-        if pix is None:
+        pix = QPixmap()
+        if not QPixmapCache.find(key, pix):
             pix = QPixmap.fromImage(image.scaled(size, Qt.AspectRatioMode.IgnoreAspectRatio,
                                                  Qt.TransformationMode.SmoothTransformation))
             QPixmapCache.insert(key, pix)

@@ -272,16 +272,24 @@ def _train_livec(args, out: Path) -> int:
     data = Data(args.data, args.photos, cfg.long_side, cfg.seed)
     fill_cache(data, cfg, cfg.device)
     net, summary = run_split(data.livec, data.train_photos, data.val_photos, cfg, args.split, out,
-                             resume=args.resume, extra_train=data.selfsup + data.bokeh,
+                             resume=args.resume, extra_train=data.extra,
                              device=cfg.device)
     parts = split_names([s.name for s in data.livec], args.split)
     metrics = {}
     if not args.no_evaluate:
         from .bokeh import bokeh_check
-        from .evaluate import evaluate_photos
+        from .evaluate import evaluate_photos, format_report
         log.info("evaluating on the held-out shoot photos")
         metrics = evaluate_photos(net, data.held_out, cfg.architecture, cfg.long_side)
         metrics["bokeh"] = bokeh_check(net, data.held_out, cfg.architecture, cfg.long_side)
+        from .bursts import burst_check
+        metrics["bursts"] = burst_check(net, data.held_out, SPECS[cfg.architecture].normalization,
+                                        cfg.long_side)
+        log.info("\n%s", format_report(metrics))
+        log.info("bokeh: max cost %.3f, subject blur costs more %.3f; bursts: clean wins %.3f "
+                 "(beaten by %s)", metrics["bokeh"]["max_bokeh_cost"],
+                 metrics["bokeh"]["subject_blur_costs_more"], metrics["bursts"]["clean_wins"],
+                 metrics["bursts"]["beaten_by"])
     metrics["livec_test"] = summary["test"]
     save = Path(args.save) if args.save else out / "model.pt"
     name = args.name or save.stem
@@ -290,8 +298,9 @@ def _train_livec(args, out: Path) -> int:
         "data": (f"LIVE In the Wild Image Quality Challenge Database (Ghadiyaram & Bovik 2016): "
                  f"{len(parts['train'])} photos of seeded split {args.split} with their human "
                  f"mean opinion scores and rating spreads (and their mirror images), jointly with "
-                 f"{len(data.selfsup)} synthetic-defect and {len(data.bokeh)} synthetic-bokeh "
-                 f"samples of {len(data.train_photos)} freely licensed photos "
+                 f"{len(data.selfsup)} synthetic-defect, {len(data.bokeh)} synthetic-bokeh "
+                 f"and {len(data.native)} full-resolution-defect samples of "
+                 f"{len(data.train_photos)} freely licensed photos "
                  f"({lic.name if lic.is_file() else 'see the photo folder'}); never shown AVA "
                  "or AADB"),
         "score_meaning": ("P(high): how likely people would rate the photo's quality above the "
@@ -306,7 +315,9 @@ def _train_livec(args, out: Path) -> int:
                    "people's means + attribute BCE + within-photo and cross-scene ranking of "
                    "the synthetic defects + map loss on local-defect and subject-blur masks; "
                    "synthetic bokeh (background lens blur outside the ImageNet CAM's subject) "
-                   "on the high side, subject blur on the low side; the epoch best on the "
+                   "on the high side, subject blur on the low side; noise, shake and missed "
+                   "focus also made at the photo's full resolution and passed through a JPEG "
+                   "and the app's reduced decode; the epoch best on the "
                    "split's validation photos (mean of SRCC and clean-beats-defect) kept"),
         "command": "aesview train " + " ".join(_argv_tail()),
         "split": {"seed": __import__("aesview.training.joint", fromlist=["SPLIT_SEED"]).SPLIT_SEED,

@@ -73,6 +73,36 @@ def bokeh_samples(photos, long_side: int, seed: int = 0, finder=None) -> list[Sa
     return out
 
 
+def native_samples(photos, long_side: int, seed: int = 0, mirror: bool = True) -> list[Sample]:
+    """Defects made at the photo's full resolution (noise, shake, missed focus; 3 severities)
+    and passed, like the clean photo itself, through a JPEG and the app's reduced decode: what
+    a camera file looks like to the network. Grain that shrinking almost hides is still grain."""
+    import tempfile
+
+    from ..core.imaging import load_image
+    from .bursts import NATIVE, NATIVE_ATTRIBUTE, native_defect, through_app
+    from .selfsup import ATTRIBUTE_TARGET, seed_for
+    out = []
+    k = len(D.ATTRIBUTES)
+    with tempfile.TemporaryDirectory(prefix="aesview-native-") as tmp:
+        for g, path in enumerate(photos):
+            full = np.asarray(load_image(path).image.convert("RGB"))
+            for m, im in enumerate((full, np.ascontiguousarray(full[:, ::-1])) if mirror
+                                   else (full,)):
+                rng = np.random.default_rng(seed_for(seed, Path(path).name, "native", m))
+                group = 200000 + 2 * g + m
+                out.append(Sample(pseudo_votes(CLEAN_MEAN), np.ones(k, np.float32),
+                                  image=through_app(im, long_side, Path(tmp)), group=group))
+                for fam in NATIVE:
+                    for sev in D.SEVERITIES:
+                        att = np.ones(k, np.float32)
+                        att[D.ATTRIBUTES.index(NATIVE_ATTRIBUTE[fam])] = ATTRIBUTE_TARGET[sev]
+                        img = through_app(native_defect(im, fam, sev, rng), long_side, Path(tmp))
+                        out.append(Sample(pseudo_votes(DEFECT_MEAN[sev]), att, image=img,
+                                          group=group, family=fam, severity=sev))
+    return out
+
+
 def selfsup_samples(train_photos, long_side: int, seed: int = 0) -> list[Sample]:
     return build(train_photos, long_side, near_lossless=2, copies=1, seed=seed,
                  mirror_sources=True)
@@ -80,7 +110,9 @@ def selfsup_samples(train_photos, long_side: int, seed: int = 0) -> list[Sample]
 
 def selfsup_validation(val_photos, long_side: int, seed: int = 7) -> list[Sample]:
     return build(val_photos, long_side, near_lossless=0, copies=1, seed=seed,
-                 families=D.TECHNICAL)
+                 families=D.TECHNICAL) + [
+        replace(s, group=s.group + 1000) for s in native_samples(val_photos, long_side, seed,
+                                                                 mirror=False)]
 
 
 @torch.no_grad()
@@ -100,7 +132,7 @@ def selfsup_figures(z: np.ndarray, samples: list[Sample]) -> dict:
     by = {(s.group, s.family, s.severity): z[i] for i, s in enumerate(samples)}
     wins, order = [], []
     for (g, fam, sev), v in by.items():
-        if fam in D.TECHNICAL:
+        if fam in D.TECHNICAL or fam.startswith("native_"):
             c = by[(g, "clean", 0)]
             wins.append(1.0 if c > v else 0.5 if c == v else 0.0)
             if (g, fam, sev + 1) in by:

@@ -378,6 +378,7 @@ def train(samples: list[Sample], cfg: TrainConfig, out_dir: Path | None = None,
                                                 total_steps=max(1, cfg.epochs * batches_per_epoch))
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     start_epoch, history, elapsed_before = 0, [], 0.0
+    best_score, best_state, best_epoch = -np.inf, None, None
     ckpt = out_dir / "checkpoint.pt" if out_dir else None
     if resume and ckpt is not None and ckpt.is_file():
         state = torch.load(ckpt, map_location="cpu", weights_only=False)
@@ -388,10 +389,12 @@ def train(samples: list[Sample], cfg: TrainConfig, out_dir: Path | None = None,
         torch.set_rng_state(state["torch_rng"])
         start_epoch, history = state["epoch"], state["history"]
         elapsed_before = state.get("time_s", 0.0)
+        best = state.get("best")
+        if best is not None:
+            best_score, best_epoch, best_state = best["score"], best["epoch"], best["state"]
         log.info("resumed from %s at epoch %d", ckpt, start_epoch)
 
     from tqdm import tqdm
-    best_score, best_state, best_epoch = -np.inf, None, None
     for epoch in range(start_epoch, cfg.epochs):
         rng = np.random.default_rng([cfg.seed, epoch])
         set_train_mode(net)
@@ -438,6 +441,8 @@ def train(samples: list[Sample], cfg: TrainConfig, out_dir: Path | None = None,
                                "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
                                "torch_rng": torch.get_rng_state(), "epoch": epoch + 1,
                                "history": history, "config": asdict(cfg),
+                               "best": None if best_state is None else
+                               {"score": best_score, "epoch": best_epoch, "state": best_state},
                                "time_s": elapsed_before + time.time() - t_start}, ckpt)
     if best_state is not None:
         net.load_state_dict(best_state)

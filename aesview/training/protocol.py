@@ -19,6 +19,7 @@ from .joint import (
     bokeh_samples,
     frozen_ridge_scores,
     mirrored,
+    native_samples,
     pixel_baselines,
     run_split,
     selfsup_samples,
@@ -32,7 +33,7 @@ log = logging.getLogger("aesview.training")
 # The settings every split is trained with (chosen before any test part was looked at; the
 # epoch is picked per split on its validation photos).
 DEFAULTS = dict(architecture="efficientnet_lite0", long_side=320, multiple=32, freeze=16,
-                cache_prefix=True, epochs=12, batch_size=32, lr=1e-3, weight_decay=0.05,
+                cache_prefix=True, epochs=10, batch_size=32, lr=1e-3, weight_decay=0.05,
                 measure="vote", gamma=1.0, delta=0.0, threshold=5.5, balance="weights",
                 att_weight=0.5, rank_weight=1.0, rank_margin=1.0, cross_rank_weight=1.0,
                 human_rank_weight=1.0, map_weight=0.2, seed=0, device="cpu")
@@ -59,13 +60,20 @@ class Data:
         t0 = time.time()
         self.selfsup = selfsup_samples(self.train_photos, long_side, seed)
         self.bokeh = bokeh_samples(self.train_photos, long_side, seed)
+        self.native = native_samples(self.train_photos, long_side, seed)
         log.info("LIVE-C %d photos; shoot photos %d train / %d validation / %d held out; %d "
-                 "defect and %d bokeh samples (%.0f s)", len(self.livec), len(self.train_photos),
-                 len(self.val_photos), len(self.held_out), len(self.selfsup), len(self.bokeh),
+                 "defect, %d bokeh and %d full-resolution defect samples (%.0f s)",
+                 len(self.livec), len(self.train_photos), len(self.val_photos),
+                 len(self.held_out), len(self.selfsup), len(self.bokeh), len(self.native),
                  time.time() - t0)
 
+    @property
+    def extra(self) -> list:
+        """Everything but LIVE-C that every split trains on."""
+        return self.selfsup + self.bokeh + self.native
+
     def everything(self, long_side):
-        return (self.livec + [mirrored(s) for s in self.livec] + self.selfsup + self.bokeh
+        return (self.livec + [mirrored(s) for s in self.livec] + self.extra
                 + selfsup_validation(self.val_photos, long_side))
 
 
@@ -95,7 +103,7 @@ def run(livec_root, photos_dir, out: Path, splits=(0, 1, 2, 3, 4), gammas=(1.0, 
                 continue
             cfg = config(cfg0.cache_file, gamma=gamma, **over)
             net, summary = run_split(data.livec, data.train_photos, data.val_photos, cfg, split,
-                                     out / tag, resume=True, extra_train=data.selfsup + data.bokeh)
+                                     out / tag, resume=True, extra_train=data.extra)
             torch.save({k: v.cpu() for k, v in net.state_dict().items()}, out / f"{tag}.state.pt")
             atomic_write_text(res_file, json.dumps(summary, indent=1) + "\n")
             entry[f"gamma={gamma:g}"] = summary

@@ -161,6 +161,7 @@ def test_bad_arguments_are_refused_before_any_work(shoot, args, capsys, monkeypa
     photo = folder / PHOTOS[0]
     argv = [a.format(photo=photo, root=root) for a in args]
     before = digests(folder)
+    cli.build_parser()  # subcommand modules import _load now, never the stand-in below
     monkeypatch.setattr(cli, "_load", lambda a: pytest.fail("model loaded before the check"))
     assert cli.main(argv) == 2
     out, err = capsys.readouterr()

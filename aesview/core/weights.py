@@ -76,8 +76,8 @@ class ModelCard:
                 raise ValueError("normalization needs 3 means and 3 positive stds")
             if not 32 <= int(inp["long_side"]) <= 4096 or not 1 <= int(inp.get("multiple", 32)) <= 256:
                 raise ValueError("input.long_side must be 32..4096 and input.multiple 1..256")
-            if not 1 <= len(meta["attributes"]) <= MAX_ATTRIBUTES or len(meta["labels"]) != 2:
-                raise ValueError(f"a model has 2 labels and 1..{MAX_ATTRIBUTES} attributes")
+            if len(meta["attributes"]) > MAX_ATTRIBUTES or len(meta["labels"]) != 2:
+                raise ValueError(f"a model has 2 labels and at most {MAX_ATTRIBUTES} attributes")
             card = cls(name=str(meta["name"]), file=str(meta["file"]), sha256=str(meta["sha256"]),
                        architecture=str(meta["architecture"]),
                        input=InputSpec(int(inp["long_side"]), int(inp.get("multiple", 32))),

@@ -87,7 +87,7 @@ def test_reject_is_rating_minus_one(photo):
     assert tags["Rating"] == -1
     assert "Label" not in tags                 # our Green pick label goes with the pick
     assert tags["PickLabel"] == 1
-    assert read_decision(photo) == Decision(Flag.REJECT, 0)
+    assert read_decision(photo) == Decision(Flag.REJECT, 4)   # the stars wait for an unreject
 
 
 @needs_exiftool
@@ -225,13 +225,15 @@ def test_reject_then_unreject_and_a_no_op_writes_nothing(photo):
     sidecar = _other_tools_sidecar(photo)
     update_sidecar(photo, DecisionChange(flag=Flag.REJECT))
     assert exif(sidecar, "-XMP:Rating")["Rating"] == -1
-    update_sidecar(photo, DecisionChange(stars=5))        # stars on a rejected photo: still out
-    assert read_decision(photo) == Decision(Flag.REJECT, 0)
+    assert read_decision(photo) == Decision(Flag.REJECT, 3)   # the other tool's 3 stars wait
+    update_sidecar(photo, DecisionChange(stars=5))        # stars on a rejected photo are kept
+    assert exif(sidecar, "-XMP:Rating")["Rating"] == -1
+    assert read_decision(photo) == Decision(Flag.REJECT, 5)
     update_sidecar(photo, DecisionChange(flag=Flag.NONE))
     assert exif(sidecar, "-XMP:Rating", "-XMP:Label") == {
-        "SourceFile": str(sidecar), "Rating": 0, "Label": "Red"}
+        "SourceFile": str(sidecar), "Rating": 5, "Label": "Red"}
     stamp = sidecar.stat().st_mtime_ns, sidecar.read_bytes()
-    result = update_sidecar(photo, DecisionChange(flag=Flag.NONE, stars=0))
+    result = update_sidecar(photo, DecisionChange(flag=Flag.NONE, stars=5))
     assert not result.written and (sidecar.stat().st_mtime_ns, sidecar.read_bytes()) == stamp
 
 
@@ -320,3 +322,26 @@ def test_colour_labels_agree_in_every_tool_and_style(photo, style):
     for p in written:
         assert exif(p, "-XMP:Rating")["Rating"] == -1
     assert [read_decision(photo, style) for _ in written][0].rejected
+
+
+@needs_exiftool
+def test_stars_survive_reject_and_unreject(photo):
+    """Issue 11: X then 2 stars, reopen: the stars are still there; unreject brings them back
+    as xmp:Rating. Rating stays -1 while rejected (what darktable and Lightroom read)."""
+    from aesview.core.xmp import DecisionChange, update_sidecar
+    update_sidecar(photo, DecisionChange(stars=3))
+    update_sidecar(photo, DecisionChange(flag=Flag.REJECT))
+    side = photo.with_name(photo.name + ".xmp")
+    assert exif(side, "-XMP:Rating")["Rating"] == -1
+    assert read_decision(photo) == Decision(Flag.REJECT, 3)
+    update_sidecar(photo, DecisionChange(stars=2))             # stars while rejected
+    assert exif(side, "-XMP:Rating")["Rating"] == -1
+    assert read_decision(photo) == Decision(Flag.REJECT, 2)     # what a reopen shows
+    update_sidecar(photo, DecisionChange(flag=Flag.NONE))
+    tags = exif(side, "-XMP:Rating", "-XMP-aesview:all")
+    assert tags["Rating"] == 2 and "RejectedRating" not in tags
+    assert read_decision(photo) == Decision(Flag.NONE, 2)
+    # a reject with no stars leaves no extra field
+    update_sidecar(photo, DecisionChange(stars=0))
+    update_sidecar(photo, DecisionChange(flag=Flag.REJECT))
+    assert "RejectedRating" not in side.read_text()

@@ -3,7 +3,8 @@
 Mapping (documented in docs/GUI.md):
 - stars 0..5        -> xmp:Rating 0..5
 - reject            -> xmp:Rating -1 (the XMP spec's "rejected"; darktable and Lightroom agree)
-                       and digiKam:PickLabel 1
+                       and digiKam:PickLabel 1; its stars wait in aesview:RejectedRating and
+                       come back as xmp:Rating on unreject
 - pick              -> xmp:Label "Green" (a colour label: darktable, digiKam, Lightroom, Bridge)
                        and digiKam:PickLabel 3 ("accepted")
 - unflag            -> xmp:Label removed if it is our "Green", digiKam:PickLabel 0 if present
@@ -42,13 +43,16 @@ NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 NS_XMP = "http://ns.adobe.com/xap/1.0/"
 NS_DIGIKAM = "http://www.digikam.org/ns/1.0/"
 STANDARD_PREFIXES = {"x": NS_X, "rdf": NS_RDF, "xmp": NS_XMP, "digiKam": NS_DIGIKAM,
-                     "darktable": "http://darktable.sf.net/"}
+                     "darktable": "http://darktable.sf.net/",
+                     "aesview": "http://ns.aesview.org/xmp/1.0/"}
 
 RATING = (NS_XMP, "Rating")
 LABEL = (NS_XMP, "Label")
 PICK_LABEL = (NS_DIGIKAM, "PickLabel")
 PICK_COLOUR = "Green"
 NS_DARKTABLE = "http://darktable.sf.net/"
+NS_AESVIEW = "http://ns.aesview.org/xmp/1.0/"
+KEPT_STARS = (NS_AESVIEW, "RejectedRating")    # the stars of a rejected photo (Rating is -1)
 DT_COLOURS = (NS_DARKTABLE, "colorlabels")     # rdf:Seq of 0 red .. 4 purple
 DIGIKAM_COLOUR = (NS_DIGIKAM, "ColorLabel")   # 0 none, 1 red, 3 yellow, 4 green, 5 blue, 6 magenta
 # One colour label in the three places tools keep it: xmp:Label (Lightroom, Bridge, Capture One),
@@ -92,7 +96,7 @@ class DecisionChange:
     def applied_to(self, decision: Decision) -> Decision:
         flag = decision.flag if self.flag is None else self.flag
         stars = decision.stars if self.stars is None else self.stars
-        return Decision(flag, 0 if flag is Flag.REJECT else stars)
+        return Decision(flag, stars)   # a reject keeps its stars (stored beside Rating -1)
 
     @property
     def empty(self) -> bool:
@@ -200,6 +204,13 @@ def _set(root: ET.Element, prop: tuple[str, str], value: str | None) -> None:
         _descriptions(root)[0].set(name, value)
 
 
+def _int_or_zero(text: str | None) -> int:
+    try:
+        return round(float(text)) if text else 0
+    except ValueError:
+        return 0
+
+
 def decision_from_tree(root: ET.Element) -> Decision:
     rating_text = _get(root, RATING)
     try:
@@ -209,7 +220,9 @@ def decision_from_tree(root: ET.Element) -> Decision:
     label = (_get(root, LABEL) or "").lower()
     pick_label = _get(root, PICK_LABEL)
     if rating < 0 or pick_label == DIGIKAM_PICK[Flag.REJECT]:
-        return Decision(Flag.REJECT, 0)
+        # digiKam keeps the rating beside its reject; ours is kept in aesview:RejectedRating
+        kept = rating if rating > 0 else _int_or_zero(_get(root, KEPT_STARS))
+        return Decision(Flag.REJECT, min(max(kept, 0), MAX_STARS))
     flag = Flag.PICK if label == PICK_COLOUR.lower() or pick_label == DIGIKAM_PICK[Flag.PICK] \
         else Flag.NONE
     return Decision(flag, min(rating, MAX_STARS))
@@ -318,6 +331,10 @@ def apply_change(root: ET.Element, change: DecisionChange) -> bool:
     if (change.stars is not None or after.rejected != before.rejected) \
             and _rating_of(root) != want_rating:
         put(RATING, str(want_rating))
+    # XMP has no field for "rejected, with 3 stars": the stars wait here until the unreject.
+    if change.stars is not None or after.rejected != before.rejected:
+        keep = str(after.stars) if after.rejected and after.stars and _rating_of(root) == -1 else None
+        put(KEPT_STARS, keep)
     if change.flag is not None and after.flag is not before.flag:
         label = _get(root, LABEL)
         ours = label is not None and label.lower() == PICK_COLOUR.lower()

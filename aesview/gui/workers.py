@@ -141,13 +141,10 @@ class SidecarWriteTask(QRunnable):
 
     def run(self) -> None:
         from ..core.xmp import DecisionChange, update_sidecar
-
-        def on_disk(d: Decision) -> Decision:
-            # A reject is stored as rating -1: its stars are not on disk, so undoing a reject
-            # has to write them back.
-            return Decision(d.flag, 0) if d.rejected else d
         try:
-            change = DecisionChange.between(on_disk(self.old), on_disk(self.new))
+            # A reject keeps its stars on disk (core.xmp: aesview:RejectedRating), so the
+            # change is exactly what the key press changed.
+            change = DecisionChange.between(self.old, self.new)
             done = update_sidecar(self.path, change, self.style)
             self.signals.sidecar_written.emit(SidecarWritten(self.gen, self.path, done.decision))
         except Exception as exc:  # noqa: BLE001

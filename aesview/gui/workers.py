@@ -134,18 +134,33 @@ class SidecarWriteTask(QRunnable):
     the parts the key press changed are written (core.xmp.update_sidecar)."""
 
     def __init__(self, signals: WorkerSignals, gen: int, path: str, old: Decision, new: Decision,
-                 style: str):
+                 style: str, step: Any = None, forward: bool = True):
+        """`step` (core.sidecar_undo.SidecarStep) is shared by an edit's forward write, which
+        records the sidecars' bytes around it, and its undo/redo, which put them back exactly."""
         super().__init__()
         self.signals, self.gen, self.path = signals, gen, path
         self.old, self.new, self.style = old, new, style
+        self.step, self.forward = step, forward
 
     def run(self) -> None:
-        from ..core.xmp import DecisionChange, update_sidecar
+        from ..core.sidecar_undo import restore_if_unchanged, snapshot
+        from ..core.xmp import DecisionChange, read_decision, update_sidecar
         try:
+            step = self.step
+            if step is not None and step.recorded:
+                expect, target = (step.before, step.after) if self.forward \
+                    else (step.after, step.before)
+                if restore_if_unchanged(self.path, expect, target):
+                    self.signals.sidecar_written.emit(SidecarWritten(
+                        self.gen, self.path, read_decision(self.path, self.style)))
+                    return
+            before = snapshot(self.path) if step is not None and not step.recorded else None
             # A reject keeps its stars on disk (core.xmp: aesview:RejectedRating), so the
             # change is exactly what the key press changed.
             change = DecisionChange.between(self.old, self.new)
             done = update_sidecar(self.path, change, self.style)
+            if before is not None:
+                step.before, step.after = before, snapshot(self.path)
             self.signals.sidecar_written.emit(SidecarWritten(self.gen, self.path, done.decision))
         except Exception as exc:  # noqa: BLE001
             self.signals.sidecar_written.emit(

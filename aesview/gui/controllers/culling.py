@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, Signal
 
 from ...core import culling
 from ...core.culling import CullBook, Decision, Edit, Flag
+from ...core.sidecar_undo import SidecarStep
 from ..messages import MetadataRead, SidecarsRead, SidecarWritten
 from ..operations import Operation
 from ..session import Session
@@ -47,6 +48,8 @@ class CullingController(QObject):
         self._queue: deque[tuple[list[str], Callable[[], object]]] = deque()
         self._tickets = itertools.count(1)
         self._writes = 0
+        # id(edit) -> (the edit, kept alive; path -> its sidecars around the forward write)
+        self._steps: dict[int, tuple[Edit, dict[str, SidecarStep]]] = {}
         session.model.set_decision_source(lambda path: self.book.get(path))
         session.folderChanged.connect(self._reset)
         session.metadataRead.connect(self._on_metadata)
@@ -55,6 +58,7 @@ class CullingController(QObject):
 
     def _reset(self) -> None:
         self.book = CullBook()
+        self._steps.clear()
         self._known.clear()
         self._reading.clear()
         self._queue.clear()
@@ -151,11 +155,14 @@ class CullingController(QObject):
         if edit is None:
             return
         s = self.session
+        steps = self._steps.setdefault(id(edit), (edit, {}))[1]
         for path, old, new in edit.changes:
             before, after = (old, new) if forward else (new, old)
             self._writes += 1
+            # Undo puts the sidecar back byte for byte (or removes one the edit created).
+            step = steps.setdefault(path, SidecarStep())
             s.sidecar_pool.start(SidecarWriteTask(s.signals, s.generation, path, before, after,
-                                                  s.settings.sidecar_style))
+                                                  s.settings.sidecar_style, step, forward))
         s.model.decisions_changed(edit.paths)
         self.undoStateChanged.emit(self.book.can_undo(), self.book.can_redo())
         s.countsChanged.emit()

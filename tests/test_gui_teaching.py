@@ -77,6 +77,16 @@ def test_what_if_runs_on_the_worker_and_shows_old_and_new(win, qapp):
     assert wait_until(qapp, lambda: win.whatif.view is not None, 60)
     from aesview.core.whatif import parameter
     assert f"exposure {parameter('exposure', -1.5):+.1f} EV" in win.whatif.view.text
+    # the crop experiment scores the crop the app shows, at the chosen aspect
+    win.crop.set_aspect("1:1")
+    box.change.setCurrentIndex(box.change.findData("crop"))
+    assert not box.strength.isEnabled()
+    win.whatif.view = None
+    box.try_button.click()
+    assert wait_until(qapp, lambda: win.whatif.view is not None, 60)
+    left, top, right, bottom = win.crop.current().box
+    assert f"crop to {right - left} x {bottom - top}" in win.whatif.view.text
+    assert right - left == bottom - top
 
 
 def test_export_report_is_an_operation_that_writes_one_file(win, qapp, tmp_path):

@@ -90,7 +90,7 @@ class Bindings(QObject):
         panel.opacityChosen.connect(ex.set_opacity)
         panel.scaleChosen.connect(ex.set_scale)
         # what if
-        panel.whatif.tryRequested.connect(win.whatif.try_change)
+        panel.whatif.tryRequested.connect(self._try_whatif)
         win.whatif.busyChanged.connect(panel.whatif.show_busy)
         win.whatif.resultChanged.connect(panel.whatif.show_result)
         # maps side by side
@@ -248,6 +248,18 @@ class Bindings(QObject):
     def _explanation(self, ex: Explanation) -> None:
         self.win.panel.show_explanation(ex.title, ex.words_html, ex.attributes, ex.attribute_names,
                                         self.win.explanation.attribute)
+
+    def _try_whatif(self, what: str, strength: float) -> None:
+        """A crop experiment scores the crop the app shows (C): the user's, or the proposed one
+        at the chosen aspect."""
+        box = None
+        if what == "crop":
+            view = self.win.crop.current()
+            if view is None:
+                self.win.session.log("warning", "what if: no crop until the photo's score arrives")
+                return
+            box = tuple(float(v) for v in view.box)
+        self.win.whatif.try_change(what, strength, box)  # type: ignore[arg-type]
 
     def _show_maps(self) -> None:
         w = self.win.maps_window

@@ -34,7 +34,7 @@ class WhatIfBox(QGroupBox):
         self.change.setObjectName("whatif_change")
         for key, fam in FAMILIES.items():
             self.change.addItem(fam.label, key)
-        self.change.addItem("Suggested crop", CROP)
+        self.change.addItem("The crop (as C shows it)", CROP)
         self.change.setToolTip("a defect the model was trained on, or the AesAM-guided crop; "
                                "the photo on disk is never changed")
         form.addRow("Change", self.change)

@@ -361,12 +361,69 @@ def test_kill_during_cache_writes_keeps_every_committed_entry(tmp_path):
 
 # ------------------------------------------------------------------------------ cache cases
 
-def test_stale_score_is_rescored_after_a_same_size_rewrite(tmp_path):
+@pytest.fixture(scope="module")
+def model():
+    from aesview.core.weights import load_model
+    return load_model(device="cpu")
+
+
+def _two_photos(folder: Path) -> list[Path]:
+    from .photos import shared_photo
+    out = []
+    for name in ("skimage_coffee.jpg", "mate_LadyBird.jpg"):
+        p = folder / name
+        Image.open(shared_photo(name)).convert("RGB").resize((480, 320)).save(p, quality=90)
+        out.append(p)
+    return out
+
+
+def test_locked_cache_scores_everything_once_warned_and_renames_nothing(tmp_path, model, caplog):
+    """Issue 13's case 3 through the scorer: another process holds the cache locked; scoring
+    waits a bounded time, goes on without it, and every cached entry is still there after."""
+    import logging
+
+    from aesview.core.cache import ScoreCache
+    from aesview.core.scoring import Scorer
+    a, b = _two_photos(tmp_path)
+    db = tmp_path / "scores.sqlite"
+    first = Scorer(model, cache=ScoreCache(db), workers=0).score_one(a)
+    holder = sqlite3.connect(db, timeout=0)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        t0 = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="aesview.core.cache"):
+            recs = list(Scorer(model, cache=ScoreCache(db, lock_timeout=0.5),
+                               workers=0).score_paths([a, b]))
+        assert time.monotonic() - t0 < 30
+        assert [r.ok for r in recs] == [True, True]
+        assert [r.message for r in caplog.records] and len(caplog.records) == 1
+        assert "locked" in caplog.records[0].message
+        assert sorted(p.name for p in tmp_path.iterdir() if "sqlite" in p.name) == \
+            ["scores.sqlite", "scores.sqlite-shm", "scores.sqlite-wal"]
+    finally:
+        holder.rollback()
+        holder.close()
+    again = ScoreCache(db).get(str(a), Scorer(model, workers=0).model_id)
+    assert again is not None and again.score == pytest.approx(first.score)
+
+
+def test_corrupt_cache_is_set_aside_and_scoring_goes_on(tmp_path, model):
+    from aesview.core.cache import ScoreCache
+    from aesview.core.scoring import Scorer
+    a, _ = _two_photos(tmp_path)
+    db = tmp_path / "scores.sqlite"
+    db.write_bytes(b"SQLite format 3\0" + os.urandom(4096))   # SQLite's magic, then noise
+    cache = ScoreCache(db)
+    rec = Scorer(model, cache=cache, workers=0).score_one(a)
+    assert rec.ok and cache.rebuilt and (tmp_path / "scores.sqlite.corrupt").exists()
+    assert Scorer(model, cache=ScoreCache(db), workers=0).score_one(a).cached
+
+
+def test_stale_score_is_rescored_after_a_same_size_rewrite(tmp_path, model):
     """Issue 13's case 4, end to end with the shipped model: the bytes change, the size and
     the mtime are put back, the next run rescores."""
     from aesview.core.cache import ScoreCache
     from aesview.core.scoring import Scorer
-    from aesview.core.weights import load_model
 
     from .photos import shared_photo
     a, b = (Image.open(shared_photo(n)).convert("RGB").resize((480, 320))
@@ -381,7 +438,7 @@ def test_stale_score_is_rescored_after_a_same_size_rewrite(tmp_path):
     photo = tmp_path / "p.jpg"
     photo.write_bytes(bufs[0])
     stamp = photo.stat()
-    scorer = Scorer(load_model(device="cpu"), cache=ScoreCache(tmp_path / "c.sqlite"), workers=0)
+    scorer = Scorer(model, cache=ScoreCache(tmp_path / "c.sqlite"), workers=0)
     first = scorer.score_one(photo)
     assert scorer.score_one(photo).cached
     photo.write_bytes(bufs[1])

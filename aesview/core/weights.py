@@ -260,7 +260,7 @@ def _safe_state_dict(weights: Path, data: bytes) -> dict[str, torch.Tensor]:
     return state
 
 
-def save_model(net: AesNet, card: dict, path: str | Path) -> dict:
+def save_model(net: AesNet, card: dict[str, Any], path: str | Path) -> dict[str, Any]:
     """Write NAME.pt and NAME.json atomically; the card gets the file name and sha256."""
     path = Path(path).with_suffix(".pt")
     path.parent.mkdir(parents=True, exist_ok=True)

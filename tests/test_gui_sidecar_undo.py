@@ -85,3 +85,39 @@ def test_undo_keeps_a_later_change_by_another_tool(tmp_path):
     assert side.is_file()
     side.write_text(LIGHTROOM)
     assert restore_if_unchanged(photo, step.after, step.before) and not side.exists()
+
+
+def test_embedding_is_opt_in_behind_a_warning_and_writes_into_the_jpeg(qapp, session, monkeypatch):
+    import shutil
+
+    from PySide6.QtWidgets import QMessageBox, QWidget
+
+    from aesview.core.embedded_xmp import jpeg_image_segments, read_embedded
+    from aesview.gui.dialogs import Dialogs
+    if shutil.which("exiftool") is None:
+        pytest.skip("needs exiftool")
+    s, cull, photos = session
+    assert s.settings.embed_xmp is False                 # off by default
+    parent = QWidget()
+    dialogs = Dialogs(parent, s, cull, None)             # type: ignore[arg-type]
+    asked = []
+
+    def answer(button):
+        def warning(*args, **kwargs):
+            asked.append(args[2])
+            return button
+        return warning
+    monkeypatch.setattr(QMessageBox, "warning", answer(QMessageBox.StandardButton.Cancel))
+    dialogs.set_embed_xmp(True)
+    assert s.settings.embed_xmp is False and "changes the photo files" in asked[0]
+    monkeypatch.setattr(QMessageBox, "warning", answer(QMessageBox.StandardButton.Yes))
+    dialogs.set_embed_xmp(True)
+    assert s.settings.embed_xmp is True
+    photo = photos[2]
+    segments = jpeg_image_segments(open(photo, "rb").read())
+    _press(qapp, s, cull, photo, lambda: cull.set_stars(4))
+    _press(qapp, s, cull, photo, cull.pick)
+    assert read_embedded(photo) == {"Rating": 4, "Label": "Green", "PickLabel": 3, "ColorLabel": 4}
+    _press(qapp, s, cull, photo, cull.undo)              # undo reaches inside the file too
+    assert read_embedded(photo) == {"Rating": 4, "PickLabel": 0}
+    assert jpeg_image_segments(open(photo, "rb").read()) == segments

@@ -46,7 +46,8 @@ class Settings:
     crop_aspect: str = "original"
     sort_key: str = "score"
     auto_advance: bool = True            # P/X/U move on to the next photo
-    sidecar_style: str = "darktable"     # IMG_1.jpg.xmp; "basename" = IMG_1.xmp
+    sidecar_style: str = "darktable"     # IMG_1.jpg.xmp; "basename" = IMG_1.xmp; "both"
+    embed_xmp: bool = False              # also into JPEG/TIFF/DNG (Lightroom): changes the files
     export_dir: str = ""                 # "" = <shoot>/aesview-export
     export_quality: int = 92
     recent_folders: list[str] = field(default_factory=list)

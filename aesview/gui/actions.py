@@ -50,6 +50,8 @@ def _table() -> tuple[ActionSpec, ...]:
             keys=(str(n),)) for n in range(MAX_STARS + 1)),
         a("auto_advance", "&Advance after flagging", "&Edit", "culling.set_auto_advance",
           group="toggle", separator=True),
+        a("embed_xmp", "Also write into JPEG/TIFF/DNG (for Lightroom)…", "&Edit",
+          "dialogs.set_embed_xmp", group="toggle"),
         a("toggle_crop", "Show &crop", "&View", "crop.toggle", keys=("C",)),
         a("fit", "&Fit", "&View", "viewer.fit", keys=("F", "Ctrl+0")),
         a("zoom100", "&100 %", "&View", "viewer.zoom_100", keys=("Z", "Ctrl+1")),

@@ -123,6 +123,7 @@ class Bindings(QObject):
         self._device_changed(st.device)
         win.size_slider.setValue(st.thumbnail_size)
         win.actions_by_name["auto_advance"].setChecked(st.auto_advance)
+        win.actions_by_name["embed_xmp"].setChecked(st.embed_xmp)
         win.panel.show_aspect(win.crop.aspect_key)
         self._options()
         self._undo_state(False, False)

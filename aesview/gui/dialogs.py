@@ -68,5 +68,24 @@ class Dialogs:
         if ok and text.strip() and not self.crop.set_aspect(text.strip()):
             self.session.log("warning", f"“{text.strip()}” is not a W:H aspect")
 
+    def set_embed_xmp(self, on: bool) -> None:
+        """Writing into photo files is opt-in, and only after a clear warning."""
+        from PySide6.QtWidgets import QMessageBox
+
+        from ..core.embedded_xmp import WARNING
+        if on and QMessageBox.warning(
+                self.parent, "Write XMP into photo files?",
+                WARNING + "\n\nWrite decisions into JPEG, TIFF and DNG files from now on?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel) != QMessageBox.StandardButton.Yes:
+            on = False
+        self.session.settings.embed_xmp = on
+        self.session.persist()
+        self.session.log("info", "decisions are also written into JPEG/TIFF/DNG files" if on
+                         else "decisions go to sidecars only")
+        act = getattr(self.parent, "actions_by_name", {}).get("embed_xmp")
+        if act is not None:
+            act.setChecked(on)      # a cancelled warning unticks the menu entry again
+
     def quit(self) -> None:
         self.parent.close()

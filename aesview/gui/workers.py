@@ -134,13 +134,13 @@ class SidecarWriteTask(QRunnable):
     the parts the key press changed are written (core.xmp.update_sidecar)."""
 
     def __init__(self, signals: WorkerSignals, gen: int, path: str, old: Decision, new: Decision,
-                 style: str, step: Any = None, forward: bool = True):
+                 style: str, step: Any = None, forward: bool = True, embed: bool = False):
         """`step` (core.sidecar_undo.SidecarStep) is shared by an edit's forward write, which
         records the sidecars' bytes around it, and its undo/redo, which put them back exactly."""
         super().__init__()
         self.signals, self.gen, self.path = signals, gen, path
         self.old, self.new, self.style = old, new, style
-        self.step, self.forward = step, forward
+        self.step, self.forward, self.embed = step, forward, embed
 
     def run(self) -> None:
         from ..core.sidecar_undo import restore_if_unchanged, snapshot
@@ -151,8 +151,9 @@ class SidecarWriteTask(QRunnable):
                 expect, target = (step.before, step.after) if self.forward \
                     else (step.after, step.before)
                 if restore_if_unchanged(self.path, expect, target):
-                    self.signals.sidecar_written.emit(SidecarWritten(
-                        self.gen, self.path, read_decision(self.path, self.style)))
+                    shown = read_decision(self.path, self.style)
+                    self._embed(shown)
+                    self.signals.sidecar_written.emit(SidecarWritten(self.gen, self.path, shown))
                     return
             before = snapshot(self.path) if step is not None and not step.recorded else None
             # A reject keeps its stars on disk (core.xmp: aesview:RejectedRating), so the
@@ -161,10 +162,24 @@ class SidecarWriteTask(QRunnable):
             done = update_sidecar(self.path, change, self.style)
             if before is not None:
                 step.before, step.after = before, snapshot(self.path)
+            self._embed(done.decision)
             self.signals.sidecar_written.emit(SidecarWritten(self.gen, self.path, done.decision))
         except Exception as exc:  # noqa: BLE001
             self.signals.sidecar_written.emit(
                 SidecarWritten(self.gen, self.path, None, f"sidecar not written: {exc}"))
+
+
+    def _embed(self, decision: Decision) -> None:
+        """Settings' opt-in: the same decision inside a JPEG/TIFF/DNG, for Lightroom (after the
+        sidecar, which stays the record; a failure here is reported and loses nothing)."""
+        from ..core import embedded_xmp
+        if not self.embed or not embedded_xmp.can_embed(self.path):
+            return
+        try:
+            embedded_xmp.embed_decision(self.path, decision,
+                                        embedded_xmp.sidecar_label(self.path, self.style))
+        except Exception as exc:  # noqa: BLE001
+            self.signals.error.emit(WorkerError(f"XMP not written into the photo: {exc}"))
 
 
 class MarkerTask(QRunnable):

@@ -162,7 +162,8 @@ class CullingController(QObject):
             # Undo puts the sidecar back byte for byte (or removes one the edit created).
             step = steps.setdefault(path, SidecarStep())
             s.sidecar_pool.start(SidecarWriteTask(s.signals, s.generation, path, before, after,
-                                                  s.settings.sidecar_style, step, forward))
+                                                  s.settings.sidecar_style, step, forward,
+                                                  s.settings.embed_xmp))
         s.model.decisions_changed(edit.paths)
         self.undoStateChanged.emit(self.book.can_undo(), self.book.can_redo())
         s.countsChanged.emit()

@@ -95,6 +95,19 @@ class CullBook:
         self._redo.clear()
         return edit
 
+    def apply_each(self, changes: dict[str, Callable[[Decision], Decision]]) -> Edit | None:
+        """One undoable edit that gives each photo its own change (pick the best frame of every
+        burst and reject the rest: one key, one Ctrl+Z)."""
+        edits = [(p, self.get(p), change(self.get(p))) for p, change in changes.items()]
+        edit = Edit(tuple(c for c in edits if c[1] != c[2]))
+        if not edit.changes:
+            return None
+        self._commit(edit, forward=True)
+        self._undo.append(edit)
+        del self._undo[:-self.max_undo]
+        self._redo.clear()
+        return edit
+
     def undo(self) -> Edit | None:
         if not self._undo:
             return None

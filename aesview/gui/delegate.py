@@ -58,6 +58,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
         # on the photo's own corners, not in the letterbox around it
         self._badges(painter, target, decision, index.data(Role.ERROR))
+        burst = index.data(Role.BURST)
+        if burst is not None:
+            self._burst_badge(painter, target, burst)
         self._caption(painter, option, r, box, index, decision, selected)
         painter.restore()
 
@@ -72,6 +75,24 @@ class ThumbnailDelegate(QStyledItemDelegate):
                                                  Qt.TransformationMode.SmoothTransformation))
             QPixmapCache.insert(key, pix)
         return pix
+
+    def _burst_badge(self, painter, box, burst) -> None:
+        """A stack's mark in the photo's lower left: the frame's place in its burst, and
+        BEST (gold) on the frame the bursts controller chose."""
+        f = QFont(painter.font())
+        f.setPixelSize(max(10, self.size // 14))
+        f.setBold(True)
+        painter.setFont(f)
+        text = (f"★ BEST {burst.position}/{burst.size}" if burst.is_best
+                else f"{burst.position}/{burst.size}")
+        w = painter.fontMetrics().horizontalAdvance(text) + 8
+        h = painter.fontMetrics().height() + 2
+        r = QRectF(box.left() + 3, box.bottom() - h - 3, w, h)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(STAR_GOLD if burst.is_best else QColor(0, 0, 0, 170))
+        painter.drawRoundedRect(r, 3, 3)
+        painter.setPen(QColor(20, 20, 20) if burst.is_best else Qt.GlobalColor.white)
+        painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
 
     def _badges(self, painter, box, decision, error) -> None:
         d = max(16, self.size // 8)

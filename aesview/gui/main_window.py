@@ -33,6 +33,7 @@ from .controllers import (
     ReportController,
     WhatIfController,
 )
+from .controllers.bursts import BurstsController
 from .delegate import ThumbnailDelegate
 from .dialogs import Dialogs
 from .explain_panel import ExplainPanel
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         self.culling = CullingController(self.session)
         self.explanation = ExplanationController(self.session)
         self.crop = CropController(self.session)
+        self.bursts = BurstsController(self.session, self.culling)
         self.whatif = WhatIfController(self.session)
         self.report = ReportController(self.session)
         self.maps = MapsController(self.session)
@@ -74,7 +76,8 @@ class MainWindow(QMainWindow):
         self.maps_window = MapsWindow(self)
         self.actions_by_name, self.menus = actions.install(self, {
             "session": self.session, "culling": self.culling, "explanation": self.explanation,
-            "crop": self.crop, "viewer": self.viewer, "dialogs": self.dialogs})
+            "crop": self.crop, "viewer": self.viewer, "dialogs": self.dialogs,
+            "bursts": self.bursts})
         self.menus["&Scoring/&Model"] = self.menus["&Scoring"].addMenu("&Model")
         self.recent_menu = self.menus["&File"].addMenu("Open &recent")
         self.menus["&File"].insertMenu(self.actions_by_name["open_samples"], self.recent_menu)

@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -43,6 +44,7 @@ class Role(IntEnum):
     SORT_TIME = PATH + 10
     RECORD = PATH + 11        # the ScoreRecord (maps, attributes), for the viewer
     THUMB_SIZE = PATH + 12    # long side the thumbnail was decoded at
+    BURST = PATH + 13         # BurstMark of the photo's burst, or None (controllers/bursts.py)
 
 
 SORT_ROLES = {"score": Role.SORT_SCORE, "name": Role.SORT_NAME, "time": Role.SORT_TIME}
@@ -86,6 +88,8 @@ class PhotoListModel(QAbstractListModel):
         self._items: list[PhotoItem] = []
         # Decisions live in one place, the culling controller's CullBook; the grid asks it.
         self._decision_of: Callable[[str], Decision] = lambda _path: Decision()
+        # Bursts live in the bursts controller; a burst sorts as one stack, at its best frame.
+        self._burst_of: Callable[[str], Any] = lambda _path: None
         self._row: dict[str, int] = {}
         self._ranks_dirty = False
         self._n_ranked = 0
@@ -132,6 +136,8 @@ class PhotoListModel(QAbstractListModel):
             return it.record
         if role == Role.THUMB_SIZE:
             return it.thumb_size
+        if role == Role.BURST:
+            return self._burst_of(it.path)
         return None
 
     def sort_key(self, row: int, role: int) -> tuple[object, ...] | str:
@@ -140,8 +146,12 @@ class PhotoListModel(QAbstractListModel):
         it = self._items[row]
         if role == Role.SORT_SCORE:
             s = it.score
+            burst = self._burst_of(it.path)
+            if burst is not None and s is not None:
+                # a burst stays together, where its best frame ranks; its best frame first
+                return (0, -burst.sort_score, burst.best, not burst.is_best, -s, it.path)
             # best first, ties by path: the order core.records.rank gives
-            return (0, -s, it.path) if s is not None else (1, 0.0, it.path)
+            return (0, -s, "", False, 0.0, it.path) if s is not None else (1, 0.0, "", False, 0.0, it.path)
         if role == Role.SORT_TIME:
             return (it.captured if it.captured is not None else math.inf, it.name.lower())
         return it.name.lower()
@@ -224,6 +234,15 @@ class PhotoListModel(QAbstractListModel):
     def decision(self, path: str) -> Decision:
         return self._decision_of(path)
 
+    def set_burst_source(self, burst_of: Callable[[str], Any]) -> None:
+        self._burst_of = burst_of
+
+    def bursts_changed(self) -> None:
+        """Every row's burst may have changed: re-sort and repaint."""
+        if self._items:
+            self.dataChanged.emit(self.index(0), self.index(len(self._items) - 1),
+                                  [int(Role.BURST), int(Role.SORT_SCORE)])
+
     def decisions_changed(self, paths: Iterable[str]) -> None:
         for path in paths:
             self._changed(path, [Role.DECISION])
@@ -280,6 +299,7 @@ class PhotoProxy(QSortFilterProxyModel):
         super().__init__(parent)
         self.filter_name = "all"
         self.min_stars = 1
+        self.collapse_bursts = False
         self.setDynamicSortFilter(True)
         self.setFilterRole(int(Role.DECISION))
         self.setSortRole(int(Role.SORT_SCORE))
@@ -287,6 +307,11 @@ class PhotoProxy(QSortFilterProxyModel):
     def set_sort_key(self, key: str) -> None:
         self.setSortRole(int(SORT_ROLES[key]))
         self.sort(0, Qt.SortOrder.AscendingOrder)
+
+    def set_collapse_bursts(self, on: bool) -> None:
+        self.beginFilterChange()
+        self.collapse_bursts = on
+        self.endFilterChange()
 
     def set_filter(self, name: str, min_stars: int | None = None) -> None:
         self.beginFilterChange()
@@ -306,6 +331,10 @@ class PhotoProxy(QSortFilterProxyModel):
         return a < b
 
     def filterAcceptsRow(self, row, parent) -> bool:
+        if self.collapse_bursts:
+            burst = self.sourceModel().index(row, 0, parent).data(int(Role.BURST))
+            if burst is not None and not burst.is_best:
+                return False        # a collapsed stack shows its best frame only
         if self.filter_name == "all":
             return True
         d = self.sourceModel().index(row, 0, parent).data(int(Role.DECISION))

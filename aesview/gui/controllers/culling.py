@@ -94,6 +94,13 @@ class CullingController(QObject):
         if advance and s.settings.auto_advance and len(paths) == 1:
             s.advance_from(paths[0])
 
+    def decide_each(self, changes: dict[str, Callable[[Decision], Decision]]) -> None:
+        """A different change per photo as one undoable edit (the bursts' best-frame key)."""
+        if not changes:
+            return
+        self.session.user_chose()
+        self._when_read(list(changes), lambda: self._apply(self.book.apply_each(changes), True))
+
     def undo(self) -> None:
         self._when_read([], self._undo)
 

@@ -1,0 +1,52 @@
+"""The crop judge: the marked set is well formed, and retention is normalised by the best window."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from aesview.core.crop_eval import (
+    MARKED_SET,
+    best_window,
+    load_marked,
+    normalised_retention,
+    overlap,
+    retention,
+)
+
+
+def test_marked_set_is_well_formed():
+    doc = json.loads(MARKED_SET.read_text())
+    assert doc["marked_by"] and doc["how"] and doc["split"]
+    marked = load_marked()
+    assert len(marked) >= 40
+    assert {m.split for m in marked} == {"validation", "test"}
+    assert sum(m.split == "test" for m in marked) >= 15
+    for m in marked:                                   # referenced in place, never copied here
+        assert "tests/data" not in str(m.path)
+
+
+def test_best_window_is_the_brute_force_optimum():
+    size = (60, 40)
+    for subject in [(0, 0, 10, 10), (50, 5, 60, 35), (20, 10, 45, 30), (0, 0, 60, 40), (5, 30, 55, 40)]:
+        for aspect in (9 / 16, 1.0, 0.8, 16 / 9, 1.5):
+            win = best_window(size, aspect, subject)
+            ww, wh = win[2] - win[0], win[3] - win[1]
+            assert 0 <= win[0] and win[2] <= 60 and 0 <= win[1] and win[3] <= 40
+            best = max(overlap((x, y, x + ww, y + wh), subject)
+                       for x, y in itertools.product(range(60 - ww + 1), range(40 - wh + 1)))
+            assert overlap(win, subject) == best, (subject, aspect)
+
+
+def test_normalised_retention():
+    size = (160, 90)
+    subject = (140, 40, 160, 50)                       # small, at the right edge
+    a = 9 / 16
+    assert normalised_retention((110, 0, 160, 90), subject, size, a) == pytest.approx(1.0)
+    assert normalised_retention((55, 0, 105, 90), subject, size, a) == 0.0
+    wide = (0, 40, 160, 50)                            # no 9:16 window can hold it all
+    best = retention(best_window(size, a, wide), wide)
+    assert best < 0.4
+    assert normalised_retention(best_window(size, a, wide), wide, size, a) == pytest.approx(1.0)

@@ -218,8 +218,14 @@ def flatten_alpha(im: Image.Image) -> Image.Image:
     """Composite alpha onto white: LA -> L, RGBA -> RGB."""
     if im.mode not in ("LA", "RGBA"):
         return im
-    base = Image.new(im.mode[:-1], im.size, 255 if im.mode == "LA" else (255, 255, 255))
-    base.paste(im.convert(im.mode[:-1]), mask=im.getchannel("A"))
+    mode = im.mode[:-1]
+    base = Image.new(mode, im.size, 255 if mode == "L" else (255, 255, 255))
+    # A strip at a time: the whole frame's converted copy and alpha band would add 5 bytes a
+    # pixel (500 MB for a 100 MP frame) on top of the result.
+    rows = max(1, _STRIP_PIXELS // max(1, im.width))
+    for y in range(0, im.height, rows):
+        strip = im.crop((0, y, im.width, min(im.height, y + rows))) if rows < im.height else im
+        base.paste(strip.convert(mode), (0, y), mask=strip.getchannel("A"))
     return base
 
 
@@ -429,7 +435,8 @@ def _open(fp: BinaryIO, path: Path) -> Image.Image:
 
 def _open_pil(fp: BinaryIO, path: Path, max_side: int | None, fallback_orientation: int = 1,
               file_size: int = 0) -> _Decoded:
-    with _open(fp, path) as im:
+    im = _open(fp, path)
+    try:
         full = im.size
         fmt = im.format or _format_of(path)
         im._size_before_draft = full  # type: ignore[attr-defined,unused-ignore]  # for _check_budget
@@ -440,26 +447,30 @@ def _open_pil(fp: BinaryIO, path: Path, max_side: int | None, fallback_orientati
                 im.draft(None, (max(1, int(np.ceil(full[0] * scale))),
                                 max(1, int(np.ceil(full[1] * scale)))))
         need = _check_budget(path, im)
-        try:
-            with _decode_slot(need):
-                im.load()
-                if _grey_filled(im, file_size, full):
-                    raise ImageLoadError(path, "the file is truncated or damaged: its data ends "
-                                               "before the image its header describes")
-                # After load: a PNG's getexif() decodes the whole image to find an eXIf chunk.
-                orientation = _orientation(im)
-                if orientation == 1:
-                    orientation = fallback_orientation
-                info = dict(im.info)
-                out = _reduce_then_8bit(im, max_side)
-        except ImageLoadError:
+        with _decode_slot(need):
+            im.load()
+            if _grey_filled(im, file_size, full):
+                raise ImageLoadError(path, "the file is truncated or damaged: its data ends "
+                                           "before the image its header describes")
+            # After load: a PNG's getexif() decodes the whole image to find an eXIf chunk.
+            orientation = _orientation(im)
+            if orientation == 1:
+                orientation = fallback_orientation
+            info = {str(k): v for k, v in im.info.items()}
+            # The loaded pixels no longer need `fp`: returned as they are, never copied (a
+            # full-resolution load would otherwise hold two frames at once).
+            out = _reduce_then_8bit(im, max_side)
+    except BaseException as e:
+        im.close()
+        if isinstance(e, ImageLoadError):
             raise
-        except MemoryError:
+        if isinstance(e, MemoryError):
             raise ImageLoadError(path, "not enough memory to decode this image") from None
-        except Exception as e:  # PIL raises OSError, SyntaxError, ValueError, struct.error ...
+        if isinstance(e, Exception):  # PIL raises OSError, SyntaxError, ValueError, struct.error
             raise ImageLoadError(path, _decode_reason(e)) from None
-        if out is im:
-            out = im.copy()
+        raise
+    if out is not im:
+        im.close()
     return _Decoded(out, full, orientation, info, fmt)
 
 

@@ -70,6 +70,7 @@ class Legend(QWidget):
         p.drawText(w - fm.horizontalAdvance(t) - 1, y, t)
         if self.centre_text:
             p.drawText(int(w / 2 - fm.horizontalAdvance(self.centre_text) / 2), y, self.centre_text)
+        p.end()   # not when Python collects it: a frame kept alive would keep it painting
 
 
 class AttributeBars(QWidget):
@@ -108,6 +109,7 @@ class AttributeBars(QWidget):
         if not self.values:
             p.setPen(self.palette().placeholderText().color())
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignLeft, "no attributes yet")
+            p.end()
             return
         label_w = max(fm.horizontalAdvance(n.replace("_", " ")) for n in self.values) + 8
         bar_w = max(20, self.width() - label_w - 40)
@@ -130,6 +132,7 @@ class AttributeBars(QWidget):
             p.setPen(self.palette().text().color())
             p.drawText(QRectF(track.right() + 4, y, 36, row), Qt.AlignmentFlag.AlignVCenter,
                        f"{v:.2f}")
+        p.end()
 
 
 class ExplainPanel(QWidget):

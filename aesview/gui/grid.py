@@ -62,6 +62,7 @@ class PhotoGrid(QListView):
             r = self.viewport().rect().adjusted(16, 16, -16, -16)
             p.drawText(r, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
                        | Qt.TextFlag.TextWordWrap, self.empty_text)
+            p.end()
 
     def visible_rows(self, ahead: float = 1.0) -> list[int]:
         """Rows on screen, top to bottom, then the next `ahead` screenfuls (what a scroll

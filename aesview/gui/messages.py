@@ -103,6 +103,16 @@ class WhatIfDone:
 
 
 @dataclass(frozen=True)
+class CropMapsReady:
+    """The finer maps a crop is planned from (core.subject.CropMaps, numpy only), computed for
+    one photo on the inference worker."""
+    token: int
+    path: str
+    maps: object = None          # core.subject.CropMaps, None on error
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class OperationProgress:
     op_id: int
     done: int

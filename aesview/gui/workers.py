@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
 
 from ..core.culling import Decision
 from .messages import (
+    CropMapsReady,
     MetadataRead,
     OperationDone,
     OperationProgress,
@@ -237,6 +238,15 @@ class WhatIfJob:
     map_mode: str = "absolute"
 
 
+@dataclass
+class CropMapsJob:
+    """The finer crop maps (core.subject.CropMaps) of the photo at `path`."""
+    token: int
+    path: str
+    model: str | None
+    device: str
+
+
 class ScoringWorker(QObject):
     """Lives in its own QThread and owns the model; one job at a time, in order. What-if jobs
     run as soon as the thread is free, and between two scored photos while a job runs, so an
@@ -247,6 +257,7 @@ class ScoringWorker(QObject):
     finished = Signal(object)        # ScoreFinished
     error = Signal(object)           # WorkerError
     whatif = Signal(object)          # WhatIfDone
+    cropmaps = Signal(object)        # CropMapsReady
 
     def __init__(self, cache_factory: Callable[[], Any] | None = None):
         super().__init__()
@@ -257,6 +268,13 @@ class ScoringWorker(QObject):
         self._whatif_jobs: list[WhatIfJob] = []      # guarded by _whatif_lock
         self._whatif_lock = threading.Lock()
         self._experiment: Any = None                 # core.whatif.WhatIf of the last photo
+        self._crop_jobs: list[CropMapsJob] = []      # guarded by _whatif_lock
+        self._analyzer: Any = None                   # core.subject.CropAnalyzer of the model
+
+    def queue_cropmaps(self, job: CropMapsJob) -> None:
+        """Called from the GUI thread: only the newest photo's maps are worth computing."""
+        with self._whatif_lock:
+            self._crop_jobs = [job]
 
     def queue_whatif(self, job: WhatIfJob) -> None:
         """Called from the GUI thread: only the newest experiment is worth running."""
@@ -269,6 +287,21 @@ class ScoringWorker(QObject):
             jobs, self._whatif_jobs = self._whatif_jobs, []
         for job in jobs:
             self._run_whatif(job)
+        with self._whatif_lock:
+            crop_jobs, self._crop_jobs = self._crop_jobs, []
+        for cjob in crop_jobs:
+            self._run_cropmaps(cjob)
+
+    def _run_cropmaps(self, job: CropMapsJob) -> None:
+        from ..core.subject import CropAnalyzer
+        try:
+            scorer = self._scorer_for(job.model, job.device)
+            if self._analyzer is None or self._analyzer.model is not scorer.model:
+                self._analyzer = CropAnalyzer(scorer.model)    # once per model (~19 MB)
+            maps = self._analyzer.analyze(job.path)
+            self.cropmaps.emit(CropMapsReady(job.token, job.path, maps))
+        except Exception as exc:  # noqa: BLE001 - the crop falls back to the scoring map
+            self.cropmaps.emit(CropMapsReady(job.token, job.path, None, str(exc) or type(exc).__name__))
 
     def _run_whatif(self, job: WhatIfJob) -> None:
         from ..core.whatif import CROP, WhatIf, comparison_image
@@ -345,6 +378,7 @@ class ScoringWorker(QObject):
         """Drop the model and close the cache in the thread that made them."""
         self._scorer = None
         self._experiment = None
+        self._analyzer = None
         if self._cache is not None:
             try:
                 self._cache.close()
@@ -387,6 +421,12 @@ class ScoringService(QObject):
         """Run a what-if on the model's thread (it replaces one still waiting); the answer
         comes as worker.whatif."""
         self.worker.queue_whatif(job)
+        self._whatif.emit()
+
+    def cropmaps(self, job: CropMapsJob) -> None:
+        """Compute a photo's crop maps on the model's thread (it replaces a request still
+        waiting); the answer comes as worker.cropmaps."""
+        self.worker.queue_cropmaps(job)
         self._whatif.emit()
 
     @Slot(object)

@@ -44,6 +44,7 @@ class Settings:
     overlay_opacity: float = 0.5
     attribute: str = ""                  # which AttAM to show; "" = the first
     crop_aspect: str = "original"
+    crop_tightness: float = 0.0          # 0 = as large as the aspect allows (core.crop.plan_crop)
     sort_key: str = "score"
     auto_advance: bool = True            # P/X/U move on to the next photo
     sidecar_style: str = "darktable"     # IMG_1.jpg.xmp; "basename" = IMG_1.xmp; "both"
@@ -73,6 +74,7 @@ class Settings:
             out.crop_aspect = good.crop_aspect
         out.thumbnail_size = min(max(int(out.thumbnail_size), 64), 512)
         out.overlay_opacity = min(max(float(out.overlay_opacity), 0.0), 1.0)
+        out.crop_tightness = min(max(float(out.crop_tightness), 0.0), 1.0)
         out.export_quality = min(max(int(out.export_quality), 1), 100)
         return out
 

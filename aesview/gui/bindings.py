@@ -105,6 +105,11 @@ class Bindings(QObject):
         panel.cropRequested.connect(crop.toggle)
         panel.exportRequested.connect(crop.export_current)
         win.viewer.cropChanged.connect(self._crop_dragged)
+        controls = panel.crop_controls
+        controls.tightnessChosen.connect(crop.set_tightness)
+        controls.acceptRequested.connect(crop.accept)
+        crop.tightnessChanged.connect(controls.show_tightness)
+        crop.evidenceChanged.connect(ex.maps_changed)
         # culling
         win.culling.undoStateChanged.connect(self._undo_state)
         # toolbar
@@ -125,6 +130,7 @@ class Bindings(QObject):
         win.actions_by_name["auto_advance"].setChecked(st.auto_advance)
         win.actions_by_name["embed_xmp"].setChecked(st.embed_xmp)
         win.panel.show_aspect(win.crop.aspect_key)
+        win.panel.crop_controls.show_tightness(win.crop.tightness)
         self._options()
         self._undo_state(False, False)
         self._fill_recent_menu()
@@ -293,6 +299,7 @@ class Bindings(QObject):
         else:
             viewer.show_crop(view.box, view.aspect)
         self.win.panel.show_crop_state(view is not None)
+        self.win.panel.crop_controls.show_view(view)
 
     def _crop_dragged(self, _rect: object) -> None:
         if self.win.viewer.path:

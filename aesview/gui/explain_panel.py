@@ -25,6 +25,7 @@ from ..core.crop import ASPECT_PRESETS, CUSTOM, aspect_label
 from ..core.explain import colorbar_rgba
 from ..core.map_views import MODE_LABELS as MAP_MODE_LABELS
 from ..core.map_views import MODES as MAP_MODES
+from .crop_controls import CropControls
 from .qtimage import rgb_to_qimage
 from .whatif_box import WhatIfBox
 
@@ -238,6 +239,8 @@ class ExplainPanel(QWidget):
         buttons.addWidget(self.crop_button)
         buttons.addWidget(self.export_button)
         cl.addRow(buttons)
+        self.crop_controls = CropControls()
+        cl.addRow(self.crop_controls)
         lay.addWidget(crop_box)
         self.whatif = WhatIfBox()
         lay.addWidget(self.whatif)

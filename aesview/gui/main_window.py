@@ -64,6 +64,8 @@ class MainWindow(QMainWindow):
         self.culling = CullingController(self.session)
         self.explanation = ExplanationController(self.session)
         self.crop = CropController(self.session)
+        self.explanation.extra_maps["crop"] = self.crop.evidence_overlay
+        self.explanation.extra_legends["crop"] = lambda _a: ("", "what the crop keeps")
         self.bursts = BurstsController(self.session, self.culling)
         self.whatif = WhatIfController(self.session)
         self.report = ReportController(self.session)

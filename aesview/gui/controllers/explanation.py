@@ -102,6 +102,10 @@ class ExplanationController(QObject):
         self.opacity = st.overlay_opacity
         self.scale = map_views.ABSOLUTE
         self._record_override: ScoreRecord | None = None
+        # Maps another controller of this window draws (the crop's evidence): mode -> map_of,
+        # mode -> legend; declared in core.choices.OVERLAYS like the others.
+        self.extra_maps: dict[str, MapOf] = {}
+        self.extra_legends: dict[str, LegendOf] = {}
         self._cache_key: tuple[object, ...] | None = None
         self._cache_image: QImage | None = None
         self._persist_timer = QTimer(self, singleShot=True, interval=400)
@@ -112,7 +116,7 @@ class ExplanationController(QObject):
 
     # ------------------------------------------------------------------ options
     def set_mode(self, mode: str) -> None:
-        if mode != "none" and mode not in _MAPS:
+        if mode != "none" and mode not in _MAPS and mode not in self.extra_maps:
             return
         self.mode = mode
         self._remember()
@@ -171,6 +175,12 @@ class ExplanationController(QObject):
         self._emit_explanation()
         self._emit_overlay()
 
+    def maps_changed(self, path: str) -> None:
+        """An extra map of `path` changed (the crop's evidence arrived): draw it again."""
+        self._cache_key = None
+        if path == self.session.current_path():
+            self._emit_overlay()
+
     def _record_arrived(self, path: str) -> None:
         if path == self.session.current_path():
             self.refresh()
@@ -203,7 +213,7 @@ class ExplanationController(QObject):
     def legend(self) -> tuple[str, str]:
         if self.scale in _SCALE_LEGENDS:
             return _SCALE_LEGENDS[self.scale][:2]
-        legend_of = _LEGENDS.get(self.mode)
+        legend_of = self.extra_legends.get(self.mode) or _LEGENDS.get(self.mode)
         return legend_of(self.attribute) if legend_of else DEFAULT_LEGEND
 
     def _view(self, legend: tuple[str, str], image: QImage | None) -> OverlayView:
@@ -213,7 +223,7 @@ class ExplanationController(QObject):
 
     def overlay(self) -> OverlayView:
         rec = self.record()
-        map_of = _MAPS.get(self.mode)
+        map_of = self.extra_maps.get(self.mode) or _MAPS.get(self.mode)
         if map_of is None or rec is None or rec.image_size is None:
             return self._view(self.legend(), None)
         key = (id(rec), rec.path, self.mode, self.attribute, self.cmap, rec.image_size, self.scale)

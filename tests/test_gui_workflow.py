@@ -123,9 +123,10 @@ def test_open_score_explain_crop_export_and_cull(qtbot, qapp, env):
     assert win.viewer.overlay.pixmap().isNull() and win.panel.mode_buttons["none"].isChecked()
     ex.set_mode("aesam")
 
-    # --- crop: C shows the map-guided crop for the preset; it can be dragged; Enter exports
+    # --- crop: R (Lightroom's crop key; C is compare) shows the map-guided crop for the
+    # preset; it can be dragged; Enter exports
     win.grid.setFocus()
-    QTest.keyClick(win.grid, Qt.Key.Key_C)
+    QTest.keyClick(win.grid, Qt.Key.Key_R)
     assert crop.visible and win.viewer.crop_visible()
     left, t, r, b = win.viewer.crop_box()
     assert 0 <= left < r <= 1067 and 0 <= t < b <= 1600

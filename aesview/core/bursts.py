@@ -177,9 +177,10 @@ def subject_peak(record: ScoreRecord) -> tuple[float, float] | None:
     a = np.asarray(m, np.float32)
     p = np.pad(a, 1, mode="edge")
     s = np.zeros_like(a)
+    weights = (1.0, 2.0, 1.0)     # the centre counts most: one hot cell peaks where it is
     for dy in range(3):
         for dx in range(3):
-            s += p[dy:dy + a.shape[0], dx:dx + a.shape[1]]
+            s += weights[dy] * weights[dx] * p[dy:dy + a.shape[0], dx:dx + a.shape[1]]
     y, x = np.unravel_index(int(np.argmax(s)), s.shape)
     return ((x + 0.5) / a.shape[1], (y + 0.5) / a.shape[0])
 

@@ -230,7 +230,7 @@ class ExplainPanel(QWidget):
         self.aspect.activated.connect(lambda i: self.aspectChosen.emit(self.aspect.itemData(i)))
         cl.addRow("Aspect", self.aspect)
         buttons = QHBoxLayout()
-        self.crop_button = QPushButton("Show crop (C)")
+        self.crop_button = QPushButton("Show crop (R)")
         self.crop_button.setObjectName("crop_button")
         self.crop_button.clicked.connect(self.cropRequested)
         self.export_button = QPushButton("Export crop (Enter)")
@@ -300,4 +300,4 @@ class ExplainPanel(QWidget):
         self.aspect.setCurrentIndex(i)
 
     def show_crop_state(self, shown: bool) -> None:
-        self.crop_button.setText("Hide crop (C)" if shown else "Show crop (C)")
+        self.crop_button.setText("Hide crop (R)" if shown else "Show crop (R)")

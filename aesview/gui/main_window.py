@@ -25,6 +25,7 @@ from ..core import choices, culling
 from ..core.settings import Settings
 from . import actions
 from .bindings import Bindings
+from .compare_view import CompareController
 from .controllers import (
     CropController,
     CullingController,
@@ -67,6 +68,7 @@ class MainWindow(QMainWindow):
         self.explanation.extra_maps["crop"] = self.crop.evidence_overlay
         self.explanation.extra_legends["crop"] = lambda _a: ("", "what the crop keeps")
         self.bursts = BurstsController(self.session, self.culling)
+        self.compare = CompareController(self.session)
         self.whatif = WhatIfController(self.session)
         self.report = ReportController(self.session)
         self.maps = MapsController(self.session)
@@ -79,7 +81,7 @@ class MainWindow(QMainWindow):
         self.actions_by_name, self.menus = actions.install(self, {
             "session": self.session, "culling": self.culling, "explanation": self.explanation,
             "crop": self.crop, "viewer": self.viewer, "dialogs": self.dialogs,
-            "bursts": self.bursts})
+            "bursts": self.bursts, "compare": self.compare})
         self.menus["&Scoring/&Model"] = self.menus["&Scoring"].addMenu("&Model")
         self.recent_menu = self.menus["&File"].addMenu("Open &recent")
         self.menus["&File"].insertMenu(self.actions_by_name["open_samples"], self.recent_menu)
@@ -238,5 +240,6 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
+        self.compare.shutdown()
         self.session.shutdown()
         event.accept()

@@ -1,0 +1,356 @@
+"""Compare (2-up), survey (up to 8) and the full-screen loupe: photos side by side, zoomed and
+panned together, so focus across a burst is checked at 100 % once, not frame by frame.
+
+Panes are the app's own PhotoView. Zoom and pan are shared as a zoom relative to each photo's
+fit and a centre in fractions of the photo, so frames of slightly different framing or size
+stay aligned. Full-resolution images load on a small pool of their own and are kept in a
+least-recently-used cache, so switching between photos already seen costs a repaint; until a
+photo's pixels arrive its pane shows the thumbnail and says "Loading full resolution…".
+Z zooms to 100 % at the subject (the peak of the score record's high-class map).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QPointF, Qt, QThreadPool, Signal
+from PySide6.QtGui import QImage, QKeyEvent
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from ..core.bursts import subject_peak
+from .messages import PhotoLoaded, WorkerSignals
+from .session import Session
+from .viewer import PhotoView
+from .workers import PhotoLoadTask
+
+MAX_PANES = 8
+CACHE_PHOTOS = 8      # 24 MP photos are ~96 MB each as RGB32
+
+
+@dataclass(frozen=True)
+class Loaded:
+    preview: QImage
+    full: QImage | None
+    size: tuple[int, int]
+
+
+class FullImageCache(QObject):
+    """Full-resolution images by path, loaded off the GUI thread, the last few kept."""
+    ready = Signal(str)
+
+    def __init__(self, parent: QObject | None = None, capacity: int = CACHE_PHOTOS):
+        super().__init__(parent)
+        self.capacity = capacity
+        self.signals = WorkerSignals(self)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(2)
+        self._images: OrderedDict[str, Loaded] = OrderedDict()
+        self._asked: set[str] = set()
+        self.signals.photo.connect(self._on_photo)
+
+    def get(self, path: str) -> Loaded | None:
+        hit = self._images.get(path)
+        if hit is not None:
+            self._images.move_to_end(path)
+        return hit
+
+    def request(self, path: str) -> None:
+        if path in self._images or path in self._asked:
+            return
+        self._asked.add(path)
+        self.pool.start(PhotoLoadTask(self.signals, 0, path))
+
+    def _on_photo(self, msg: PhotoLoaded) -> None:
+        self._asked.discard(msg.path)
+        if msg.preview is None or msg.size is None:
+            return
+        self._images[msg.path] = Loaded(msg.preview, msg.full, msg.size)
+        self._images.move_to_end(msg.path)
+        while len(self._images) > self.capacity:
+            self._images.popitem(last=False)
+        self.ready.emit(msg.path)
+
+    def shutdown(self) -> None:
+        self.pool.clear()
+        self.pool.waitForDone()
+
+
+class Pane(QWidget):
+    """One photo: the view, a caption, and the "still loading" sign."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.view = PhotoView()
+        self.caption = QLabel()
+        self.caption.setObjectName("caption")
+        self.loading = QLabel("Loading full resolution…", self.view)
+        self.loading.setObjectName("loading")
+        self.loading.setStyleSheet("background: rgba(0,0,0,170); color: white; padding: 3px 8px;"
+                                   " border-radius: 3px;")
+        self.loading.move(8, 8)
+        self.loading.hide()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(1, 1, 1, 1)
+        lay.setSpacing(2)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.caption)
+        self.path: str | None = None
+
+    def fit_zoom(self) -> float:
+        if not self.view.full_size:
+            return 1.0
+        vp = self.view.viewport().rect()
+        fw, fh = self.view.full_size
+        return min(vp.width() / max(1, fw), vp.height() / max(1, fh))
+
+
+class CompareView(QWidget):
+    """2-up compare, survey of up to 8, or a single loupe; zoom and pan shared by every pane."""
+    closed = Signal()
+
+    def __init__(self, session: Session, cache: FullImageCache | None = None,
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("compare_view")
+        self.setWindowTitle("Compare — aesview")
+        self.session = session
+        self.cache = cache or FullImageCache(self)
+        self.cache.ready.connect(self._image_ready)
+        self.panes: list[Pane] = []
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(3)
+        self._syncing = False
+        self.mode = "compare"
+
+    # ------------------------------------------------------------------ content
+    def show_photos(self, paths: list[str], mode: str = "compare") -> None:
+        """Show `paths` (at most MAX_PANES), keeping the shared zoom and centre."""
+        self.mode = mode
+        paths = paths[:MAX_PANES]
+        while len(self.panes) < len(paths):
+            pane = Pane(self)
+            v = pane.view
+            v.zoomChanged.connect(lambda _z, p=pane: self._sync_from(p))
+            v.horizontalScrollBar().valueChanged.connect(lambda _v, p=pane: self._sync_from(p))
+            v.verticalScrollBar().valueChanged.connect(lambda _v, p=pane: self._sync_from(p))
+            self.panes.append(pane)
+        for pane in self.panes[len(paths):]:
+            pane.hide()
+        cols = len(paths) if len(paths) <= 2 else (2 if len(paths) <= 4 else 4)
+        state = self.state()
+        self._syncing = True       # loading fits each pane; the shared state is put back after
+        try:
+            for i, (pane, path) in enumerate(zip(self.panes, paths)):
+                self._grid.addWidget(pane, i // cols, i % cols)
+                pane.show()
+                self._load(pane, path)
+        finally:
+            self._syncing = False
+        if state is not None:
+            self.apply_state(state)
+
+    def _load(self, pane: Pane, path: str) -> None:
+        pane.path = path
+        it = self.session.model.item(path)
+        name = it.name if it is not None else path
+        score = f"  {it.score:.2f}" if it is not None and it.score is not None else ""
+        pane.caption.setText(name + score)
+        hit = self.cache.get(path)
+        if hit is not None:
+            pane.loading.hide()
+            pane.view.show_image(path, hit.preview, hit.size, hit.full)
+            return
+        if it is not None and it.thumb is not None:
+            size = it.record.image_size if it.record is not None and it.record.image_size else None
+            pane.view.show_image(path, it.thumb, size)
+        else:
+            pane.view.clear()
+            pane.view.path = path
+        pane.loading.show()
+        pane.loading.raise_()
+        self.cache.request(path)
+
+    def _image_ready(self, path: str) -> None:
+        state = self.state()
+        self._syncing = True
+        try:
+            for pane in self.visible_panes():
+                if pane.path == path:
+                    self._load(pane, path)
+        finally:
+            self._syncing = False
+        if state is not None:
+            self.apply_state(state)
+
+    def visible_panes(self) -> list[Pane]:
+        return [p for p in self.panes if not p.isHidden()]
+
+    # ------------------------------------------------------------------ shared zoom and pan
+    def state(self) -> tuple[bool, float, float, float] | None:
+        """(fit, screen pixels across the photo's width, centre x, centre y as fractions) of the
+        first pane: photos of one size get one zoom, a tighter frame shows the same share."""
+        panes = [p for p in self.visible_panes() if p.view.full_size]
+        if not panes:
+            return None
+        return self._state_of(panes[0])
+
+    def _state_of(self, pane: Pane) -> tuple[bool, float, float, float]:
+        v = pane.view
+        assert v.full_size is not None
+        fw, fh = v.full_size
+        c = v.mapToScene(v.viewport().rect().center())
+        return (v.fit_mode, v.zoom() * fw, c.x() / fw, c.y() / fh)
+
+    def apply_state(self, state: tuple[bool, float, float, float],
+                    skip: Pane | None = None) -> None:
+        fit, across, cx, cy = state
+        self._syncing = True
+        try:
+            for pane in self.visible_panes():
+                v = pane.view
+                if pane is skip or not v.full_size:
+                    continue
+                if fit:
+                    v.fit()
+                    continue
+                z = across / max(1, v.full_size[0])
+                v.fit_mode = False
+                v.resetTransform()
+                v.scale(z, z)
+                v.centerOn(QPointF(cx * v.full_size[0], cy * v.full_size[1]))
+        finally:
+            self._syncing = False
+
+    def _sync_from(self, pane: Pane) -> None:
+        if self._syncing or not pane.view.full_size:
+            return
+        self.apply_state(self._state_of(pane), skip=pane)
+
+    def zoom_to_subject(self) -> None:
+        """100 % at the subject of the first pane (its map's peak), the others following."""
+        panes = [p for p in self.visible_panes() if p.view.full_size and p.path]
+        if not panes:
+            return
+        pane = panes[0]
+        it = self.session.model.item(pane.path or "")
+        peak = subject_peak(it.record) if it is not None and it.record is not None else None
+        fx, fy = peak or (0.5, 0.5)
+        fw = (pane.view.full_size or (1, 1))[0]
+        self.apply_state((False, float(fw), fx, fy))     # 100 %: one screen pixel per pixel
+        pane.view.zoomChanged.emit(pane.view.zoom())
+
+    def fit(self) -> None:
+        self.apply_state((True, 1.0, 0.5, 0.5))
+
+    def zoom_by(self, factor: float) -> None:
+        state = self.state()
+        if state is not None:
+            fit, across, cx, cy = state
+            self.apply_state((False, across * factor, cx, cy))
+
+    # ------------------------------------------------------------------ keys
+    def step(self, delta: int) -> None:
+        """Compare: the last pane moves to the next (or previous) photo of the grid; survey and
+        loupe: every pane moves."""
+        s = self.session
+        rows = [s.proxy.index(r, 0).data(int(_path_role())) for r in range(s.proxy.rowCount())]
+        paths = [p.path for p in self.visible_panes() if p.path]
+        if not paths or not rows:
+            return
+        if self.mode == "compare" and len(paths) == 2:
+            i = rows.index(paths[1]) if paths[1] in rows else 0
+            j = i + delta
+            while 0 <= j < len(rows) and rows[j] == paths[0]:
+                j += delta
+            if 0 <= j < len(rows):
+                self.show_photos([paths[0], rows[j]], self.mode)
+        else:
+            moved = []
+            for p in paths:
+                i = rows.index(p) if p in rows else 0
+                moved.append(rows[max(0, min(len(rows) - 1, i + delta * len(paths)))])
+            self.show_photos(list(dict.fromkeys(moved)), self.mode)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        k = event.key()
+        if k == Qt.Key.Key_Escape:
+            self.close()
+        elif k in (Qt.Key.Key_Right, Qt.Key.Key_Down):
+            self.step(1)
+        elif k in (Qt.Key.Key_Left, Qt.Key.Key_Up):
+            self.step(-1)
+        elif k == Qt.Key.Key_Z:
+            self.zoom_to_subject()
+        elif k == Qt.Key.Key_F:
+            self.fit()
+        elif k in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom_by(1.25)
+        elif k == Qt.Key.Key_Minus:
+            self.zoom_by(0.8)
+        else:
+            super().keyPressEvent(event)
+
+    def closeEvent(self, event) -> None:
+        self.closed.emit()
+        super().closeEvent(event)
+
+
+def _path_role() -> int:
+    from .photo_model import Role
+    return int(Role.PATH)
+
+
+class CompareController(QObject):
+    """Opens the compare, survey and loupe windows on the selection (actions C, N, Shift+F)."""
+
+    def __init__(self, session: Session, parent: QObject | None = None):
+        super().__init__(parent or session)
+        self.session = session
+        self.cache = FullImageCache(self)
+        self.window: CompareView | None = None
+
+    def _open(self, paths: list[str], mode: str, full_screen: bool = False) -> CompareView:
+        if self.window is None:
+            self.window = CompareView(self.session, self.cache)
+            self.window.setWindowFlag(Qt.WindowType.Window, True)
+            self.window.resize(1400, 800)
+        self.window.show_photos(paths, mode)
+        if full_screen:
+            self.window.showFullScreen()
+        else:
+            self.window.show()
+        self.window.raise_()
+        self.window.activateWindow()
+        return self.window
+
+    def compare(self) -> CompareView | None:
+        """The current photo and the next selected one (else the next in the grid)."""
+        s = self.session
+        cur = s.current_path()
+        if cur is None:
+            return None
+        others = [p for p in s.selected_paths() if p != cur]
+        if not others:
+            row = s.selection.currentIndex().row()
+            nxt = s.proxy.index(row + 1, 0)
+            others = [nxt.data(_path_role())] if nxt.isValid() else []
+        return self._open([cur, *others[:1]], "compare")
+
+    def survey(self) -> CompareView | None:
+        paths = self.session.selected_paths()
+        if not paths:
+            return None
+        if len(paths) > MAX_PANES:
+            self.session.log("info", f"survey shows the first {MAX_PANES} of {len(paths)} selected")
+        return self._open(paths[:MAX_PANES], "survey")
+
+    def loupe(self) -> CompareView | None:
+        cur = self.session.current_path()
+        return self._open([cur], "loupe", full_screen=True) if cur else None
+
+    def shutdown(self) -> None:
+        if self.window is not None:
+            self.window.close()
+        self.cache.shutdown()

@@ -1,0 +1,102 @@
+"""Compare, survey and loupe (issue 11): the real PhotoViews, driven through the controller.
+Zoom and pan are shared, kept when the right-hand photo changes, Z goes to the subject (the
+map's peak), and a pane says it is still loading until its full-resolution pixels arrive."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+
+from aesview.core.records import ScoreRecord
+from aesview.core.settings import Settings
+from aesview.gui.compare_view import CompareController
+from aesview.gui.session import Session
+from tests.gui_support import wait_until
+
+
+@pytest.fixture
+def session(qapp, tmp_path, monkeypatch):
+    monkeypatch.setenv("AESVIEW_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("AESVIEW_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(Session, "start_scoring", lambda self: None)
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        Image.fromarray(rng.integers(0, 255, (900, 1200, 3), np.uint8)).save(folder / f"p{i}.jpg")
+    s = Session(Settings(sort_key="name"))
+    s.open_folder(folder)
+    ctl = CompareController(s)
+    yield s, ctl, sorted(str(p) for p in folder.glob("*.jpg"))
+    ctl.shutdown()
+    s.shutdown()
+
+
+def _loaded(view):
+    return all(p.loading.isHidden() for p in view.visible_panes())
+
+
+def _centre(pane):
+    v = pane.view
+    c = v.mapToScene(v.viewport().rect().center())
+    return c.x() / v.full_size[0], c.y() / v.full_size[1]
+
+
+def test_compare_shares_zoom_and_pan_and_keeps_them_when_the_photo_changes(qapp, session):
+    s, ctl, photos = session
+    s.select_path(photos[0])
+    view = ctl.compare()
+    view.resize(1000, 500)
+    panes = view.visible_panes()
+    assert [p.path for p in panes] == photos[:2]
+    assert not panes[0].loading.isHidden()                 # the sign, until the pixels come
+    assert wait_until(qapp, lambda: _loaded(view), 30)
+    assert all(p.view.full_size == (1200, 900) for p in panes)
+    panes[0].view.zoom_by(3.0)
+    assert panes[1].view.zoom() == pytest.approx(panes[0].view.zoom(), rel=1e-3)
+    panes[1].view.horizontalScrollBar().setValue(panes[1].view.horizontalScrollBar().value() + 120)
+    assert _centre(panes[0]) == pytest.approx(_centre(panes[1]), abs=2e-3)
+    before = (panes[0].view.zoom(), _centre(panes[0]))
+    QTest.keyClick(view, Qt.Key.Key_Right)                  # the right-hand photo moves on
+    assert [p.path for p in view.visible_panes()] == [photos[0], photos[2]]
+    assert wait_until(qapp, lambda: _loaded(view), 30)
+    for p in view.visible_panes():                          # zoom and place kept
+        assert p.view.zoom() == pytest.approx(before[0], rel=1e-3)
+        assert _centre(p) == pytest.approx(before[1], abs=2e-3)
+    QTest.keyClick(view, Qt.Key.Key_F)
+    assert all(p.view.fit_mode for p in view.visible_panes())
+
+
+def test_z_zooms_to_the_subject_of_the_map(qapp, session):
+    s, ctl, photos = session
+    heat = np.zeros((6, 8), np.float32)
+    heat[4, 6] = 5.0                                         # the subject: lower right
+    s.model.set_record(ScoreRecord(photos[0], 0.7, {}, heat, None, highmap=heat, image_size=(1200, 900)))
+    s.select_path(photos[0])
+    view = ctl.compare()
+    view.resize(800, 400)
+    assert wait_until(qapp, lambda: _loaded(view), 30)
+    QTest.keyClick(view, Qt.Key.Key_Z)
+    pane = view.visible_panes()[0]
+    assert pane.view.zoom() == pytest.approx(1.0, rel=1e-3)   # 100 %
+    cx, cy = _centre(pane)
+    # the view is clamped at the photo's edge; its centre is as close to the peak as it can be
+    assert cx > 0.65 and cy > 0.6
+
+
+def test_survey_shows_up_to_eight_and_the_loupe_one(qapp, session):
+    s, ctl, photos = session
+    s.select_all()
+    view = ctl.survey()
+    assert [p.path for p in view.visible_panes()] == photos
+    assert wait_until(qapp, lambda: _loaded(view), 60)
+    view.visible_panes()[3].view.zoom_by(2.0, QPointF(10, 10))
+    panes = view.visible_panes()
+    zooms = {round(p.view.zoom(), 4) for p in panes}         # one size of photo, one zoom
+    assert len(zooms) == 1 and zooms.pop() > 1.5 * panes[3].fit_zoom()
+    s.select_path(photos[1])
+    loupe = ctl.loupe()
+    assert [p.path for p in loupe.visible_panes()] == [photos[1]] and loupe.isFullScreen()

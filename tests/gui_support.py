@@ -65,6 +65,20 @@ def wait_until(app, condition, timeout: float = 60.0, step_ms: int = 20) -> bool
     return bool(condition())
 
 
+def settle(app, widget, timeout: float = 5.0) -> None:
+    """Wait until the window's layout holds still. On X11 the server sets the window's size a
+    moment after it shows, and the docks and splitter follow; offscreen it is at once."""
+    from PySide6.QtWidgets import QWidget
+    last, same = None, 0
+    end = time.monotonic() + timeout
+    while same < 5 and time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.02)
+        now = (widget.geometry(), *(c.geometry() for c in widget.findChildren(QWidget)))
+        same = same + 1 if now == last else 0
+        last = now
+
+
 def make_synthetic_shoot(folder: Path, n: int, size=(64, 48)) -> list[Path]:
     """`n` tiny generated JPEGs (a colour ramp each, different per photo): a shoot of thousands
     in a second or two, for tests about browsing rather than about pixels."""

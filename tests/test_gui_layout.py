@@ -3,15 +3,13 @@ gui_support): the first window and a restored one fit the screen's available are
 grid, the photo and the whole "why this score" panel are usable without scrolling."""
 
 import pytest
-
-from tests import gui_support  # noqa: F401  (headless Qt on a laptop-sized screen)
-
 from PySide6.QtCore import QPoint, QRect  # noqa: E402
 
 from aesview.core.settings import Settings  # noqa: E402
 from aesview.gui.main_window import MainWindow  # noqa: E402
+from aesview.gui.screen_fit import first_geometry, fit_rect  # noqa: E402
 from aesview.gui.session import Session  # noqa: E402
-from aesview.gui.screen_fit import fit_rect, first_geometry  # noqa: E402
+from tests.gui_support import settle  # (headless Qt on a laptop-sized screen)
 
 
 @pytest.fixture
@@ -38,6 +36,8 @@ def _show(qtbot, settings):
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
+    from PySide6.QtWidgets import QApplication
+    settle(QApplication.instance(), win)
     return win
 
 
@@ -58,7 +58,7 @@ def test_first_window_fits_the_screen_and_every_panel_is_usable(qtbot, isolated)
     # the photo gets the largest share; the grid shows at least one column of thumbnails
     cell = win.delegate.size + 12
     assert win.grid.viewport().width() >= cell
-    assert win.viewer.width() > win.grid.width() and win.viewer.width() >= 0.4 * avail.width()
+    assert win.viewer.width() > win.grid.width() and win.viewer.width() >= 0.4 * win.width()
     assert win.viewer.height() >= 0.6 * avail.height()
     # the whole explanation shows, its crop buttons included, without scrolling
     scroll = win.explain_dock.widget()

@@ -16,7 +16,7 @@ from aesview.gui.qtimage import pil_to_qimage  # noqa: E402
 from aesview.gui.session import Session  # noqa: E402
 from aesview.gui.viewer import preview_of  # noqa: E402
 from aesview.paths import samples_dir  # noqa: E402
-from tests.gui_support import make_shoot, wait_until
+from tests.gui_support import make_shoot, settle, wait_until
 
 
 @pytest.fixture
@@ -29,7 +29,8 @@ def win(qtbot, tmp_path, monkeypatch):
     w.show()
     qtbot.waitExposed(w)
     w.activateWindow()
-    qtbot.waitActive(w)
+    assert QTest.qWaitForWindowActive(w)
+    settle(QApplication.instance(), w)
     return w
 
 
@@ -77,12 +78,12 @@ def test_fit_100_percent_wheel_zoom_and_drag_pan(win):
     # the photo is larger than the view, so that it can move)
     at = QPoint(vp.width() // 3, vp.height() // 3)
     under = view.mapToScene(at)
-    _wheel(vp, at, 4)
-    assert view.zoom() == pytest.approx(fit * 1.25 ** 4) and not view.fit_mode
+    _wheel(vp, at, 6)                   # well past the view on any screen: it can move
+    assert view.zoom() == pytest.approx(fit * 1.25 ** 6) and not view.fit_mode
     after = _on_screen(view, under)
     assert abs(after.x() - at.x()) <= 3 and abs(after.y() - at.y()) <= 3   # whole-pixel scrolling
     _wheel(vp, at, -1)
-    assert view.zoom() == pytest.approx(fit * 1.25 ** 3)
+    assert view.zoom() == pytest.approx(fit * 1.25 ** 5)
     after = _on_screen(view, under)
     assert abs(after.x() - at.x()) <= 3 and abs(after.y() - at.y()) <= 3   # whole-pixel scrolling
 

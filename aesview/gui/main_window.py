@@ -206,7 +206,10 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self, lambda: clamp_to_screen(self))
         if not self.settings.window_state:
             self.resizeDocks([self.log_dock], [110 if self.height() > 700 else 80], Qt.Orientation.Vertical)
-            self.resizeDocks([self.explain_dock], [min(330, max(290, self.width() // 4))],
+            # wide enough for the panel in this platform's fonts, without a horizontal scroll
+            scroll_bar = self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent)
+            need = self.panel.minimumSizeHint().width() + scroll_bar + 10
+            self.resizeDocks([self.explain_dock], [max(min(330, max(290, self.width() // 4)), need)],
                              Qt.Orientation.Horizontal)
         restored = bool(self.settings.splitter_state) and self.splitter.restoreState(
             QByteArray.fromBase64(self.settings.splitter_state.encode()))
@@ -215,13 +218,14 @@ class MainWindow(QMainWindow):
             self._split_for_columns()
 
     def _split_for_columns(self) -> None:
-        """As many thumbnail columns (1 to 3) as fit in 38 % of the window's width (three on a
-        1500 px window, two on a 1366 px laptop); the photo gets the rest."""
+        """As many thumbnail columns (1 to 3) as fit in 45 % of the room beside the explanation
+        (two on a 1366 or 1500 px window, three on a full-HD one); the photo gets the rest, so
+        it always has the larger share."""
         cell = self.delegate.size + 12 + self.grid.spacing()
         chrome = (self.grid.spacing() + 2 * self.grid.frameWidth()
                   + self.grid.verticalScrollBar().sizeHint().width() + 6)
         w = self.splitter.width()
-        columns = max(1, min(3, int((0.38 * self.width() - chrome) // cell)))
+        columns = max(1, min(3, int((0.45 * w - chrome) // cell)))
         grid_w = columns * cell + chrome
         self.splitter.setSizes([grid_w, max(w - grid_w, 200)])
 

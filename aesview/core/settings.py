@@ -47,6 +47,8 @@ class Settings:
     crop_tightness: float = 0.0          # 0 = as large as the aspect allows (core.crop.plan_crop)
     sort_key: str = "score"
     auto_advance: bool = True            # P/X/U move on to the next photo
+    advance_after_stars: bool = False    # 0-5 move on too (off: stars are often set in passing)
+    keep_zoom: bool = False              # the next photo opens at the zoom and place of this one
     sidecar_style: str = "darktable"     # IMG_1.jpg.xmp; "basename" = IMG_1.xmp; "both"
     embed_xmp: bool = False              # also into JPEG/TIFF/DNG (Lightroom): changes the files
     export_dir: str = ""                 # "" = <shoot>/aesview-export

@@ -129,6 +129,10 @@ class Bindings(QObject):
         win.size_slider.setValue(st.thumbnail_size)
         win.actions_by_name["auto_advance"].setChecked(st.auto_advance)
         win.actions_by_name["embed_xmp"].setChecked(st.embed_xmp)
+        win.actions_by_name["advance_after_stars"].setChecked(st.advance_after_stars)
+        win.actions_by_name["keep_zoom"].setChecked(st.keep_zoom)
+        win.compare.main_view = win.viewer
+        win.viewer.keep_zoom = st.keep_zoom
         win.panel.show_aspect(win.crop.aspect_key)
         win.panel.crop_controls.show_tightness(win.crop.tightness)
         self._options()

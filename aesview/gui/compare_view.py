@@ -310,6 +310,14 @@ class CompareController(QObject):
         self.session = session
         self.cache = FullImageCache(self)
         self.window: CompareView | None = None
+        self.main_view: PhotoView | None = None     # the window's viewer, for keep_zoom
+
+    def set_keep_zoom(self, on: bool) -> None:
+        """Moving to another photo keeps the zoom and the place (checking focus along a burst)."""
+        self.session.settings.keep_zoom = bool(on)
+        self.session.persist()
+        if self.main_view is not None:
+            self.main_view.keep_zoom = bool(on)
 
     def _open(self, paths: list[str], mode: str, full_screen: bool = False) -> CompareView:
         if self.window is None:

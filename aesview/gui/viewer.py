@@ -82,9 +82,15 @@ class PhotoView(QGraphicsView):
         self.full_size: tuple[int, int] | None = None
         self.fit_mode = True
         self.path: str | None = None
+        self.keep_zoom = False          # settings.keep_zoom: moving on keeps zoom and place
+        self._kept_centre = (0.5, 0.5)
 
     # --- content ---
     def clear(self) -> None:
+        if self.full_size and not self.fit_mode:
+            # where the user was looking, for keep_zoom on the next photo
+            c = self.mapToScene(self.viewport().rect().center())
+            self._kept_centre = (c.x() / self.full_size[0], c.y() / self.full_size[1])
         self.path = None
         self.full_size = None
         self.photo.set_images(None, None, (0, 0))
@@ -103,8 +109,12 @@ class PhotoView(QGraphicsView):
         rect = QRectF(0, 0, fw, fh)
         self.scene().setSceneRect(rect)
         self.crop.set_bounds(rect)
-        if self.fit_mode or not same:
+        if self.fit_mode or (not same and not self.keep_zoom):
             self.fit()
+        elif not same:
+            # keep_zoom: the next photo at the same zoom, on the same part of the frame
+            cx, cy = self._kept_centre
+            self.centerOn(QPointF(cx * fw, cy * fh))
 
     def set_overlay(self, image: QImage | None, opacity: float) -> None:
         if image is None or self.full_size is None:

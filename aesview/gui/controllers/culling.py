@@ -79,6 +79,14 @@ class CullingController(QObject):
 
     def set_stars(self, n: int) -> None:
         self._decide(culling.set_stars(n), advance=False)
+        s = self.session
+        paths = s.selected_paths()
+        if s.settings.advance_after_stars and len(paths) == 1:
+            s.advance_from(paths[0])
+
+    def set_advance_after_stars(self, on: bool) -> None:
+        self.session.settings.advance_after_stars = bool(on)
+        self.session.persist()
 
     def set_auto_advance(self, on: bool) -> None:
         self.session.settings.auto_advance = bool(on)

@@ -53,7 +53,7 @@ class CropControls(QWidget):
         self.slider.sliderMoved.connect(lambda v: self.value.setText(str(v)))
         row.addWidget(self.value)
         lay.addLayout(row)
-        self.accept_button = QPushButton("Accept crop → XMP (Ctrl+Enter)")
+        self.accept_button = QPushButton("Accept crop (Ctrl+Enter)")
         self.accept_button.setObjectName("accept_crop_button")
         self.accept_button.setToolTip("records the crop as Camera Raw crop settings in IMG.xmp, "
                                       "which Lightroom and darktable's Lightroom import read")

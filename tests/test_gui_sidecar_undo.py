@@ -4,6 +4,8 @@ the session and the culling controller (the real Qt objects, no window), judged 
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from aesview.core.culling import Decision, Flag
@@ -121,3 +123,29 @@ def test_embedding_is_opt_in_behind_a_warning_and_writes_into_the_jpeg(qapp, ses
     _press(qapp, s, cull, photo, cull.undo)              # undo reaches inside the file too
     assert read_embedded(photo) == {"Rating": 4, "PickLabel": 0}
     assert jpeg_image_segments(open(photo, "rb").read()) == segments
+
+
+def test_rejects_go_to_the_trash_with_their_sidecars_after_a_yes(qapp, session, tmp_path,
+                                                                  monkeypatch):
+    from PySide6.QtWidgets import QMessageBox, QWidget
+
+    from aesview.gui.dialogs import Dialogs
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))   # the trash send2trash uses
+    s, cull, photos = session
+    for p in photos[:2]:
+        _press(qapp, s, cull, p, cull.reject)
+    assert all(read_decision(p).rejected for p in photos[:2])
+    dialogs = Dialogs(QWidget(), s, cull, None)           # type: ignore[arg-type]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Cancel)
+    dialogs.confirm_trash_rejects()
+    assert wait_until(qapp, lambda: not s.operations.busy(), 10)
+    assert all(os.path.exists(p) for p in photos)        # a no keeps everything
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    dialogs.confirm_trash_rejects()
+    assert wait_until(qapp, lambda: s.model.rowCount() == 1, 30)
+    trash = tmp_path / "xdg" / "Trash" / "files"
+    names = sorted(p.name for p in trash.iterdir())
+    base = [os.path.basename(p) for p in photos[:2]]
+    assert names == sorted(base + [b + ".xmp" for b in base])   # photos and sidecars, not deleted
+    assert not any(os.path.exists(p) or os.path.exists(p + ".xmp") for p in photos[:2])
+    assert os.path.exists(photos[2]) and s.model.paths() == [photos[2]]

@@ -42,6 +42,8 @@ def _table() -> tuple[ActionSpec, ...]:
         a("export_report", "Export &report…", "&File", "dialogs.choose_report"),
         a("copy_picks", "&Copy picks to…", "&File", "dialogs.choose_transfer", (False,), separator=True),
         a("move_picks", "&Move picks to…", "&File", "dialogs.choose_transfer", (True,)),
+        a("trash_rejects", "Move &rejects to the trash…", "&File", "dialogs.confirm_trash_rejects",
+          keys=("Ctrl+Backspace",), separator=True),
         a("quit", "&Quit", "&File", "dialogs.quit", keys=("Ctrl+Q",), separator=True),
         a("undo", "&Undo", "&Edit", "culling.undo", keys=("Ctrl+Z",)),
         a("redo", "&Redo", "&Edit", "culling.redo", keys=("Ctrl+Shift+Z", "Ctrl+Y")),

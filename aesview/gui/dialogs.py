@@ -87,5 +87,20 @@ class Dialogs:
         if act is not None:
             act.setChecked(on)      # a cancelled warning unticks the menu entry again
 
+    def confirm_trash_rejects(self) -> None:
+        """Rejects go to the system trash only after a yes (they can be put back from there)."""
+        from PySide6.QtWidgets import QMessageBox
+        n = len(self.culling.rejects())
+        if not n:
+            self.session.log("info", "no rejected photos")
+            return
+        if QMessageBox.question(
+                self.parent, "Move rejects to the trash?",
+                f"Move {n} rejected photo{'s' if n != 1 else ''} and their XMP sidecars to the "
+                "system trash? They can be restored from there; nothing is deleted.",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel) == QMessageBox.StandardButton.Yes:
+            self.culling.trash_rejects()
+
     def quit(self) -> None:
         self.parent.close()

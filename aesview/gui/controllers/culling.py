@@ -227,6 +227,42 @@ class CullingController(QObject):
                                                      self._transferred, total=len(picks),
                                                      after_sidecars=True))
 
+    def rejects(self) -> list[str]:
+        return [it.path for it in self.session.model.items() if self.book.get(it.path).rejected]
+
+    def trash_rejects(self) -> bool:
+        """Move the rejected photos and their sidecars to the system trash (ask first: the
+        dialog does). After the key presses before it have been written."""
+        from ...core.trash import trash_photo
+        rejects = self.rejects()
+        if not rejects:
+            self.session.log("info", "no rejected photos")
+            return False
+
+        def work(progress: Callable[[int, int, str], None], cancel: Any) -> list[Any]:
+            done = []
+            for i, p in enumerate(rejects):
+                if cancel.is_set():
+                    break
+                done.append(trash_photo(p))
+                progress(i + 1, len(rejects), Path(p).name)
+            return done
+        return self.session.operations.run(Operation("Move rejects to the trash", work,
+                                                     self._trashed, total=len(rejects),
+                                                     after_sidecars=True))
+
+    def _trashed(self, results: list[Any]) -> None:
+        s = self.session
+        gone = [r.source for r in results if not Path(r.source).exists()]
+        for r in results:
+            if r.error:
+                s.log("error", r.error)
+        if gone:
+            s.log("info", f"moved {len(gone)} rejected photo(s) and their sidecars to the trash")
+            self.book.forget(gone)
+            s.remove_paths(gone)
+            self.undoStateChanged.emit(self.book.can_undo(), self.book.can_redo())
+
     def _transferred(self, result: TransferResult) -> None:
         s = self.session
         verb = "moved" if result.move else "copied"

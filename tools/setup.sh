@@ -25,6 +25,11 @@ if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/
     echo "setup: please install chromium (Debian/Ubuntu: chromium) for the report's browser test" >&2
   fi
 fi
+# exiv2 is a second outside reader of the XMP we write (sidecars and inside JPEGs); optional.
+if ! command -v exiv2 >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq exiv2) >/dev/null 2>&1 \
+    || echo "setup: could not install exiv2; its XMP read-back tests will be skipped" >&2
+fi
 # torch first, pinned: the pair that is known to work together (and lies on disk on our machines).
 if ! "$VPY" -c "import torch, torchvision" >/dev/null 2>&1; then
   "$VPY" -m pip install -q torch==2.14.1 torchvision==0.29.1 2> >(grep -v "^WARNING: Location" >&2)

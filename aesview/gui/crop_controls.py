@@ -52,16 +52,18 @@ class CropControls(QWidget):
         self.value.setMinimumWidth(24)
         self.slider.sliderMoved.connect(lambda v: self.value.setText(str(v)))
         row.addWidget(self.value)
-        lay.addLayout(row)
-        self.accept_button = QPushButton("Accept crop (Ctrl+Enter)")
+        # One row with the slider: the panel must fit a 768-px-high laptop screen unscrolled.
+        self.accept_button = QPushButton("Accept")
         self.accept_button.setObjectName("accept_crop_button")
-        self.accept_button.setToolTip("records the crop as Camera Raw crop settings in IMG.xmp, "
-                                      "which Lightroom and darktable's Lightroom import read")
+        self.accept_button.setToolTip("Ctrl+Enter: records the crop as Camera Raw crop settings in "
+                                      "IMG.xmp, which Lightroom and darktable's Lightroom import read")
         self.accept_button.clicked.connect(self.acceptRequested)
-        lay.addWidget(self.accept_button)
+        row.addWidget(self.accept_button)
+        lay.addLayout(row)
         self.info = QLabel()
         self.info.setObjectName("crop_info")
         self.info.setWordWrap(True)
+        self.info.hide()             # shown with the crop
         lay.addWidget(self.info)
         # Clicks must not take the keyboard from the grid (P, X and the arrows keep culling).
         for w in (self.slider, self.accept_button):
@@ -76,4 +78,6 @@ class CropControls(QWidget):
             self.slider.blockSignals(False)
 
     def show_view(self, view: CropView | None) -> None:
-        self.info.setText(describe(view))
+        text = describe(view)
+        self.info.setText(text)
+        self.info.setVisible(bool(text))

@@ -100,6 +100,6 @@ def test_early_decisions_keep_every_rating_label_and_keyword(qtbot, qapp, tmp_pa
             assert "PickLabel" not in t, (p.name, t)
         # the grid shows what the sidecar holds
         shown = s.model.decision(str(p))
-        assert shown == Decision(Flag.PICK if p.name in picked else Flag.NONE, 3), (p.name, shown)
+        assert shown == Decision(Flag.PICK if p.name in picked else Flag.NONE, 3, "Red"), (p.name, shown)
     print(f"\n{keys} after {delay:.1f} s: {read_before} of {N} sidecars had been read by then")
     win.close()

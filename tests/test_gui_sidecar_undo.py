@@ -67,9 +67,9 @@ def test_undo_restores_another_tools_sidecar_byte_for_byte(qapp, session):
     original = open(lr, "rb").read()
     _press(qapp, s, cull, photo, cull.reject)
     assert (photo + ".xmp") not in [k for k, v in snapshot(photo).items() if v is not None]
-    assert read_decision(photo) == Decision(Flag.REJECT, 2)      # into IMG.xmp, stars kept
+    assert read_decision(photo) == Decision(Flag.REJECT, 2, "Red")      # into IMG.xmp, stars kept
     _press(qapp, s, cull, photo, lambda: cull.set_stars(4))
-    assert read_decision(photo) == Decision(Flag.REJECT, 4)
+    assert read_decision(photo) == Decision(Flag.REJECT, 4, "Red")
     _press(qapp, s, cull, photo, cull.undo)
     _press(qapp, s, cull, photo, cull.undo)
     assert open(lr, "rb").read() == original

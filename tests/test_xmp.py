@@ -193,12 +193,12 @@ def test_pick_decided_before_the_sidecar_was_read_keeps_stars_and_label(photo):
     assert change == DecisionChange(flag=Flag.PICK)
     result = update_sidecar(photo, change)
     assert result.written and result.path == sidecar
-    assert result.decision == Decision(Flag.PICK, 3)      # the truth on disk, for the GUI
+    assert result.decision == Decision(Flag.PICK, 3, "Red")   # the truth on disk, for the GUI
     after = exif(sidecar, *ALL_TAGS)
     assert after["XMP-xmp:Rating"] == 3
     assert after["XMP-xmp:Label"] == "Red"                # the user's colour label stays
     assert after["XMP-digiKam:PickLabel"] == 3            # the pick lives here
-    assert read_decision(photo) == Decision(Flag.PICK, 3)
+    assert read_decision(photo) == Decision(Flag.PICK, 3, "Red")
     changed = {k for k in after if before.get(k) != after[k]}
     assert changed == {"XMP-digiKam:PickLabel"}, changed  # nothing else moved
 
@@ -212,7 +212,7 @@ def test_stars_change_keeps_label_keywords_and_flag(photo):
     assert tags["XMP-xmp:Rating"] == 4 and tags["XMP-xmp:Label"] == "Blue"
     assert tags["XMP-dc:Subject"] == ["holiday", "coffee"]
     assert tags["XMP-acme:Secret"] == "keep me"
-    assert read_decision(photo) == Decision(Flag.PICK, 4)
+    assert read_decision(photo) == Decision(Flag.PICK, 4, "Blue")
     # unpick: our PickLabel goes to 0, the user's Blue label and the stars stay
     update_sidecar(photo, DecisionChange(flag=Flag.NONE))
     tags = exif(sidecar, *ALL_TAGS)
@@ -225,10 +225,10 @@ def test_reject_then_unreject_and_a_no_op_writes_nothing(photo):
     sidecar = _other_tools_sidecar(photo)
     update_sidecar(photo, DecisionChange(flag=Flag.REJECT))
     assert exif(sidecar, "-XMP:Rating")["Rating"] == -1
-    assert read_decision(photo) == Decision(Flag.REJECT, 3)   # the other tool's 3 stars wait
+    assert read_decision(photo) == Decision(Flag.REJECT, 3, "Red")   # the other tool's 3 stars wait
     update_sidecar(photo, DecisionChange(stars=5))        # stars on a rejected photo are kept
     assert exif(sidecar, "-XMP:Rating")["Rating"] == -1
-    assert read_decision(photo) == Decision(Flag.REJECT, 5)
+    assert read_decision(photo) == Decision(Flag.REJECT, 5, "Red")
     update_sidecar(photo, DecisionChange(flag=Flag.NONE))
     assert exif(sidecar, "-XMP:Rating", "-XMP:Label") == {
         "SourceFile": str(sidecar), "Rating": 5, "Label": "Red"}
@@ -255,7 +255,7 @@ def test_concurrent_changes_to_one_photo_all_land(photo):
             t.start()
         for t in threads:
             t.join()
-        assert read_decision(photo) == Decision(flag, stars)
+        assert read_decision(photo) == Decision(flag, stars, "Red")
 
 
 def test_deep_xml_sidecar_is_refused_naming_the_file(photo):

@@ -19,14 +19,22 @@ class Flag(IntEnum):
     PICK = 1
 
 
+# Colour labels (Lightroom's keys 6, 7, 9 and Purple from the menu). Green is not among them: in
+# aesview a green label IS the pick (what darktable and digiKam show as the pick), so key 8 picks.
+LABEL_COLOURS = ("Red", "Yellow", "Blue", "Purple")
+
+
 @dataclass(frozen=True)
 class Decision:
     flag: Flag = Flag.NONE
     stars: int = 0
+    colour: str = ""          # one of LABEL_COLOURS, "" = none
 
     def __post_init__(self) -> None:
         if not 0 <= self.stars <= MAX_STARS:
             raise ValueError(f"stars must be 0..{MAX_STARS}, not {self.stars}")
+        if self.colour and self.colour not in LABEL_COLOURS:
+            raise ValueError(f"colour must be one of {', '.join(LABEL_COLOURS)}, not {self.colour!r}")
         object.__setattr__(self, "flag", Flag(self.flag))
 
     @property
@@ -50,6 +58,13 @@ class Edit:
 
 def set_flag(flag: Flag) -> Callable[[Decision], Decision]:
     return lambda d: replace(d, flag=Flag(flag))
+
+
+def set_colour(colour: str) -> Callable[[Decision], Decision]:
+    """A colour label ("" clears it)."""
+    if colour and colour not in LABEL_COLOURS:
+        raise ValueError(f"colour must be one of {', '.join(LABEL_COLOURS)}, not {colour!r}")
+    return lambda d: replace(d, colour=colour)
 
 
 def set_stars(stars: int) -> Callable[[Decision], Decision]:
@@ -155,6 +170,8 @@ FILTERS = {
     "not_rejected": "Not rejected",
     "rejected": "Rejected",
     "stars": "At least N stars",
+    "unflagged": "Unflagged",
+    **{f"colour_{c.lower()}": f"{c} label" for c in LABEL_COLOURS},
 }
 
 
@@ -169,4 +186,8 @@ def passes(decision: Decision, name: str = "all", min_stars: int = 0) -> bool:
         return decision.rejected
     if name == "stars":
         return not decision.rejected and decision.stars >= min_stars
+    if name == "unflagged":
+        return decision.flag is Flag.NONE
+    if name.startswith("colour_") and name[7:].capitalize() in LABEL_COLOURS:
+        return decision.colour == name[7:].capitalize()
     raise ValueError(f"unknown filter {name!r}; choose from {', '.join(FILTERS)}")

@@ -36,7 +36,7 @@ from typing import NamedTuple
 import defusedxml.ElementTree as DET
 
 from .atomic import atomic_write_bytes
-from .culling import MAX_STARS, Decision, Flag
+from .culling import LABEL_COLOURS, MAX_STARS, Decision, Flag
 
 NS_X = "adobe:ns:meta/"
 NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -80,8 +80,11 @@ class DecisionChange:
     rejected and its xmp:Rating stays -1, as darktable shows it)."""
     flag: Flag | None = None
     stars: int | None = None
+    colour: str | None = None     # a colour label; "" removes ours
 
     def __post_init__(self) -> None:
+        if self.colour and self.colour not in LABEL_COLOURS:
+            raise ValueError(f"colour must be one of {', '.join(LABEL_COLOURS)}, not {self.colour!r}")
         if self.stars is not None and not 0 <= self.stars <= MAX_STARS:
             raise ValueError(f"stars must be 0..{MAX_STARS}, not {self.stars}")
         if self.flag is not None:
@@ -91,16 +94,18 @@ class DecisionChange:
     def between(cls, old: Decision, new: Decision) -> DecisionChange:
         """The change a key press made (the before/after pair of a culling Edit)."""
         return cls(flag=new.flag if new.flag != old.flag else None,
-                   stars=new.stars if new.stars != old.stars else None)
+                   stars=new.stars if new.stars != old.stars else None,
+                   colour=new.colour if new.colour != old.colour else None)
 
     def applied_to(self, decision: Decision) -> Decision:
         flag = decision.flag if self.flag is None else self.flag
         stars = decision.stars if self.stars is None else self.stars
-        return Decision(flag, stars)   # a reject keeps its stars (stored beside Rating -1)
+        colour = decision.colour if self.colour is None else self.colour
+        return Decision(flag, stars, colour)   # a reject keeps its stars (beside Rating -1)
 
     @property
     def empty(self) -> bool:
-        return self.flag is None and self.stars is None
+        return self.flag is None and self.stars is None and self.colour is None
 
 
 def sidecar_paths(photo: str | os.PathLike[str], style: str = "darktable") -> list[Path]:
@@ -218,14 +223,15 @@ def decision_from_tree(root: ET.Element) -> Decision:
     except ValueError:
         rating = 0
     label = (_get(root, LABEL) or "").lower()
+    colour = label.capitalize() if label.capitalize() in LABEL_COLOURS else ""
     pick_label = _get(root, PICK_LABEL)
     if rating < 0 or pick_label == DIGIKAM_PICK[Flag.REJECT]:
         # digiKam keeps the rating beside its reject; ours is kept in aesview:RejectedRating
         kept = rating if rating > 0 else _int_or_zero(_get(root, KEPT_STARS))
-        return Decision(Flag.REJECT, min(max(kept, 0), MAX_STARS))
+        return Decision(Flag.REJECT, min(max(kept, 0), MAX_STARS), colour)
     flag = Flag.PICK if label == PICK_COLOUR.lower() or pick_label == DIGIKAM_PICK[Flag.PICK] \
         else Flag.NONE
-    return Decision(flag, min(rating, MAX_STARS))
+    return Decision(flag, min(rating, MAX_STARS), colour)
 
 
 def read_sidecar(xmp_path: str | os.PathLike[str]) -> Decision:
@@ -345,6 +351,11 @@ def apply_change(root: ET.Element, change: DecisionChange) -> bool:
             changed |= set_colour_label(root, None)
         if after.flag is not Flag.NONE or _get(root, PICK_LABEL) is not None:
             put(PICK_LABEL, DIGIKAM_PICK[after.flag])
+    if change.colour is not None and after.colour != before.colour:
+        # a pick without a colour of its own wears the green label again
+        changed |= set_colour_label(root, after.colour or (PICK_COLOUR if after.picked else None))
+        if after.picked and _get(root, PICK_LABEL) != DIGIKAM_PICK[Flag.PICK]:
+            put(PICK_LABEL, DIGIKAM_PICK[Flag.PICK])     # the pick must outlive its green
     return changed
 
 

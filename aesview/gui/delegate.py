@@ -13,6 +13,8 @@ from .photo_model import Role
 PICK_GREEN = QColor(46, 160, 67)
 REJECT_RED = QColor(207, 34, 46)
 STAR_GOLD = QColor(240, 190, 40)
+LABEL_COLOURS = {"Red": QColor(214, 54, 54), "Yellow": QColor(230, 200, 40),
+                 "Blue": QColor(50, 110, 220), "Purple": QColor(150, 70, 190)}
 PAD = 6
 
 
@@ -150,6 +152,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setFont(bold)
         painter.drawText(rect1, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, caption)
         painter.setFont(option.font)
+        if decision.colour:     # a colour label: a bar under the photo, as Lightroom shows it
+            painter.fillRect(QRect(r.left() + PAD, r.bottom() - 3, self.size, 3),
+                             LABEL_COLOURS[decision.colour])
         if decision.stars:
             stars = "★" * decision.stars
             painter.setPen(STAR_GOLD)

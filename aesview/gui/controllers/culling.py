@@ -84,6 +84,17 @@ class CullingController(QObject):
         if s.settings.advance_after_stars and len(paths) == 1:
             s.advance_from(paths[0])
 
+    def set_colour(self, colour: str) -> None:
+        """A colour label on the selection (Lightroom's 6/7/9, Purple from the menu); pressing
+        it again where every selected photo has it takes it off. Green is the pick (8)."""
+        if colour == "Green":
+            self.pick()
+            return
+        paths = self.session.selected_paths()
+        if colour and paths and all(self.book.get(p).colour == colour for p in paths):
+            colour = ""
+        self._decide(culling.set_colour(colour), advance=False)
+
     def set_advance_after_stars(self, on: bool) -> None:
         self.session.settings.advance_after_stars = bool(on)
         self.session.persist()

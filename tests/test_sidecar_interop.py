@@ -67,3 +67,27 @@ def test_every_state_in_every_style(tmp_path, style):
             assert x[0].get("Xmp.xmp.Label") == label
             if pick is not None:
                 assert x[0]["Xmp.digiKam.PickLabel"] == str(pick)
+
+
+@pytest.mark.parametrize("style", ["darktable", "basename", "both"])
+@pytest.mark.parametrize("colour, dt, dk", [("Red", 0, 1), ("Yellow", 1, 3), ("Blue", 3, 5),
+                                           ("Purple", 4, 6)])
+def test_colour_labels_in_every_style(tmp_path, style, colour, dt, dk):
+    photo = tmp_path / "IMG_8.jpg"
+    Image.new("RGB", (8, 8)).save(photo)
+    update_sidecar(photo, DecisionChange(flag=Flag.PICK, stars=2), style)
+    update_sidecar(photo, DecisionChange(colour=colour), style)
+    files = [p for p in sidecar_paths(photo, style) if p.exists()]
+    for p in files:
+        tags = _exiftool(p)
+        assert (tags["Label"], tags["Colorlabels"], tags["ColorLabel"], tags["PickLabel"]) == \
+            (colour, dt, dk, 3)
+        if EXIV2:
+            x = _exiv2(p)
+            assert (x["Xmp.xmp.Label"], x["Xmp.digiKam.ColorLabel"]) == (colour, str(dk))
+    assert read_decision(photo, style) == Decision(Flag.PICK, 2, colour)
+    update_sidecar(photo, DecisionChange(colour=""), style)    # off: the pick's green is back
+    for p in files:
+        tags = _exiftool(p)
+        assert (tags["Label"], tags["Colorlabels"], tags["ColorLabel"]) == ("Green", 2, 4)
+    assert read_decision(photo, style) == Decision(Flag.PICK, 2)

@@ -77,3 +77,21 @@ def test_advance_after_stars(qapp, win):
     win.culling.set_stars(2)
     assert wait_until(qapp, win.culling.settled, 30)
     assert s.current_path() == here
+
+
+def test_z_zooms_the_main_view_to_the_subject(qapp, win):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from aesview.core.records import ScoreRecord
+    s, v = win.session, win.viewer
+    assert wait_until(qapp, lambda: _loaded(win, 0), 30)
+    heat = np.zeros((6, 8), np.float32)
+    heat[1, 1] = 4.0                                   # the subject: upper left
+    s.model.set_record(ScoreRecord(s.current_path(), 0.6, {}, heat, None, highmap=heat,
+                                   image_size=(1200, 900)))
+    win.grid.setFocus()
+    QTest.keyClick(win.grid, Qt.Key.Key_Z)
+    assert v.zoom() == pytest.approx(1.0)
+    cx, cy = _centre(v)
+    assert cx < 0.45 and cy < 0.45                     # not the centre of the frame

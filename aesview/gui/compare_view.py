@@ -312,6 +312,18 @@ class CompareController(QObject):
         self.window: CompareView | None = None
         self.main_view: PhotoView | None = None     # the window's viewer, for keep_zoom
 
+    def zoom_main_to_subject(self) -> None:
+        """Z in the main view: 100 % on the subject (the high-class map's peak), not the centre."""
+        v = self.main_view
+        if v is None:
+            return
+        v.zoom_100()
+        it = self.session.current_item()
+        peak = subject_peak(it.record) if it is not None and it.record is not None else None
+        if v.full_size:
+            fx, fy = peak or (0.5, 0.5)
+            v.centerOn(QPointF(fx * v.full_size[0], fy * v.full_size[1]))
+
     def set_keep_zoom(self, on: bool) -> None:
         """Moving to another photo keeps the zoom and the place (checking focus along a burst)."""
         self.session.settings.keep_zoom = bool(on)

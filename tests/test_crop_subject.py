@@ -89,12 +89,27 @@ def test_plan_explains_what_drove_it(analyzer):
     maps = analyzer.analyze(shared_photo("skimage_coffee.jpg"))
     plan = plan_crop(maps, "9:16")
     info = json.loads(json.dumps(plan.explain()))
-    assert set(info["kept"]) == {"subject", "aesam", "detail", "centre", "negative"}
+    assert set(info["kept"]) == {"subject", "aesam", "detail", "centre", "face", "negative"}
     assert info["maps"]["subject"]["top_classes"][0][0] == 967          # ImageNet "espresso"
-    weights = {k: info["weights"][k] for k in ("subject", "aesam", "detail", "centre")}
+    weights = {k: info["weights"][k] for k in ("subject", "aesam", "detail", "centre", "face")}
     expected = sum(weights[k] * info["kept"][k] for k in weights) - info["weights"]["mu"] * info["kept"]["negative"]
     assert info["objective"] == pytest.approx(expected, abs=1e-3)
     assert plan.evidence.shape == (43, 64) and plan.evidence.min() >= 0
+
+
+def test_a_face_stays_inside_a_landscape_crop_of_a_square_portrait(analyzer):
+    """The classifier knows no face; MTCNN's face box keeps the astronaut's head in a 16:9
+    crop (without it the crop framed her torso and cut the head: normalised retention 0)."""
+    if not analyzer.face_finder:
+        pytest.skip("facenet-pytorch not installed (tools/setup.sh installs it)")
+    maps = analyzer.analyze(shared_photo("skimage_astronaut.jpg"))
+    assert "MTCNN" in maps.face_finder and len(maps.faces) >= 1
+    left, top, right, bottom, p = maps.faces[0]
+    assert p >= 0.9 and 150 < (left + right) / 2 < 300 and top < 120      # her face, upper middle
+    box = plan_crop(maps, "16:9").box
+    assert box[1] <= top and bottom <= box[3], (box, maps.faces[0])
+    info = plan_crop(maps, "16:9").explain()
+    assert info["kept"]["face"] == pytest.approx(1.0) and info["maps"]["face"]["faces"]
 
 
 @pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool not installed")

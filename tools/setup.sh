@@ -35,3 +35,9 @@ if ! "$VPY" -c "import torch, torchvision" >/dev/null 2>&1; then
   "$VPY" -m pip install -q torch==2.14.1 torchvision==0.29.1 2> >(grep -v "^WARNING: Location" >&2)
 fi
 "$VPY" -m pip install -q -e ".[test]" 2> >(grep -v "^WARNING: Location" >&2)
+# facenet-pytorch: MTCNN face boxes for the crop (core/faces.py), weights inside the wheel. Its
+# metadata pins torch 2.2 while it runs on ours, hence --no-deps; its package imports requests.
+if ! "$VPY" -c "import facenet_pytorch" >/dev/null 2>&1; then
+  "$VPY" -m pip install -q requests 2> >(grep -v "^WARNING: Location" >&2)
+  "$VPY" -m pip install -q --no-deps facenet-pytorch==2.6.0 2> >(grep -v "^WARNING: Location" >&2)
+fi

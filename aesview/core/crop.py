@@ -153,6 +153,8 @@ class CropSettings:
     aesam: float = 0.15        # positive AesAM (where the aesthetic evidence is)
     detail: float = 0.3        # gradient energy (what is in focus)
     centre: float = 0.3        # centre prior (keeps an even spread of evidence centred)
+    face: float = 0.4          # face boxes (MTCNN): the classifier knows no person or face; chosen
+                               # on validation (16:9 from portrait 0.875 -> 0.962, nothing else moved)
     mu: float = 0.0            # weight of the negative AesAM inside the window (0 chosen: cutting
                                # "defect" regions did not help keep subjects on validation)
     subject_gamma: float = 2.0  # sharpens the CAM towards its peak before normalising
@@ -319,6 +321,18 @@ def _resolve_aspect(aspect: float | str | None, image_size: tuple[int, int]) -> 
     return parse_aspect(aspect, image_size) if isinstance(aspect, str) else aspect
 
 
+def face_layer(maps: CropMaps, shape: tuple[int, int]) -> np.ndarray:
+    """1 over every working-grid cell a face box touches (summed where faces overlap)."""
+    gh, gw = shape
+    out = np.zeros(shape)
+    w, h = maps.image_size
+    for left, top, right, bottom, _p in getattr(maps, "faces", []):
+        c0, c1 = max(0, int(left / w * gw)), min(gw, math.ceil(right / w * gw))
+        r0, r1 = max(0, int(top / h * gh)), min(gh, math.ceil(bottom / h * gh))
+        out[r0:r1, c0:c1] += 1.0
+    return out
+
+
 def cue_layers(maps: CropMaps, settings: CropSettings = DEFAULT_SETTINGS) -> tuple[Layers, np.ndarray]:
     """The normalised cues (name -> working-grid map) and the normalised negative AesAM."""
     shape = _grid_shape(maps.image_size, settings.grid)
@@ -332,6 +346,7 @@ def cue_layers(maps: CropMaps, settings: CropSettings = DEFAULT_SETTINGS) -> tup
         "aesam": _share(_resample(np.maximum(aes, 0), shape)),
         "detail": _share(_resample(_clean(maps.detail, "detail"), shape)),
         "centre": _share(centre_prior(shape)),
+        "face": _share(face_layer(maps, shape)),
     }
     return layers, _share(_resample(np.maximum(-aes, 0), shape))
 
@@ -353,6 +368,8 @@ def plan_crop(maps: CropMaps, aspect: float | str | None = "original", *, tightn
         "detail": {"what": "mean luminance-gradient magnitude per 8x8 block",
                    "grid": list(np.shape(maps.detail))},
         "centre": {"what": "Gaussian centre prior, sigma = half the frame"},
+        "face": {"what": f"face boxes found by {getattr(maps, 'face_finder', '') or 'no face detector'}",
+                 "faces": [[round(v) for v in f[:4]] + [round(f[4], 3)] for f in getattr(maps, "faces", [])]},
         "working_grid": list(plan.evidence.shape),
     }
     return plan

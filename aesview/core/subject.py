@@ -12,6 +12,8 @@ window on a small bird. A crop concerns one photo, so it can afford one pass at 
   the cue that keeps a small sharp subject on a plain background.
 - `detail`: local gradient energy of the pixels (in-focus texture), a model-free cue that still
   works when the classifier knows no class for the subject.
+- `faces`: face boxes found by MTCNN (core.faces) on the same decoded image; the classifier
+  knows no person or face, so this is what keeps a head inside a landscape crop of a portrait.
 
 When the aesthetic backbone starts with stages whose weights equal the ImageNet ones (the
 shipped model freezes its first stages), those stages run once and both heads continue from
@@ -47,6 +49,9 @@ class CropMaps:
     detail: np.ndarray               # >= 0 (h2, w2) gradient energy, finer than the CAMs
     working_size: tuple[int, int]    # (width, height) the network saw
     classes: list[tuple[int, float]] = field(default_factory=list)  # top ImageNet (index, p)
+    faces: list[tuple[float, float, float, float, float]] = field(default_factory=list)
+    # ^ (left, top, right, bottom) in full-resolution upright pixels, and MTCNN's probability
+    face_finder: str = ""            # which detector looked ("" = none was available)
 
 
 def _shared_prefix(a: Backbone, b: Backbone) -> int:
@@ -81,8 +86,10 @@ class CropAnalyzer:
 
     Not thread-safe (it holds the model); in the GUI it belongs to the inference worker."""
 
-    def __init__(self, model: LoadedModel, long_side: int = CROP_LONG_SIDE):
+    def __init__(self, model: LoadedModel, long_side: int = CROP_LONG_SIDE, faces: bool = True):
+        from .faces import load_face_finder
         self.model = model
+        self.face_finder = load_face_finder(model.device) if faces else None
         self.long_side = int(long_side)
         self.multiple = model.card.input.multiple
         self.norm = model.card.normalization
@@ -126,10 +133,15 @@ class CropAnalyzer:
         top = torch.topk(probs, TOP_CLASSES)
         cams = torch.einsum("kc,chw->khw", self.fc_w[top.indices], f)
         subject = torch.einsum("k,khw->hw", top.values, cams.clamp(min=0))
+        faces = []
+        if self.face_finder is not None:
+            sx, sy = photo.size[0] / img.size[0], photo.size[1] / img.size[1]
+            faces = [(f[0] * sx, f[1] * sy, f[2] * sx, f[3] * sy, f[4]) for f in self.face_finder.find(img)]
         return CropMaps(
             image_size=photo.size,
             aesam=aesam.cpu().numpy().astype(np.float32),
             subject=subject.cpu().numpy().astype(np.float32),
             detail=detail_map(arr),
             working_size=size,
-            classes=[(int(i), float(p)) for i, p in zip(top.indices, top.values)])
+            classes=[(int(i), float(p)) for i, p in zip(top.indices, top.values)],
+            faces=faces, face_finder=self.face_finder.name if self.face_finder else "")

@@ -39,8 +39,9 @@ class FaceFinder:
 
 
 def load_face_finder(device: Any = "cpu") -> FaceFinder | None:
-    """None when facenet-pytorch is not installed (the crop then has no face cue)."""
+    """None when facenet-pytorch (or the torchvision it needs, which the frozen app leaves out)
+    can't be loaded: the crop then has no face cue, and CropMaps.face_finder says so."""
     try:
         return FaceFinder(device)
-    except ImportError:
+    except (ImportError, OSError, RuntimeError):
         return None

@@ -135,8 +135,10 @@ class CropAnalyzer:
         subject = torch.einsum("k,khw->hw", top.values, cams.clamp(min=0))
         faces = []
         if self.face_finder is not None:
-            sx, sy = photo.size[0] / img.size[0], photo.size[1] / img.size[1]
-            faces = [(f[0] * sx, f[1] * sy, f[2] * sx, f[3] * sy, f[4]) for f in self.face_finder.find(img)]
+            # on the network's input (long side CROP_LONG_SIDE): a reduced decode may be larger
+            sx, sy = photo.size[0] / size[0], photo.size[1] / size[1]
+            found = self.face_finder.find(Image.fromarray(arr))
+            faces = [(f[0] * sx, f[1] * sy, f[2] * sx, f[3] * sy, f[4]) for f in found]
         return CropMaps(
             image_size=photo.size,
             aesam=aesam.cpu().numpy().astype(np.float32),

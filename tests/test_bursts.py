@@ -13,6 +13,7 @@ from aesview.core.bursts import (
     best_frame,
     frame_quality,
     group_frames,
+    group_peak,
     make_embedding,
     sharpness_of,
 )
@@ -117,7 +118,9 @@ def test_real_bursts_best_frame(scored_bursts):
     hits = 0
     for b in shoot.bursts:
         paths = [str(folder / f) for f in b.frames]
-        chosen = best_frame(paths, [recs[p] for p in paths], [frame_quality(p, recs[p]) for p in paths])
+        peak = group_peak([recs[p] for p in paths])
+        chosen = best_frame(paths, [recs[p] for p in paths],
+                            [frame_quality(p, recs[p], peak=peak) for p in paths])
         kind = b.kinds[paths.index(chosen)]
         assert kind not in ("dark", "bright"), (b.source, kind)   # a stop off is never best
         hits += kind == "best"

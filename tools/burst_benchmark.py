@@ -22,7 +22,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aesview.core.bursts import BestParams, Frame, GroupingParams, best_frame, frame_quality, group_frames  # noqa: E402
+from aesview.core.bursts import (  # noqa: E402
+    BestParams,
+    Frame,
+    GroupingParams,
+    best_frame,
+    frame_quality,
+    group_frames,
+    group_peak,
+)
 from aesview.core.capture import exif_capture_time  # noqa: E402
 from aesview.core.scoring import Scorer  # noqa: E402
 from aesview.core.weights import load_model  # noqa: E402
@@ -43,6 +51,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--folder", default="/tmp/aesview-bursts")
     ap.add_argument("--tune", action="store_true", help="search weights on the tune half")
+    ap.add_argument("--seed", type=int, default=0, help="a new burst set (other jitter and order)")
     args = ap.parse_args()
     folder = Path(args.folder)
     manifest = folder / "burst_set.json"
@@ -53,7 +62,7 @@ def main() -> None:
         shoot = BurstSet(d["folder"], d["exif"], [Burst(**b) for b in d["bursts"]],
                          [tuple(s) for s in d["singles"]])
     else:
-        shoot = make_burst_set(folder)
+        shoot = make_burst_set(folder, seed=args.seed)
     print(f"burst set: {len(shoot.bursts)} bursts, {len(shoot.singles)} singles, "
           f"{len(shoot.files())} files in {folder} ({time.perf_counter() - t0:.0f} s)")
     model = load_model(device="cpu")
@@ -63,8 +72,11 @@ def main() -> None:
     recs = {Path(r.path).name: r for r in scorer.score_paths(paths)}
     print(f"scored {len(recs)} in {time.perf_counter() - t0:.0f} s with {model.model_id} on CPU")
     t0 = time.perf_counter()
-    quality = {f: frame_quality(folder / f, recs[f]) for f in recs}
-    print(f"frame quality of {len(quality)} in {time.perf_counter() - t0:.1f} s")
+    quality = {}
+    for b in shoot.bursts:       # each burst measured at its frames' common subject place
+        peak = group_peak([recs[f] for f in b.frames])
+        quality.update({f: frame_quality(folder / f, recs[f], peak=peak) for f in b.frames})
+    print(f"frame quality of {len(quality)} burst frames in {time.perf_counter() - t0:.1f} s")
     times = {f: exif_capture_time(folder / f) for f in recs}
 
     for split in ("tune", "test"):

@@ -159,10 +159,10 @@ class FrameQuality:
 class BestParams:
     """Chosen on the tune half of the burst set (tools/burst_benchmark.py --tune)."""
     w_score: float = 1.0
-    w_sharp: float = 2.0       # per unit of log(sharpness / the group's sharpest)
+    w_sharp: float = 0.5       # per unit of log(sharpness / the group's sharpest)
     w_exposure: float = 1.0    # per stop away from the group's middle exposure
-    w_clipped: float = 2.0     # per share of clipped pixels beyond the group's least
-    w_edge: float = 1.0        # per share of subject mass on the edge beyond the group's least
+    w_clipped: float = 1.0     # per share of clipped pixels beyond the group's least
+    w_edge: float = 0.5        # per share of subject mass on the edge beyond the group's least
 
 
 QUALITY_SIDE = 2048
@@ -183,6 +183,15 @@ def subject_peak(record: ScoreRecord) -> tuple[float, float] | None:
             s += weights[dy] * weights[dx] * p[dy:dy + a.shape[0], dx:dx + a.shape[1]]
     y, x = np.unravel_index(int(np.argmax(s)), s.shape)
     return ((x + 0.5) / a.shape[1], (y + 0.5) / a.shape[0])
+
+
+def group_peak(records: Sequence[ScoreRecord]) -> tuple[float, float] | None:
+    """Where a burst's subject is: the median of its frames' peaks. Each frame is measured at
+    this one place, so a frame is not called sharp because its map pointed somewhere else."""
+    peaks = [p for p in (subject_peak(r) for r in records) if p is not None]
+    if not peaks:
+        return None
+    return (float(np.median([p[0] for p in peaks])), float(np.median([p[1] for p in peaks])))
 
 
 def _edge_share(record: ScoreRecord) -> float:
@@ -221,13 +230,15 @@ def sharpness_of(grey: np.ndarray) -> float:
 
 
 def frame_quality(path: str | os.PathLike[str], record: ScoreRecord,
-                  side: int = QUALITY_SIDE) -> FrameQuality:
-    """Decode the photo (at most `side` px long) and measure it; raises ImageLoadError."""
+                  side: int = QUALITY_SIDE, peak: tuple[float, float] | None = None
+                  ) -> FrameQuality:
+    """Decode the photo (at most `side` px long) and measure it, sharpness around `peak` (the
+    burst's group_peak; the frame's own map peak without it); raises ImageLoadError."""
     from .imaging import load_image
     photo = load_image(path, max_side=side)
     im = photo.image.convert("RGB")
     w, h = im.size
-    peak = subject_peak(record) or (0.5, 0.5)
+    peak = peak or subject_peak(record) or (0.5, 0.5)
     ww, wh = max(32, int(w * 0.4)), max(32, int(h * 0.4))
     x0 = int(np.clip(peak[0] * w - ww / 2, 0, max(0, w - ww)))
     y0 = int(np.clip(peak[1] * h - wh / 2, 0, max(0, h - wh)))

@@ -114,7 +114,7 @@ def find_bursts(records: list[ScoreRecord], gen: int,
                 progress: Callable[[int, int, str], None] | None = None,
                 cancel: threading.Event | None = None) -> BurstsFound:
     """Capture times, grouping, then the pixels of the frames in bursts only (the slow part)."""
-    from ...core.bursts import Frame, FrameQuality, best_frame, frame_quality, group_frames
+    from ...core.bursts import Frame, FrameQuality, best_frame, frame_quality, group_frames, group_peak
     from ...core.capture import exif_capture_time
     by_path = {r.path: r for r in records}
     frames = [Frame(r.path, exif_capture_time(r.path), r.embedding) for r in records]
@@ -124,12 +124,13 @@ def find_bursts(records: list[ScoreRecord], gen: int,
     failed: list[str] = []
     found: list[tuple[list[str], str]] = []
     for g in groups:
+        peak = group_peak([by_path[p] for p in g])
         qualities: list[FrameQuality | None] = []
         for p in g:
             if cancel is not None and cancel.is_set():
                 return BurstsFound(gen, found, failed)
             try:
-                qualities.append(frame_quality(p, by_path[p]))
+                qualities.append(frame_quality(p, by_path[p], peak=peak))
             except Exception:  # noqa: BLE001 - an unreadable frame just can't be the best one
                 qualities.append(None)
                 failed.append(p)

@@ -197,6 +197,7 @@ class CropController(QObject):
             return
         self.tightness = t
         self.session.settings.crop_tightness = t
+        self.session.persist()
         path = self.session.current_path()
         if path is not None:
             self._user.pop((path, self.aspect_key), None)

@@ -149,3 +149,22 @@ def test_rejects_go_to_the_trash_with_their_sidecars_after_a_yes(qapp, session, 
     assert names == sorted(base + [b + ".xmp" for b in base])   # photos and sidecars, not deleted
     assert not any(os.path.exists(p) or os.path.exists(p + ".xmp") for p in photos[:2])
     assert os.path.exists(photos[2]) and s.model.paths() == [photos[2]]
+
+
+def test_a_write_that_fails_leaves_the_grid_showing_what_is_saved(qapp, session, monkeypatch):
+    import aesview.core.xmp as xmp
+    s, cull, photos = session
+    photo = photos[0]
+    _press(qapp, s, cull, photo, lambda: cull.set_stars(2))
+    logged = []
+    s.logged.connect(lambda level, text: logged.append((level, text)))
+
+    def disk_full(*_a, **_k):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(xmp, "atomic_write_bytes", disk_full)
+    _press(qapp, s, cull, photo, cull.reject)
+    assert any(level == "error" and "No space left" in text for level, text in logged)
+    assert cull.decision(photo) == Decision(Flag.NONE, 2)        # what the sidecar holds
+    from aesview.gui.photo_model import Role
+    idx = s.model.index_of(photo)
+    assert s.model.data(idx, Role.DECISION) == Decision(Flag.NONE, 2)

@@ -94,6 +94,15 @@ class CullBook:
         self._d[path] = decision
         return True
 
+    def saved(self, path: str, decision: Decision) -> bool:
+        """What the photo's sidecar holds after the last write to it (a write that failed, or
+        one merged with another tool's change): shown as it is. No undo entry. True if it
+        differed."""
+        if self.get(path) == decision:
+            return False
+        self._d[path] = decision
+        return True
+
     def apply(self, paths: Iterable[str], change: Callable[[Decision], Decision]) -> Edit | None:
         changes = []
         for p in dict.fromkeys(paths):

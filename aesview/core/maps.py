@@ -39,7 +39,7 @@ def upsample(m: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if m.ndim == 3:
         return np.stack([upsample(x, size) for x in m])
     img = Image.fromarray(np.ascontiguousarray(m, dtype=np.float32), mode="F")
-    return np.asarray(img.resize((width, height), Image.BILINEAR), dtype=np.float32)
+    return np.asarray(img.resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
 
 
 def symmetric_limit(m: np.ndarray, percentile: float = 99.0) -> float:

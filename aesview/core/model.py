@@ -9,6 +9,7 @@ of the same pass as the scores.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -54,13 +55,13 @@ class AesNet(nn.Module):
 
     def head_weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(W_aes (2, C), b_aes (2,), W_att (K, C), b_att (K,)) as float32 numpy arrays."""
-        def np32(t):
+        def np32(t: torch.Tensor) -> np.ndarray:
             return t.detach().float().cpu().numpy()
         return (np32(self.aes_head.weight), np32(self.aes_head.bias),
                 np32(self.att_head.weight), np32(self.att_head.bias))
 
 
 def build_model(architecture: str, n_attributes: int, imagenet: bool = False,
-                imagenet_weights=None, dropout: float = 0.2) -> AesNet:
+                imagenet_weights: str | Path | None = None, dropout: float = 0.2) -> AesNet:
     backbone = build_backbone(architecture, imagenet=imagenet, imagenet_weights=imagenet_weights)
     return AesNet(backbone, n_attributes, dropout=dropout)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -84,7 +84,10 @@ class Scorer:
     @torch.inference_mode()
     def _infer(self, batch: list[_Prepared]) -> list[ScoreRecord]:
         net, dev = self.model.net, self.model.device
-        x = normalize(np.stack([p.array for p in batch]), self.model.card.normalization)
+        arrays = [p.array for p in batch if p.array is not None]
+        if len(arrays) != len(batch):
+            raise ValueError("a photo without its decoded array reached inference")
+        x = normalize(np.stack(arrays), self.model.card.normalization)
         x = x.to(dev, non_blocking=True)
         cut = embedding_stage(len(net.backbone.stages))
         with torch.autocast("cuda", enabled=dev.type == "cuda"):
@@ -98,13 +101,13 @@ class Scorer:
         scores = out.score.cpu().numpy()
         attrs = out.attributes.cpu().numpy()
         recs = []
-        for i, p in enumerate(batch):
+        for i, (p, array) in enumerate(zip(batch, arrays)):
             recs.append(ScoreRecord(
                 path=p.path, score=float(scores[i]),
                 attributes={n: float(v) for n, v in zip(self._names, attrs[i])},
                 aesam=aes[i].astype(np.float32), attam=att[i].astype(np.float32),
                 highmap=high[i].astype(np.float32), image_size=p.size,
-                embedding=make_embedding(content[i], p.array)))
+                embedding=make_embedding(content[i], array)))
         return recs
 
     def working_array(self, image: Image.Image) -> np.ndarray:
@@ -126,7 +129,8 @@ class Scorer:
                 self.cache.put(rec, self.model_id, p.key)
         return recs
 
-    def _due(self, groups: dict, pending: int, more: bool):
+    def _due(self, groups: dict[tuple[int, ...], list[_Prepared]], pending: int,
+             more: bool) -> tuple[int, ...] | None:
         """The shape to run next: a full batch at once; when the input is exhausted or odd shapes
         pile up past the look-ahead, the biggest group."""
         if not pending:
@@ -136,7 +140,7 @@ class Scorer:
             return shape
         return None
 
-    def score_paths(self, paths: Iterable[str | os.PathLike],
+    def score_paths(self, paths: Iterable[str | os.PathLike[str]],
                     cancel: threading.Event | None = None,
                     progress: Callable[[int], None] | None = None) -> Iterator[ScoreRecord]:
         """Yield one record per path as it finishes: cache hits at once, then the rest.
@@ -153,14 +157,14 @@ class Scorer:
                 todo.append(path)
         if not todo:
             return
-        groups: dict[tuple, list[_Prepared]] = {}
+        groups: dict[tuple[int, ...], list[_Prepared]] = {}
         pending = 0
         pool = ThreadPoolExecutor(max(1, self.workers), thread_name_prefix="aesview-decode")
         try:
-            queue: deque[Future] = deque()
+            queue: deque[Future[_Prepared]] = deque()
             it = iter(todo)
 
-            def refill():
+            def refill() -> None:
                 while len(queue) < self.lookahead:
                     nxt = next(it, None)
                     if nxt is None:
@@ -168,7 +172,7 @@ class Scorer:
                     if self.workers:
                         queue.append(pool.submit(self._prepare, nxt))
                     else:
-                        done: Future = Future()
+                        done: Future[_Prepared] = Future()
                         done.set_result(self._prepare(nxt))
                         queue.append(done)
 
@@ -182,7 +186,7 @@ class Scorer:
                     yield ScoreRecord(path=prep.path, error=prep.error)
                     if progress:
                         progress(1)
-                else:
+                elif prep.array is not None:
                     groups.setdefault(prep.array.shape, []).append(prep)
                     pending += 1
                 while (shape := self._due(groups, pending, more=bool(queue))) is not None:
@@ -195,5 +199,5 @@ class Scorer:
             # A consumer that stops early (cancel, closed generator) must not wait for decodes.
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def score_one(self, path: str | os.PathLike) -> ScoreRecord:
+    def score_one(self, path: str | os.PathLike[str]) -> ScoreRecord:
         return next(iter(self.score_paths([path])))

@@ -14,7 +14,7 @@ import torch
 from ..core import maps
 from ..core.backbones import SPECS
 from ..core.model import AesNet
-from ..core.preprocess import normalize
+from ..core.preprocess import Normalization, normalize
 from . import degradations as D
 from .datasets import Sample, load_rgb
 from .selfsup import DEFECT_MEAN, seed_for
@@ -85,7 +85,8 @@ BASELINES = {"laplacian_var": laplacian_variance, "exposure_contrast": exposure_
 
 
 @torch.no_grad()
-def predict(net: AesNet, arrays: list[np.ndarray], normalization: dict, batch_size: int = 16,
+def predict(net: AesNet, arrays: list[np.ndarray], normalization: Normalization | dict[str, list[float]],
+            batch_size: int = 16,
             device=None, with_maps: bool = False):
     """z = logit_high - logit_low, attribute probabilities and (optionally) AesAM per image."""
     device = device or next(net.parameters()).device

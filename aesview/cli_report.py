@@ -16,7 +16,7 @@ from .cli import EXIT_OK, EXIT_SOME_FAILED, UsageError, _add_model_args, _check_
 # cli holds, e.g. when a test replaces it.
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rp = sub.add_parser("report", help="score photos and write a shareable HTML report")
     rp.add_argument("paths", nargs="+", metavar="PATH")
     rp.add_argument("-o", "--output", metavar="OUT", required=True,

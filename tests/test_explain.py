@@ -3,8 +3,15 @@
 import numpy as np
 import pytest
 
-from aesview.core.explain import (colorbar_rgba, describe, display_size, overlay_rgba,
-                                  region_contributions, region_sentences, strongest_regions)
+from aesview.core.explain import (
+    colorbar_rgba,
+    describe,
+    display_size,
+    overlay_rgba,
+    region_contributions,
+    region_sentences,
+    strongest_regions,
+)
 
 
 def test_cells_sum_to_the_map_mean_for_any_grid():

@@ -291,7 +291,7 @@ def test_spec_inputs_exist_and_import():
     (script,) = analysis.args[0]
     assert Path(script).is_file()
     kw = analysis.kwargs
-    for src, dest in kw["datas"]:
+    for src, _dest in kw["datas"]:
         assert Path(src).is_file(), src
     dests = {(Path(src).name, dest.replace(os.sep, "/")) for src, dest in kw["datas"]}
     card, model_file = shipped_default()

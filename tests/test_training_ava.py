@@ -39,7 +39,7 @@ def test_train_on_ava_layout_learns_the_planted_property(tmp_path):
     arrays = [load_rgb(s.path, 128) for s, _ in low]
     _, _, amaps = predict(model.net, arrays, model.card.normalization, with_maps=True)
     hits = []
-    for (s, side), m, a in zip(low, amaps, arrays):
+    for (_s, side), m, a in zip(low, amaps, arrays):
         up = maps.upsample(m, a.shape[:2])
         half = up.shape[1] // 2
         left, right = up[:, :half].mean(), up[:, half:].mean()
@@ -50,6 +50,7 @@ def test_train_on_ava_layout_learns_the_planted_property(tmp_path):
 def test_the_papers_vgg16_trains_from_the_users_own_weights_file(tmp_path):
     torchvision = pytest.importorskip("torchvision")
     import torch
+
     from aesview.core.weights import read_card
     # Stands in for the torchvision ImageNet file a user has on disk: same layout, random values.
     weights = tmp_path / "vgg16.pth"

@@ -3,8 +3,15 @@ import pytest
 from PIL import Image
 
 from aesview.training.avasynth import write_ava
-from aesview.training.datasets import (AADB_ATTRIBUTES, DatasetError, image_shape, load_rgb,
-                                       read_aadb, read_ava, read_csv)
+from aesview.training.datasets import (
+    AADB_ATTRIBUTES,
+    DatasetError,
+    image_shape,
+    load_rgb,
+    read_aadb,
+    read_ava,
+    read_csv,
+)
 from aesview.training.weighting import mean_score
 
 

@@ -1,8 +1,16 @@
 import numpy as np
 import pytest
 
-from aesview.training.weighting import (Weighting, class_balance, confidence, labels, mean_score,
-                                        pseudo_votes, sample_weights, spread)
+from aesview.training.weighting import (
+    Weighting,
+    class_balance,
+    confidence,
+    labels,
+    mean_score,
+    pseudo_votes,
+    sample_weights,
+    spread,
+)
 
 
 def _random_histograms(n=500, seed=0):

@@ -96,7 +96,8 @@ class ExplanationController(QObject):
         super().__init__(parent or session)
         self.session = session
         st = session.settings
-        self.mode = st.overlay if st.overlay in _MAPS or st.overlay == "none" else "none"
+        # any declared mode: one drawn by another controller ("crop") registers in extra_maps later
+        self.mode = st.overlay if st.overlay in choices.keys(choices.OVERLAYS) else "none"
         self.attribute = st.attribute
         self.cmap = st.overlay_cmap
         self.opacity = st.overlay_opacity

@@ -127,6 +127,30 @@ def cached_z(net, inputs: Inputs) -> np.ndarray:
     return z
 
 
+@torch.no_grad()
+def cached_map_auc(net, inputs: Inputs, family: str = "local_blur") -> float:
+    """Mean AUC of the signed AesAM (lower inside the defect's mask than outside) over the
+    samples of `family`, from cached prefixes: the held-out map check, on validation photos."""
+    from ..core import maps
+    from .evaluate import auc
+    net.eval()
+    w_aes = net.head_weights()[0]
+    idx = [i for i, s in enumerate(inputs.samples) if s.family == family and s.mask is not None]
+    sub = {i for i in idx}
+    aucs = []
+    for batch, x, _ in inputs.epoch(inputs.batches(np.random.default_rng(0), shuffle=False),
+                                    np.random.default_rng(0)):
+        keep = [j for j, i in enumerate(batch) if i in sub]
+        if not keep:
+            continue
+        feats = net(x[keep], start=inputs.cfg.freeze).features.float().cpu().numpy()
+        for f, j in zip(feats, keep):
+            m = inputs.samples[batch[j]].mask
+            up = maps.upsample(maps.aesam(f, w_aes), m.shape)
+            aucs.append(auc(up[m < 0.05], up[m >= 0.5]))
+    return float(np.mean(aucs)) if aucs else float("nan")
+
+
 def selfsup_figures(z: np.ndarray, samples: list[Sample]) -> dict:
     """Clean beats its own technical defects; severities ordered (validation photos)."""
     by = {(s.group, s.family, s.severity): z[i] for i, s in enumerate(samples)}
@@ -145,6 +169,11 @@ def human_figures(z: np.ndarray, samples: list[Sample]) -> dict:
     return {"srcc": spearman(z, mos), "plcc": pearson(z, mos), "n": len(samples)}
 
 
+# The epoch kept is the one best on the mean of these validation figures: agreement with
+# people, clean beats its own defect, and the AesAM finding a local blur.
+SELECT_KEYS = ("val_srcc", "val_clean_beats_technical", "val_local_blur_map_auc")
+
+
 def make_validation(net_cfg: TrainConfig, val_human, val_selfsup, device):
     """val_fn/select for `train`: SRCC/PLCC on the split's validation photos and the defect
     checks on the validation shoot photos, both from cached features; the epoch kept is the one
@@ -160,10 +189,12 @@ def make_validation(net_cfg: TrainConfig, val_human, val_selfsup, device):
         if sel is not None:
             out.update({f"val_{k}": v for k, v in
                         selfsup_figures(cached_z(net, sel), val_selfsup).items()})
+            out["val_local_blur_map_auc"] = cached_map_auc(net, sel)
         return out
 
     def select(entry):
-        return 0.5 * entry["val_srcc"] + 0.5 * entry.get("val_clean_beats_technical", 0.0)
+        keys = [k for k in SELECT_KEYS if k in entry]
+        return sum(entry[k] for k in keys) / len(keys)
 
     return val_fn, select
 

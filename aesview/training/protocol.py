@@ -36,7 +36,7 @@ DEFAULTS = dict(architecture="efficientnet_lite0", long_side=320, multiple=32, f
                 cache_prefix=True, epochs=10, batch_size=32, lr=1e-3, weight_decay=0.05,
                 measure="vote", gamma=1.0, delta=0.0, threshold=5.5, balance="weights",
                 att_weight=0.5, rank_weight=1.0, rank_margin=1.0, cross_rank_weight=1.0,
-                human_rank_weight=1.0, map_weight=0.2, seed=0, device="cpu")
+                human_rank_weight=1.0, map_weight=1.0, seed=0, device="cpu")
 
 
 def config(cache_file: str | None, **over) -> TrainConfig:

@@ -83,7 +83,8 @@ def app_view(path: Path, long_side: int, multiple: int = 32) -> np.ndarray:
 def burst_check(net, photos, normalization, long_side: int = 320, bursts_per_photo: int = 2,
                 seed: int = 99) -> dict:
     from .evaluate import predict
-    wins, rows = [], []
+    wins: list[bool] = []
+    rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="aesview-bursts-") as tmp:
         for p in photos:
             full = np.asarray(load_image(p).image.convert("RGB"))
@@ -102,6 +103,7 @@ def burst_check(net, photos, normalization, long_side: int = 320, bursts_per_pho
     losers: dict[str, int] = {}
     for r in rows:
         if r["winner"] != "clean":
-            losers[r["winner"]] = losers.get(r["winner"], 0) + 1
+            w = str(r["winner"])
+            losers[w] = losers.get(w, 0) + 1
     return {"clean_wins": float(np.mean(wins)), "bursts": len(rows), "beaten_by": losers,
             "rows": rows}

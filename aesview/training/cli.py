@@ -463,7 +463,7 @@ def _evaluate_livec(args) -> int:
             return 2
         long_side = args.long_side or model.card.input.long_side
         from .datasets import load_rgb
-        z, _, _ = predict(model.net, [load_rgb(s.path, long_side) for s in test],
+        z, _, _ = predict(model.net, [load_rgb(str(s.path), long_side) for s in test],
                           model.card.normalization)
         res = {"model": model.model_id, "split": index, "seed": seed,
                "model_figures": human_figures(z, test)}

@@ -73,7 +73,7 @@ def sample_pixels(sample: Sample, long_side: int, multiple: int = 32) -> np.ndar
     """A sample's pixels at the working size (decoded from its file when it has no array)."""
     if sample.image is not None:
         return sample.image
-    img = load_rgb(sample.path, long_side, multiple)
+    img = load_rgb(str(sample.path), long_side, multiple)
     return np.ascontiguousarray(img[:, ::-1]) if sample.mirror else img
 
 

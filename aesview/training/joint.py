@@ -273,7 +273,7 @@ def pixel_baselines(livec: list[Sample], split: int, long_side: int, seed: int =
         vals = []
         for n in test:
             if (name, n) not in cache:
-                cache[(name, n)] = fn(load_rgb(by_name[n].path, long_side))
+                cache[(name, n)] = fn(load_rgb(str(by_name[n].path), long_side))
             vals.append(cache[(name, n)])
         mos = np.array([by_name[n].mean for n in test])
         out[name] = {"srcc": spearman(vals, mos), "plcc": pearson(vals, mos)}

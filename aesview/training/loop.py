@@ -260,8 +260,8 @@ def sample_key(s: Sample, cfg: TrainConfig) -> str:
         ident = hashlib.sha1(np.ascontiguousarray(s.image).tobytes()).hexdigest() + \
             str(s.image.shape)
     else:
-        st = Path(s.path).stat()
-        ident = f"{Path(s.path).resolve()}:{st.st_size}:{st.st_mtime_ns}:{int(s.mirror)}"
+        st = Path(str(s.path)).stat()
+        ident = f"{Path(str(s.path)).resolve()}:{st.st_size}:{st.st_mtime_ns}:{int(s.mirror)}"
     return f"{cfg.architecture}/{cfg.long_side}/{cfg.multiple}/{cfg.freeze}/{ident}"
 
 

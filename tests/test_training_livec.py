@@ -145,3 +145,30 @@ def test_splits_are_seeded_disjoint_and_cover_every_photo():
     assert sorted(a["test"] + a["val"] + a["train"]) == sorted(names)
     b = split_names(names, 1)
     assert set(a["test"]) != set(b["test"])
+
+
+def test_evaluate_livec_scores_the_split_test_part_beside_the_baselines(tmp_path, capsys):
+    import json
+
+    from aesview.core.defects import gaussian_blur
+    from aesview.training.cli import main
+    from aesview.training.datasets import load_rgb
+
+    from .photos import shared_photo
+    src = load_rgb(shared_photo("skimage_coffee.jpg"), 320)
+    (tmp_path / "images").mkdir()
+    rows = ["file,mos,mos_std"]
+    for i in range(12):
+        img = src if i == 0 else gaussian_blur(src, 0.4 * i)
+        Image.fromarray(img).save(tmp_path / "images" / f"{i}.jpg", quality=92)
+        rows.append(f"images/{i}.jpg,{90 - 7 * i},12")
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "res.json"
+    assert main(["evaluate", "--dataset", "livec", "--data", str(tmp_path), "--device", "cpu",
+                 "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    test = split_names([f"images/{i}.jpg" for i in range(12)], res["split"])["test"]
+    assert res["model_figures"]["n"] == len(test) == 2
+    for k in ("model_figures", "frozen_ridge", "laplacian_var", "exposure_contrast"):
+        assert -1.0 <= res[k]["srcc"] <= 1.0
+    assert "SRCC" in capsys.readouterr().out

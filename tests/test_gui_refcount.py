@@ -38,10 +38,11 @@ def _model():
     img.fill(0)
     m.set_thumbnail(paths[1], img, 8)
     m.set_thumbnail(paths[2], img, 8)
-    m.set_record(ScoreRecord(paths[2], 0.7, {"sharpness": 0.5}, np.zeros((2, 2), np.float32),
-                             np.zeros((1, 2, 2), np.float32), (10, 10)))
+    m.set_record(ScoreRecord(paths[2], score=0.7, attributes={"sharpness": 0.5},
+                             aesam=np.zeros((2, 2), np.float32), attam=np.zeros((1, 2, 2), np.float32),
+                             image_size=(10, 10)))
     m.set_record(ScoreRecord(paths[3], error="cannot decode"))
-    m.set_record(ScoreRecord(paths[4], 0.2, {}, None, None, (10, 10)))
+    m.set_record(ScoreRecord(paths[4], score=0.2, image_size=(10, 10)))
     book = CullBook({paths[2]: Decision(Flag.PICK, 0), paths[4]: Decision(Flag.REJECT, 3)})
     m.set_decision_source(book.get)
     m.set_captured(paths[2], 1.0e9)

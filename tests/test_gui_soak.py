@@ -16,9 +16,6 @@ import time
 
 import numpy as np
 import pytest
-
-from tests.gui_support import make_synthetic_shoot, wait_until
-
 from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QWheelEvent  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
@@ -29,6 +26,7 @@ from aesview.core.settings import Settings  # noqa: E402
 from aesview.gui.main_window import MainWindow  # noqa: E402
 from aesview.gui.messages import RecordScored  # noqa: E402
 from aesview.gui.workers import ScoringService  # noqa: E402
+from tests.gui_support import make_synthetic_shoot, wait_until
 
 N = 2000
 ATTRS = ["sharpness", "exposure", "contrast", "noise"]
@@ -52,9 +50,10 @@ def _wheel(widget, notches: int) -> None:
 
 def _record(path: str, rng: random.Random) -> ScoreRecord:
     g = np.random.default_rng(rng.randrange(1 << 30))
-    return ScoreRecord(path, rng.random(), {a: rng.random() for a in ATTRS},
-                       g.standard_normal((7, 10)).astype(np.float32),
-                       g.standard_normal((len(ATTRS), 7, 10)).astype(np.float32), (64, 48))
+    return ScoreRecord(path, score=rng.random(), attributes={a: rng.random() for a in ATTRS},
+                       aesam=g.standard_normal((7, 10)).astype(np.float32),
+                       attam=g.standard_normal((len(ATTRS), 7, 10)).astype(np.float32),
+                       highmap=g.standard_normal((7, 10)).astype(np.float32), image_size=(64, 48))
 
 
 def test_hours_of_browsing_in_a_minute_neither_crash_nor_grow(qtbot, qapp, tmp_path, monkeypatch):

@@ -148,9 +148,13 @@ Layers = dict[str, np.ndarray]
 @dataclass(frozen=True)
 class CropSettings:
     """The objective's weights. Chosen on the validation half of tests/data/crop_subjects.json
-    with tools/crop_benchmark.py (see README); the cues are normalised, so these are shares."""
+    with `tools/crop_benchmark.py --tune` for the shipped default model (docs/CROP.md); the cues
+    are normalised, so these are shares."""
     subject: float = 0.4       # ImageNet-classifier CAM (what the photo shows)
-    aesam: float = 0.15        # positive AesAM (where the aesthetic evidence is)
+    aesam: float = 0.0         # positive AesAM. 0.15 won with aesview-selfsup-lite0; with
+                               # aesview-livec-lite0 it pulls crops off their subjects on
+                               # validation (9:16: 0.915 at 0, 0.833 at 0.15); still computed,
+                               # shown in --json and the GUI, and a setting
     detail: float = 0.3        # gradient energy (what is in focus)
     centre: float = 0.3        # centre prior (keeps an even spread of evidence centred)
     face: float = 0.4          # face boxes (MTCNN): the classifier knows no person or face; chosen

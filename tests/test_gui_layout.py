@@ -4,6 +4,7 @@ grid, the photo and the whole "why this score" panel are usable without scrollin
 
 import pytest
 from PySide6.QtCore import QPoint, QRect  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
 
 from aesview.core.settings import Settings  # noqa: E402
 from aesview.gui.main_window import MainWindow  # noqa: E402
@@ -35,7 +36,7 @@ def _show(qtbot, settings):
     win = MainWindow(settings)
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitExposed(win)
+    assert QTest.qWaitForWindowExposed(win)   # (qtbot.waitExposed is a context manager)
     from PySide6.QtWidgets import QApplication
     settle(QApplication.instance(), win)
     return win

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QColor, QImage  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QListView  # noqa: E402
 
 from aesview.core.culling import Decision, Flag  # noqa: E402
@@ -122,7 +123,7 @@ def test_delegate_shows_a_red_badge_on_failed_photos(models, qtbot):
     view.resize(700, 300)
     qtbot.addWidget(view)
     view.show()
-    qtbot.waitExposed(view)
+    assert QTest.qWaitForWindowExposed(view)   # (qtbot.waitExposed is a context manager)
     img = view.viewport().grab().toImage()
     ok_rect = view.visualRect(proxy.index(0, 0))
     bad_rect = view.visualRect(proxy.index(1, 0))

@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
 
 from aesview.core.settings import Settings  # noqa: E402
 from aesview.gui.app import create_window  # noqa: E402
@@ -41,7 +42,7 @@ def test_event_loop_stays_responsive_while_scoring(qtbot, qapp, isolated):
     win = create_window(str(isolated / "empty"), Settings(model=gui_model()))
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitExposed(win)
+    assert QTest.qWaitForWindowExposed(win)   # (qtbot.waitExposed is a context manager)
     ticks = []
     probe = QTimer()
     probe.setInterval(PROBE_MS)

@@ -65,7 +65,7 @@ def test_early_decisions_keep_every_rating_label_and_keyword(qtbot, qapp, tmp_pa
     win = MainWindow(Settings(sort_key="name"))
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitExposed(win)
+    assert QTest.qWaitForWindowExposed(win)   # (qtbot.waitExposed is a context manager)
     win.activateWindow()
     assert QTest.qWaitForWindowActive(win)     # the keys go where a person's would
     win.grid.setFocus()

@@ -65,7 +65,7 @@ def test_hours_of_browsing_in_a_minute_neither_crash_nor_grow(qtbot, qapp, tmp_p
     win = MainWindow(Settings())
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitExposed(win)
+    assert QTest.qWaitForWindowExposed(win)   # (qtbot.waitExposed is a context manager)
     win.activateWindow()
     assert QTest.qWaitForWindowActive(win)
     s, grid = win.session, win.grid

@@ -3,17 +3,16 @@ before the rest, and a scroll changes what comes next. Scoring is switched off h
 
 import pytest
 from PIL import Image
-
-from tests.gui_support import wait_until
-
+from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from aesview.core.settings import Settings  # noqa: E402
 from aesview.gui.main_window import MainWindow  # noqa: E402
+from aesview.gui.messages import WorkerSignals  # noqa: E402
 from aesview.gui.session import Session  # noqa: E402
 from aesview.gui.thumbnails import ThumbnailQueue  # noqa: E402
-from aesview.gui.messages import WorkerSignals  # noqa: E402
 from aesview.paths import samples_dir  # noqa: E402
+from tests.gui_support import wait_until
 
 
 class _Pool:
@@ -82,7 +81,7 @@ def test_rows_scrolled_to_load_before_the_rows_in_between(qtbot, tmp_path, monke
     win = MainWindow(Settings(sort_key="name", thumbnail_size=96))
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitExposed(win)
+    assert QTest.qWaitForWindowExposed(win)   # (qtbot.waitExposed is a context manager)
     arrived = []
     real = win.session.model.set_thumbnail
 

@@ -27,7 +27,7 @@ def win(qtbot, tmp_path, monkeypatch):
     w = MainWindow(Settings())
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitExposed(w)
+    assert QTest.qWaitForWindowExposed(w)   # (qtbot.waitExposed is a context manager)
     w.activateWindow()
     assert QTest.qWaitForWindowActive(w)
     settle(QApplication.instance(), w)

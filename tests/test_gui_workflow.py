@@ -55,9 +55,9 @@ def open_window(qtbot, qapp, folder, **settings):
         lambda _p: setattr(win, "first_thumbnail_s", win.first_thumbnail_s or time.monotonic() - t0))
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitExposed(win)
+    assert QTest.qWaitForWindowExposed(win)   # (qtbot.waitExposed is a context manager)
     win.activateWindow()
-    qtbot.waitActive(win)
+    assert QTest.qWaitForWindowActive(win)
     win.grid.setFocus()
     return win
 

@@ -159,10 +159,10 @@ class FrameQuality:
 class BestParams:
     """Chosen on the tune half of the burst set (tools/burst_benchmark.py --tune)."""
     w_score: float = 1.0
-    w_sharp: float = 0.5       # per unit of log(sharpness / the group's sharpest)
+    w_sharp: float = 1.0       # per unit of log(sharpness / the group's sharpest)
     w_exposure: float = 1.0    # per stop away from the group's middle exposure
     w_clipped: float = 1.0     # per share of clipped pixels beyond the group's least
-    w_edge: float = 0.5        # per share of subject mass on the edge beyond the group's least
+    w_edge: float = 1.0        # per share of subject mass on the edge beyond the group's least
 
 
 QUALITY_SIDE = 2048

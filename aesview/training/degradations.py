@@ -194,8 +194,9 @@ def near_lossless(img, rng):
     if kind == 1:
         h, w = img.shape[:2]
         f = rng.uniform(0.9, 0.97)
-        small = Image.fromarray(img).resize((max(1, int(w * f)), max(1, int(h * f))), Image.LANCZOS)
-        return np.asarray(small.resize((w, h), Image.BICUBIC))
+        small = Image.fromarray(img).resize((max(1, int(w * f)), max(1, int(h * f))),
+                                            Image.Resampling.LANCZOS)
+        return np.asarray(small.resize((w, h), Image.Resampling.BICUBIC))
     if kind == 2:
         return _to_uint8(_to_float(img) * rng.uniform(0.97, 1.03))
     return np.ascontiguousarray(img[:, ::-1])

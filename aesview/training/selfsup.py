@@ -93,7 +93,7 @@ def load_large(path, long_side: int) -> Image.Image:
     if max(img.size) > long_side:
         f = long_side / max(img.size)
         img = img.resize((max(1, round(img.width * f)), max(1, round(img.height * f))),
-                         Image.LANCZOS)
+                         Image.Resampling.LANCZOS)
     return img
 
 
@@ -106,7 +106,7 @@ def scene_variant(big: Image.Image, rng, long_side=320, multiple=32,
     blur is *added* loss of detail, not a property of a scene."""
     W, H = big.size
     angle = float(rng.uniform(-max_angle, max_angle))
-    img = big.rotate(angle, resample=Image.BICUBIC) if angle else big
+    img = big.rotate(angle, resample=Image.Resampling.BICUBIC) if angle else big
     # Rotation about the centre leaves empty corners at most this far in from each side.
     margin = 0.5 * np.sin(np.radians(abs(angle))) * (W + H) / max(W, H) + 0.005
     f_min = min(zoom[1], max(zoom[0], long_side / max(W, H)))
@@ -148,8 +148,9 @@ def build(photos, long_side=320, near_lossless=7, copies=2, seed=0,
         if mirror_sources:
             sources.append((name + "#mirror", np.ascontiguousarray(img[:, ::-1])))
         rng = np.random.default_rng(seed_for(seed, name, "scenes"))
-        for k in range(scene_crops):
-            sources.append((f"{name}#scene{k}", scene_variant(big, rng, long_side)))
+        if big is not None:             # loaded whenever scene_crops asks for variants
+            for k in range(scene_crops):
+                sources.append((f"{name}#scene{k}", scene_variant(big, rng, long_side)))
     for g, (name, img) in enumerate(sources):
         rng = np.random.default_rng(seed_for(seed, name))
         samples.append(high_sample(img, g))

@@ -80,7 +80,10 @@ def sample_pixels(sample: Sample, long_side: int, multiple: int = 32) -> np.ndar
 def image_shape(sample: Sample, long_side: int, multiple: int = 32) -> tuple[int, int]:
     """(height, width) the sample will have at the working size, read from the header only."""
     if sample.image is not None:
-        return sample.image.shape[:2]
+        h, w = sample.image.shape[:2]
+        return h, w
+    if sample.path is None:
+        raise DatasetError("a sample with neither an image nor a file")
     with Image.open(sample.path) as im:
         w, h = oriented_size(im.size, im.getexif().get(ORIENTATION_TAG, 1))
     tw, th = target_size(w, h, long_side, multiple)
@@ -187,7 +190,8 @@ def read_aadb(root: str | Path, split: str = "train") -> list[Sample]:
                 name = r.get("ImageFile") or r.get("image") or r.get("path")
                 if not name:
                     raise DatasetError(f"{csvs[0]}: needs an ImageFile column")
-                if "split" in r and r["split"] and r["split"].lower() not in (split, part or "").lower():
+                # (this compared against a tuple's .lower(): any CSV with a split column crashed)
+                if "split" in r and r["split"] and r["split"].lower() not in (split.lower(), (part or "").lower()):
                     continue
                 rows[name] = {k: float(r[k]) for k in ["score"] + AADB_ATTRIBUTES
                               if r.get(k) not in (None, "")}

@@ -17,6 +17,7 @@ import logging
 import random
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -120,7 +121,7 @@ class Inputs:
         self.norm = SPECS[cfg.architecture].normalization
         self.cache: dict[int, torch.Tensor] = {}
         self.bad: set[int] = set()
-        self.shapes = []
+        self.shapes: list[tuple[int, int] | None] = []
         for i, s in enumerate(samples):
             try:
                 self.shapes.append(image_shape(s, cfg.long_side, cfg.multiple))
@@ -195,17 +196,7 @@ class Inputs:
         return out
 
     def _load_batch(self, batch: list[int]) -> tuple[list[int], list[np.ndarray]]:
-        """Pixels of a batch; an unreadable file is logged once and left out, the rest go on."""
-        kept, arrays = [], []
-        for i in batch:
-            try:
-                arrays.append(self.pixels(i))
-                kept.append(i)
-            except Exception as exc:
-                if i not in self.bad:
-                    self.bad.add(i)
-                    log.warning("%s: left out of training (%s)", self.samples[i].path, exc)
-        return kept, arrays
+        return _decode_batch(self.samples, self.bad, self.pixels, batch)
 
     def epoch(self, batches: list[list[int]], rng: np.random.Generator):
         """Yields (batch, input for net(x, start=freeze), mirrored?) for every usable batch.
@@ -214,6 +205,7 @@ class Inputs:
             for b in batches:
                 yield b, torch.stack([self.cache[i] for i in b]).to(self.device).float(), False
             return
+        loader: Iterable[tuple[list[int], list[np.ndarray]]]
         if self.cfg.num_workers > 0:
             loader = torch.utils.data.DataLoader(
                 _BatchLoader(self), batch_size=None, sampler=batches,
@@ -237,6 +229,21 @@ def _as_is(item):
     return item
 
 
+def _decode_batch(samples: list[Sample], bad: set[int], pixels: Callable[[int], np.ndarray],
+                  batch: list[int]) -> tuple[list[int], list[np.ndarray]]:
+    """Pixels of a batch; an unreadable file is logged once and left out, the rest go on."""
+    kept, arrays = [], []
+    for i in batch:
+        try:
+            arrays.append(pixels(i))
+            kept.append(i)
+        except Exception as exc:
+            if i not in bad:
+                bad.add(i)
+                log.warning("%s: left out of training (%s)", samples[i].path, exc)
+    return kept, arrays
+
+
 class _BatchLoader(torch.utils.data.Dataset):
     """Lets a DataLoader decode whole same-shape batches in worker processes."""
 
@@ -244,8 +251,8 @@ class _BatchLoader(torch.utils.data.Dataset):
         self.samples, self.cfg = inputs.samples, inputs.cfg
         self.bad: set[int] = set()
 
-    def __getitem__(self, batch):
-        return Inputs._load_batch(self, batch)
+    def __getitem__(self, batch: list[int]) -> tuple[list[int], list[np.ndarray]]:
+        return _decode_batch(self.samples, self.bad, self.pixels, batch)
 
     def pixels(self, idx):
         return sample_pixels(self.samples[idx], self.cfg.long_side, self.cfg.multiple)
@@ -314,8 +321,7 @@ def batch_loss(out, net: AesNet, batch: list[int], data: Inputs, y, w, att, flip
         if pair.any():
             diff = z[:, None] - z[None, :]
             terms["human_rank"] = cfg.human_rank_weight * F.softplus(-diff[pair]).mean()
-    masked = [(j, data.samples[i].mask) for j, i in enumerate(batch)
-              if data.samples[i].mask is not None]
+    masked = [(j, mask) for j, i in enumerate(batch) if (mask := data.samples[i].mask) is not None]
     if masked and cfg.map_weight > 0:
         feats = out.features.float()
         dw = net.aes_head.weight[1] - net.aes_head.weight[0]

@@ -92,9 +92,9 @@ def predict(net: AesNet, arrays: list[np.ndarray], normalization: Normalization 
     device = device or next(net.parameters()).device
     net.eval()
     z = np.zeros(len(arrays), np.float32)
-    att = [None] * len(arrays)
-    amaps = [None] * len(arrays)
-    W_aes = None
+    att: list[np.ndarray | None] = [None] * len(arrays)
+    amaps: list[np.ndarray | None] = [None] * len(arrays)
+    W_aes: np.ndarray | None = None
     by_shape: dict[tuple, list[int]] = {}
     for i, a in enumerate(arrays):
         by_shape.setdefault(a.shape, []).append(i)
@@ -110,7 +110,7 @@ def predict(net: AesNet, arrays: list[np.ndarray], normalization: Normalization 
             for k, i in enumerate(chunk):
                 z[i] = lg[k, 1] - lg[k, 0]
                 att[i] = pa[k]
-                if with_maps:
+                if feats is not None and W_aes is not None:     # with_maps
                     amaps[i] = maps.aesam(feats[k], W_aes)
     return z, att, amaps
 
@@ -121,7 +121,9 @@ def evaluate_samples(net: AesNet, samples: list[Sample], architecture: str, long
     arrays, keep = [], []
     for i, s in enumerate(samples):
         try:
-            arrays.append(s.image if s.image is not None else load_rgb(s.path, long_side))
+            if s.image is None and s.path is None:
+                raise ValueError("a sample with neither an image nor a file")
+            arrays.append(s.image if s.image is not None else load_rgb(str(s.path), long_side))
             keep.append(i)
         except Exception as exc:  # noqa: BLE001 - one bad file must not end the evaluation
             log.warning("skipped %s: %s", s.path, exc)
@@ -234,18 +236,20 @@ def evaluate_photos(net: AesNet, photos: list[Path], architecture: str, long_sid
 
     # Where the defect is local, the signed AesAM should be lower inside than outside.
     for fam in ("local_blur", "local_noise"):
-        aucs = []
+        aucs: list[float] = []
         for i, m in enumerate(meta):
-            if m[1] != fam:
+            amap, mask = amaps[i], m[3]
+            if m[1] != fam or amap is None or mask is None:
                 continue
-            up = maps.upsample(amaps[i], m[3].shape)
-            aucs.append(auc(up[m[3] < 0.05], up[m[3] >= 0.5]))
+            up = maps.upsample(amap, mask.shape)
+            aucs.append(auc(up[mask < 0.05], up[mask >= 0.5]))
         res["model"][f"{fam}_map_auc"] = float(np.mean(aucs))
         # Baseline: local Laplacian energy (a sharpness map) does the same job without learning.
         if fam == "local_blur":
-            b = []
+            lap_aucs: list[float] = []
             for i, m in enumerate(meta):
-                if m[1] == fam:
+                mask = m[3]
+                if m[1] == fam and mask is not None:
                     g = _grey(arrays[i])
                     lap = np.zeros_like(g)
                     lap[1:-1, 1:-1] = np.abs(-4 * g[1:-1, 1:-1] + g[:-2, 1:-1] + g[2:, 1:-1]
@@ -253,8 +257,8 @@ def evaluate_photos(net: AesNet, photos: list[Path], architecture: str, long_sid
                     sm = torch.nn.functional.avg_pool2d(
                         torch.from_numpy(lap)[None, None], 17, stride=1, padding=8,
                         count_include_pad=False)[0, 0].numpy()
-                    b.append(auc(sm[m[3] < 0.05], sm[m[3] >= 0.5]))
-            res["laplacian_var"][f"{fam}_map_auc"] = float(np.mean(b))
+                    lap_aucs.append(auc(sm[mask < 0.05], sm[mask >= 0.5]))
+            res["laplacian_var"][f"{fam}_map_auc"] = float(np.mean(lap_aucs))
 
     # Does the attribute a defect spoils drop below the clean photo's?
     att_res = {}

@@ -25,6 +25,20 @@ log = logging.getLogger(__name__)
 FILE_NAME = "settings.json"
 MAX_RECENT = 10
 
+# What the GUI may spend on photos' pixels (issue 13: the whole app under 1.5 GB, whatever the
+# folder holds). Declared once here; the GUI reads them, nothing else defines its own.
+# The viewer decodes at most this many megapixels: a 45 MP camera's frame is shown pixel for
+# pixel at 100 %, a larger file is shown reduced by an integer factor, and the viewer says so.
+VIEW_MAX_MEGAPIXELS = 48.0
+# The compare / survey / loupe cache of full-resolution images is bounded by bytes, not by a
+# count of photos (8 full 100 MP frames would be 3.2 GB). 192 MB is two 24 MP photos as RGB32
+# (a compare's pair); the newest is kept even alone over it. The main viewer's photo is put in
+# the same cache, so the loupe on it shares its frame.
+FULL_IMAGE_CACHE_BYTES = 192 * 2**20
+# Thumbnail decoding threads, whatever the core count: each may hold a decode of its own (big
+# ones take turns in core.imaging), and more threads mostly add glibc arenas that keep memory.
+THUMBNAIL_THREADS = 4
+
 
 def config_dir() -> Path:
     return Path(os.environ.get("AESVIEW_CONFIG_DIR") or platformdirs.user_config_dir("aesview"))

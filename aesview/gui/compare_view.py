@@ -4,8 +4,9 @@ panned together, so focus across a burst is checked at 100 % once, not frame by 
 Panes are the app's own PhotoView. Zoom and pan are shared as a zoom relative to each photo's
 fit and a centre in fractions of the photo, so frames of slightly different framing or size
 stay aligned. Full-resolution images load on a small pool of their own and are kept in a
-least-recently-used cache, so switching between photos already seen costs a repaint; until a
-photo's pixels arrive its pane shows the thumbnail and says "Loading full resolution…".
+least-recently-used cache bounded by bytes (core.settings.FULL_IMAGE_CACHE_BYTES), so switching
+between photos already seen costs a repaint; until a photo's pixels arrive its pane shows the
+thumbnail and says "Loading full resolution…", and a photo that cannot be shown says why.
 Z zooms to 100 % at the subject (the peak of the score record's high-class map).
 """
 
@@ -19,13 +20,13 @@ from PySide6.QtGui import QImage, QKeyEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from ..core.bursts import subject_peak
+from ..core.settings import FULL_IMAGE_CACHE_BYTES
 from .messages import PhotoLoaded, WorkerSignals
 from .session import Session
 from .viewer import PhotoView
 from .workers import PhotoLoadTask
 
 MAX_PANES = 8
-CACHE_PHOTOS = 8      # 24 MP photos are ~96 MB each as RGB32
 
 
 @dataclass(frozen=True)
@@ -35,19 +36,34 @@ class Loaded:
     size: tuple[int, int]
 
 
+def _bytes_of(entry: Loaded) -> int:
+    held = entry.preview.sizeInBytes()
+    if entry.full is not None and entry.full is not entry.preview:
+        held += entry.full.sizeInBytes()
+    return held
+
+
 class FullImageCache(QObject):
-    """Full-resolution images by path, loaded off the GUI thread, the last few kept."""
+    """Full-resolution images by path, loaded off the GUI thread, the most recent kept up to
+    `capacity_bytes` (a count of photos would let eight 100 MP frames hold 3.2 GB). The newest
+    image is always kept, even alone over the budget: it is the one on screen."""
     ready = Signal(str)
 
-    def __init__(self, parent: QObject | None = None, capacity: int = CACHE_PHOTOS):
+    def __init__(self, parent: QObject | None = None, capacity_bytes: int = FULL_IMAGE_CACHE_BYTES):
         super().__init__(parent)
-        self.capacity = capacity
+        self.capacity_bytes = capacity_bytes
         self.signals = WorkerSignals(self)
         self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(2)
+        # one load at a time: two 48 MP decodes at once would be two frames in flight
+        self.pool.setMaxThreadCount(1)
         self._images: OrderedDict[str, Loaded] = OrderedDict()
+        self._held = 0
         self._asked: set[str] = set()
+        self.errors: dict[str, str] = {}
         self.signals.photo.connect(self._on_photo)
+
+    def bytes_held(self) -> int:
+        return self._held
 
     def get(self, path: str) -> Loaded | None:
         hit = self._images.get(path)
@@ -56,7 +72,7 @@ class FullImageCache(QObject):
         return hit
 
     def request(self, path: str) -> None:
-        if path in self._images or path in self._asked:
+        if path in self._images or path in self._asked or path in self.errors:
             return
         self._asked.add(path)
         self.pool.start(PhotoLoadTask(self.signals, 0, path))
@@ -64,11 +80,25 @@ class FullImageCache(QObject):
     def _on_photo(self, msg: PhotoLoaded) -> None:
         self._asked.discard(msg.path)
         if msg.preview is None or msg.size is None:
+            self.errors[msg.path] = msg.error or "cannot be shown"
+            self.ready.emit(msg.path)
             return
-        self._images[msg.path] = Loaded(msg.preview, msg.full, msg.size)
-        self._images.move_to_end(msg.path)
-        while len(self._images) > self.capacity:
-            self._images.popitem(last=False)
+        self.put(msg)
+
+    def put(self, msg: PhotoLoaded) -> None:
+        """Keep a loaded photo (also the main viewer's: the loupe on it then costs no second
+        decode, and the two share one QImage instead of holding two frames)."""
+        if msg.preview is None or msg.size is None:
+            return
+        old = self._images.pop(msg.path, None)
+        if old is not None:
+            self._held -= _bytes_of(old)
+        entry = Loaded(msg.preview, msg.full, msg.size)
+        self._images[msg.path] = entry
+        self._held += _bytes_of(entry)
+        while self._held > self.capacity_bytes and len(self._images) > 1:
+            _path, dropped = self._images.popitem(last=False)
+            self._held -= _bytes_of(dropped)
         self.ready.emit(msg.path)
 
     def shutdown(self) -> None:
@@ -90,6 +120,7 @@ class Pane(QWidget):
                                    " border-radius: 3px;")
         self.loading.move(8, 8)
         self.loading.hide()
+        self.failed = False            # the photo cannot be shown; `loading` says why
         lay = QVBoxLayout(self)
         lay.setContentsMargins(1, 1, 1, 1)
         lay.setSpacing(2)
@@ -158,6 +189,13 @@ class CompareView(QWidget):
         score = f"  {it.score:.2f}" if it is not None and it.score is not None else ""
         pane.caption.setText(name + score)
         hit = self.cache.get(path)
+        pane.failed = path in self.cache.errors
+        if pane.failed:
+            pane.loading.setText(f"Cannot show: {self.cache.errors[path]}")
+            pane.loading.adjustSize()
+        else:
+            pane.loading.setText("Loading full resolution…")
+            pane.loading.adjustSize()
         if hit is not None:
             pane.loading.hide()
             pane.view.show_image(path, hit.preview, hit.size, hit.full)
@@ -170,7 +208,8 @@ class CompareView(QWidget):
             pane.view.path = path
         pane.loading.show()
         pane.loading.raise_()
-        self.cache.request(path)
+        if not pane.failed:
+            self.cache.request(path)
 
     def _image_ready(self, path: str) -> None:
         state = self.state()
@@ -309,6 +348,7 @@ class CompareController(QObject):
         super().__init__(parent or session)
         self.session = session
         self.cache = FullImageCache(self)
+        session.photoLoaded.connect(self.cache.put)
         self.window: CompareView | None = None
         self.main_view: PhotoView | None = None     # the window's viewer, for keep_zoom
 

@@ -17,7 +17,8 @@ from typing import Any
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, QThread, QThreadPool, QTimer, Signal
 
 from ..core import choices
-from ..core.settings import Settings, save_settings
+from ..core.memory import pin_mmap_threshold
+from ..core.settings import THUMBNAIL_THREADS, Settings, save_settings
 from .messages import (
     MetadataRead,
     PhotoLoaded,
@@ -73,9 +74,10 @@ class Session(QObject):
         self.proxy.setSourceModel(self.model)
         self.selection = QItemSelectionModel(self.proxy, self)
 
+        pin_mmap_threshold()           # freed photo buffers go back to the system (issue 13)
         self.signals = WorkerSignals(self)
         self.thumb_pool = QThreadPool(self)
-        self.thumb_pool.setMaxThreadCount(max(2, QThread.idealThreadCount()))
+        self.thumb_pool.setMaxThreadCount(max(2, min(THUMBNAIL_THREADS, QThread.idealThreadCount())))
         self.photo_pool = QThreadPool(self)
         self.photo_pool.setMaxThreadCount(1)
         self.sidecar_pool = QThreadPool(self)   # one thread: reads and writes land in order

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
-from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsItem,
+    QGraphicsPixmapItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QLabel,
+)
 
 from .crop_item import HANDLE_PX, MIN_ZOOM, CropItem
 
@@ -84,6 +91,13 @@ class PhotoView(QGraphicsView):
         self.path: str | None = None
         self.keep_zoom = False          # settings.keep_zoom: moving on keeps zoom and place
         self._kept_centre = (0.5, 0.5)
+        # Says when the "full" image is not every pixel (a photo over VIEW_MAX_MEGAPIXELS):
+        # 100 % must never pass off a reduced frame as the real pixels.
+        self.note = QLabel(self)
+        self.note.setObjectName("reduced_note")
+        self.note.setStyleSheet("background: rgba(0,0,0,170); color: #ffd479; padding: 3px 8px;"
+                                " border-radius: 3px;")
+        self.note.hide()
 
     # --- content ---
     def clear(self) -> None:
@@ -93,6 +107,7 @@ class PhotoView(QGraphicsView):
             self._kept_centre = (c.x() / self.full_size[0], c.y() / self.full_size[1])
         self.path = None
         self.full_size = None
+        self.note.hide()
         self.photo.set_images(None, None, (0, 0))
         self.overlay.setPixmap(QPixmap())
         self.crop.hide()
@@ -106,6 +121,7 @@ class PhotoView(QGraphicsView):
         self.full_size = full_size or (preview.width(), preview.height())
         fw, fh = self.full_size
         self.photo.set_images(preview, full, self.full_size)
+        self._set_note(full)
         rect = QRectF(0, 0, fw, fh)
         self.scene().setSceneRect(rect)
         self.crop.set_bounds(rect)
@@ -115,6 +131,28 @@ class PhotoView(QGraphicsView):
             # keep_zoom: the next photo at the same zoom, on the same part of the frame
             cx, cy = self._kept_centre
             self.centerOn(QPointF(cx * fw, cy * fh))
+
+    def _set_note(self, full: QImage | None) -> None:
+        fw, fh = self.full_size or (0, 0)
+        if full is None or full.isNull() or full.width() >= fw:
+            self.note.hide()
+            return
+        factor = round(fw / max(1, full.width()))
+        self.note.setText(f"Shown at 1/{factor} size: {full.width()} × {full.height()} of "
+                          f"{fw} × {fh} pixels (over the viewer's memory budget); 100 % is not "
+                          "every pixel")
+        self.note.adjustSize()
+        self._place_note()
+        self.note.show()
+        self.note.raise_()
+
+    def note_text(self) -> str | None:
+        """What the reduced-size note says, None when every pixel is shown."""
+        return None if self.note.isHidden() else self.note.text()
+
+    def _place_note(self) -> None:
+        vp = self.viewport().geometry()
+        self.note.move(vp.left() + 8, vp.bottom() - self.note.height() - 8)
 
     def set_overlay(self, image: QImage | None, opacity: float) -> None:
         if image is None or self.full_size is None:
@@ -209,5 +247,6 @@ class PhotoView(QGraphicsView):
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
+        self._place_note()
         if self.fit_mode:
             self.fit()

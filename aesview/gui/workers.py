@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -19,7 +20,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
+from PySide6.QtGui import QImage
 
 from ..core.culling import Decision
 from .messages import (
@@ -46,9 +49,11 @@ from .qtimage import pil_to_qimage
 def capture_time(path: str) -> float | None:
     """EXIF DateTimeOriginal (else DateTime) as POSIX time; the file's mtime if it has none."""
     from PIL import Image
+
+    from ..core.capture import header_exif
     try:
         with Image.open(path) as im:
-            exif = im.getexif()
+            exif = header_exif(im)
             text = exif.get_ifd(0x8769).get(36867) or exif.get(306)
         if text:
             return datetime.strptime(str(text).strip()[:19], "%Y:%m:%d %H:%M:%S").timestamp()
@@ -89,24 +94,79 @@ class ThumbnailTask(QRunnable):
                                                 decision, sc_error))
 
 
-class PhotoLoadTask(QRunnable):
-    """The selected photo at full resolution for the viewer (100 % zoom shows real pixels)."""
+def view_max_side(size: tuple[int, int] | None, megapixels: float) -> int | None:
+    """The `max_side` for core.imaging.load_image that keeps a decode of `size` under
+    `megapixels`: None (every pixel) when it already fits, else the long side divided by the
+    smallest integer factor that fits (load_image reduces by at least that factor)."""
+    if size is None:
+        return None
+    w, h = size
+    limit = megapixels * 1e6
+    if w * h <= limit:
+        return None
+    factor = math.ceil(math.sqrt(w * h / limit))
+    return max(1, max(w, h) // factor)
 
-    def __init__(self, signals: WorkerSignals, token: int, path: str, max_side: int | None = None):
+
+def _header_size(path: str) -> tuple[int, int] | None:
+    from PIL import Image
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except Exception:  # noqa: BLE001 - RAW and odd files: the loader says what is wrong
+        return None
+
+
+def rgb32_of(img) -> QImage:
+    """A PIL RGB image as a QImage in RGB32 (what the raster engine draws fastest), written
+    band by band into the one frame it ends up in: no full-size temporary on the way."""
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    w, h = img.size
+    out = QImage(w, h, QImage.Format.Format_RGB32)
+    if out.isNull():
+        raise MemoryError("cannot allocate the image")
+    bpl = out.bytesPerLine()
+    dst = np.frombuffer(out.bits(), np.uint8).reshape(h, bpl)[:, : 4 * w].reshape(h, w, 4)
+    band = max(1, (4 << 20) // max(1, 3 * w))          # ~4 MB of source rows at a time
+    for y in range(0, h, band):
+        rows = np.asarray(img.crop((0, y, w, min(h, y + band))))
+        dst[y:y + len(rows), :, 0] = rows[..., 2]       # RGB32 is 0xffRRGGBB: B, G, R, A in memory
+        dst[y:y + len(rows), :, 1] = rows[..., 1]
+        dst[y:y + len(rows), :, 2] = rows[..., 0]
+    dst[..., 3] = 255
+    return out
+
+
+class PhotoLoadTask(QRunnable):
+    """The selected photo for the viewer: every pixel (100 % zoom shows real pixels) up to the
+    viewer's budget (core.settings.VIEW_MAX_MEGAPIXELS), a larger one reduced by an integer
+    factor; `full` then is smaller than `size` and the viewer says so."""
+
+    def __init__(self, signals: WorkerSignals, token: int, path: str, max_side: int | None = None,
+                 megapixels: float | None = None):
         super().__init__()
         self.signals, self.token, self.path, self.max_side = signals, token, path, max_side
+        self.megapixels = megapixels
 
     def run(self) -> None:
-        from PySide6.QtGui import QImage
-
         from ..core.imaging import load_image
+        from ..core.settings import VIEW_MAX_MEGAPIXELS
         from .viewer import preview_of
         try:
-            photo = load_image(self.path, max_side=self.max_side)
-            # RGB32 is what the raster paint engine draws fastest; convert here, not in the GUI.
-            full = pil_to_qimage(photo.image).convertToFormat(QImage.Format.Format_RGB32)
-            w, h = photo.size
-            self.signals.photo.emit(PhotoLoaded(self.token, self.path, preview_of(full), full, (w, h)))
+            mp = self.megapixels or VIEW_MAX_MEGAPIXELS
+            max_side = self.max_side or view_max_side(_header_size(self.path), mp)
+            photo = load_image(self.path, max_side=max_side)
+            image = photo.image
+            # JPEG drafts come in powers of two and RAW files have no header size here: a
+            # decode still over the budget is reduced before it becomes a second frame.
+            if image.width * image.height > mp * 1e6:
+                factor = math.ceil(math.sqrt(image.width * image.height / (mp * 1e6)))
+                image = image.reduce(factor)
+            size = photo.size
+            full = rgb32_of(image)
+            del image, photo                   # the PIL frame goes before the preview is made
+            self.signals.photo.emit(PhotoLoaded(self.token, self.path, preview_of(full), full, size))
         except Exception as exc:  # noqa: BLE001
             self.signals.photo.emit(PhotoLoaded(self.token, self.path, None, None, None, str(exc)))
 

@@ -14,6 +14,7 @@ import threading
 import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 
 from aesview.core.crop import next_aspect, parse_aspect, plan_crop
 from aesview.core.settings import Settings
@@ -31,6 +32,9 @@ def window(qtbot, qapp, tmp_path, monkeypatch):
                               export_dir=str(tmp_path / "out")))
     qtbot.addWidget(win)
     win.show()
+    assert QTest.qWaitForWindowExposed(win)
+    win.activateWindow()
+    assert QTest.qWaitForWindowActive(win)   # the shortcuts need the active window, as a person's keys do
     make_shoot(tmp_path / "shoot", SHOOT)
     assert win.session.open_folder(tmp_path / "shoot")
     assert wait_until(qapp, lambda: win.session.model.counts()["scored"] == len(SHOOT)

@@ -33,7 +33,9 @@ def win(qtbot, qapp, tmp_path, monkeypatch):
     w = MainWindow(Settings(sort_key="name", auto_advance=False))
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitExposed(w)
+    assert QTest.qWaitForWindowExposed(w)   # (qtbot.waitExposed is a context manager)
+    w.activateWindow()
+    assert QTest.qWaitForWindowActive(w)     # the shortcuts need the active window, as a person's keys do
     w.session.open_folder(folder)
     yield w
     w.close()

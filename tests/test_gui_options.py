@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QPointF
+from PySide6.QtTest import QTest
 
 from aesview.core.culling import Decision
 from aesview.core.settings import Settings, load_settings
@@ -29,6 +30,9 @@ def win(qtbot, qapp, tmp_path, monkeypatch):
     qtbot.addWidget(w)
     w.resize(1200, 800)
     w.show()
+    assert QTest.qWaitForWindowExposed(w)
+    w.activateWindow()
+    assert QTest.qWaitForWindowActive(w)     # the shortcuts need the active window, as a person's keys do
     w.session.open_folder(folder)
     yield w
     w.close()

@@ -5,6 +5,7 @@ waits; the result shows beside the old score), and "Export report…" as a cance
 import time
 
 import pytest
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from aesview.core.settings import Settings
@@ -20,7 +21,7 @@ def win(qtbot, qapp, tmp_path, monkeypatch):
     w = create_window(str(tmp_path / "shoot"), Settings(model=gui_model()))
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitExposed(w)
+    assert QTest.qWaitForWindowExposed(w)   # (qtbot.waitExposed is a context manager)
     c = w.session.model.counts
     assert wait_until(qapp, lambda: c()["scored"] + c()["failed"] == c()["photos"], 180)
     w.session.select_row(0)

@@ -125,3 +125,24 @@ def test_real_bursts_best_frame(scored_bursts):
         assert kind not in ("dark", "bright"), (b.source, kind)   # a stop off is never best
         hits += kind == "best"
     assert hits >= 3, hits
+
+
+def test_a_slow_drift_of_look_alike_frames_does_not_chain_into_one_burst():
+    """2,000 frames of one light and scene, each a little off the previous one: every neighbour
+    is a near-duplicate, yet the first and the last frame have nothing in common. Single
+    linkage made one 'burst' of all of them; groups must stay local."""
+    rng = np.random.default_rng(0)
+    d, n = 64, 2000
+    v = rng.normal(size=d)
+    vecs = []
+    for _ in range(n):
+        v = v / np.linalg.norm(v) * np.sqrt(d) + rng.normal(scale=0.25, size=d)  # neighbours ~0.97 alike
+        vecs.append((v / np.linalg.norm(v)).astype(np.float16))
+    frames = [Frame(f"IMG_{i:05d}.jpg", None, e) for i, e in enumerate(vecs)]
+    assert float(vecs[0].astype(np.float32) @ vecs[-1].astype(np.float32)) < 0.3
+    groups = group_frames(frames)
+    assert groups, "neighbours this alike are near-duplicates"
+    assert max(len(g) for g in groups) <= 40
+    for g in groups:     # no two frames of one group are strangers
+        m = np.array([vecs[int(p[4:9])].astype(np.float32) for p in g])
+        assert float((m @ m.T).min()) >= 0.5

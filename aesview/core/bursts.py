@@ -10,6 +10,12 @@ Grouping uses two things, either of which may be missing:
   Photos at least `duplicate_similarity` alike are near-duplicates, with or without EXIF.
 Groups are the connected parts of those links (union-find); a group has two or more photos.
 
+Near-duplicate links are only looked for between photos at most `duplicate_neighbours` apart in
+shoot order (capture time, else file name), and two groups join only while their mean contents
+stay `duplicate_similarity` alike. Without both, single linkage chains: a shoot of one scene in
+one light (a studio session, 2,000 look-alike frames) became one "burst" of 1,996 photos, through
+links each of which was fine on its own.
+
 The best frame of a group is chosen from the model's score, the sharpness where the subject is
 (the high-class map's peak), exposure (clipping and distance in stops from the group's middle
 exposure) and whether the subject touches the frame's edge (a cut subject). Sharpness and
@@ -19,6 +25,7 @@ exposure need pixels: `frame_quality` decodes the photo (call it off the GUI thr
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,6 +42,7 @@ class GroupingParams:
     burst_similarity: float = 0.55    # frames in one burst still look at least this alike
     duplicate_similarity: float = 0.84
     duplicate_window: float = 120.0   # near-duplicates with both times known: at most this apart
+    duplicate_neighbours: int = 12    # ... and at most this many photos apart in shoot order
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,18 @@ def _unit_rows(vectors: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray
     return out, have
 
 
+def _natural_key(path: str) -> list[tuple[int, int | str]]:
+    """IMG_9.jpg before IMG_10.jpg: file names count up in the order a camera took them."""
+    return [(0, int(t)) if t.isdigit() else (1, t.lower()) for t in re.split(r"(\d+)", path)]
+
+
+def _shoot_order(frames: Sequence[Frame], times: np.ndarray) -> list[int]:
+    """Indices in capture order where the time is known, the rest by file name after them."""
+    return sorted(range(len(frames)), key=lambda i: (
+        (0, float(times[i]), _natural_key(frames[i].path)) if not np.isnan(times[i])
+        else (1, 0.0, _natural_key(frames[i].path))))
+
+
 class _Union:
     def __init__(self, n: int):
         self.parent = list(range(n))
@@ -118,20 +138,41 @@ def group_frames(frames: Sequence[Frame], params: GroupingParams = GroupingParam
             if not (have[a] and have[b]) or float(emb[a] @ emb[b]) >= params.burst_similarity:
                 union.join(int(a), int(b))
 
-    # Near-duplicates, in blocks so 10,000 photos never need a 10,000^2 matrix at once.
-    idx = np.flatnonzero(have)
-    sub = emb[idx]
-    block = 1024
-    for start in range(0, len(idx), block):
-        sims = sub[start:start + block] @ sub.T
-        ii, jj = np.nonzero(sims >= params.duplicate_similarity)
-        for i, j in zip((ii + start).tolist(), jj.tolist()):
-            if j <= i:
+    # Near-duplicates: neighbours in shoot order only, and never two groups whose mean contents
+    # differ (centroid linkage), so a long run of look-alike frames does not chain into one.
+    sums: dict[int, np.ndarray] = {}
+    for i in range(n):    # the groups the clock already made start with all their frames
+        r = union.find(i)
+        sums[r] = sums[r] + emb[i] if r in sums else emb[i].copy()
+
+    def alike_groups(a: int, b: int) -> bool:
+        ra, rb = union.find(a), union.find(b)
+        if ra == rb:
+            return True
+        ca, cb = sums[ra], sums[rb]
+        den = float(np.linalg.norm(ca)) * float(np.linalg.norm(cb))
+        return den > 0 and float(ca @ cb) / den >= params.duplicate_similarity
+
+    def join(a: int, b: int) -> None:
+        ra, rb = union.find(a), union.find(b)
+        if ra != rb:
+            union.join(ra, rb)
+            sums[union.find(ra)] = sums[ra] + sums[rb]
+
+    shoot = [i for i in _shoot_order(frames, times) if have[i]]
+    k = max(1, params.duplicate_neighbours)
+    for pos, a in enumerate(shoot):
+        cand = np.array(shoot[pos + 1:pos + 1 + k], dtype=np.int64)
+        if cand.size == 0:
+            continue
+        sims = emb[cand] @ emb[a]
+        for b, sim in zip(cand.tolist(), sims.tolist()):
+            if sim < params.duplicate_similarity:
                 continue
-            a, b = int(idx[i]), int(idx[j])
             ta, tb = times[a], times[b]
-            if np.isnan(ta) or np.isnan(tb) or abs(ta - tb) <= params.duplicate_window:
-                union.join(a, b)
+            if (np.isnan(ta) or np.isnan(tb) or abs(ta - tb) <= params.duplicate_window) \
+                    and alike_groups(a, b):
+                join(a, b)
 
     members: dict[int, list[int]] = {}
     for i in range(n):

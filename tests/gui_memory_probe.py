@@ -28,6 +28,7 @@ from tests.gui_support import wait_until
 
 OUT_ENV = "AESVIEW_MEMORY_PROBE_OUT"
 FOLDER_ENV = "AESVIEW_MEMORY_PROBE_FOLDER"
+SCORE_ENV = "AESVIEW_MEMORY_PROBE_SCORE"
 BIG = 10000                     # 100 MP RGBA: 400 MB a frame as decoded
 PHOTO_24MP = (6000, 4000)
 WAIT = float(os.environ.get("AESVIEW_MEMORY_PROBE_WAIT", "60"))
@@ -73,7 +74,8 @@ def _panes_done(view) -> bool:
 def test_browse_a_folder_of_huge_photos(qtbot, qapp, tmp_path, monkeypatch):
     monkeypatch.setenv("AESVIEW_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("AESVIEW_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(ScoringService, "start", lambda self, job: None)
+    if not os.environ.get(SCORE_ENV):       # set: the model scores the folder meanwhile
+        monkeypatch.setattr(ScoringService, "start", lambda self, job: None)
     # built by the caller, in its own process: making 100 MP PNGs costs memory of its own
     folder = Path(os.environ[FOLDER_ENV])
     t0 = time.monotonic()
@@ -116,6 +118,10 @@ def test_browse_a_folder_of_huge_photos(qtbot, qapp, tmp_path, monkeypatch):
         view.close()
         qapp.processEvents()
         report["peak_after_mb"][opener.__name__] = round(vmhwm_mb())
+    if os.environ.get(SCORE_ENV):
+        assert wait_until(qapp, lambda: not s.scoring_busy(), 600)
+        report["scored"] = s.model.counts()["scored"]
+        report["peak_after_mb"]["scoring"] = round(vmhwm_mb())
     report["seconds"] = round(time.monotonic() - t0, 1)
     report["cache_mb"] = round(win.compare.cache.bytes_held() / 2**20, 1)
     report["peak_mb"] = round(vmhwm_mb(), 1)

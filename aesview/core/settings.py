@@ -32,8 +32,8 @@ MAX_RECENT = 10
 VIEW_MAX_MEGAPIXELS = 48.0
 # The compare / survey / loupe cache of full-resolution images is bounded by bytes, not by a
 # count of photos (8 full 100 MP frames would be 3.2 GB). 192 MB is two 24 MP photos as RGB32
-# (a compare's pair); the newest is kept even alone over it. The main viewer's photo is put in
-# the same cache, so the loupe on it shares its frame.
+# (a compare's pair); the newest is kept even alone over it. The main viewer's photo goes in the
+# same cache, so the loupe on it shares its frame.
 FULL_IMAGE_CACHE_BYTES = 192 * 2**20
 # Thumbnail decoding threads, whatever the core count: each may hold a decode of its own (big
 # ones take turns in core.imaging), and more threads mostly add glibc arenas that keep memory.

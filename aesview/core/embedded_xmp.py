@@ -102,19 +102,32 @@ def embed_decision(photo: str | os.PathLike[str], decision: Decision,
     """Write `decision` (and the colour `label`, if any) into the photo's own XMP. Raises
     EmbedError, leaving the photo as it was, when the format can't be embedded into, exiftool
     fails or the image data would change."""
-    photo = Path(photo)
+    return embed_tags(photo, _tag_args(decision, label), "XMP", timeout)
+
+
+def check_embeddable(photo: Path) -> str:
+    """The photo's kind ("jpeg", "tiff", "dng"); EmbedError for anything we won't write into."""
     kind = EMBEDDABLE.get(photo.suffix.lower())
     if kind is None:
         raise EmbedError(f"{photo.name}: XMP is written into JPEG, TIFF and DNG files only")
     if not photo.is_file() or photo.is_symlink():
         raise EmbedError(f"{photo}: not a regular file; left alone")
+    return kind
+
+
+def embed_tags(photo: str | os.PathLike[str], tag_args: list[str], what: str,
+               timeout: float = 60.0) -> Path:
+    """The one careful way anything is written into a photo: exiftool writes `tag_args` into a
+    temporary copy, the copy replaces the photo (atomic rename) only if its image data is
+    identical. Raises EmbedError naming `what` and leaving the photo as it was otherwise."""
+    photo = Path(photo)
+    kind = check_embeddable(photo)
     tmp = temp_path(photo)
     try:
-        run = subprocess.run([exiftool(), "-q", "-q", "-m", *_tag_args(decision, label),
-                              "-o", str(tmp), str(photo)],
+        run = subprocess.run([exiftool(), "-q", "-q", "-m", *tag_args, "-o", str(tmp), str(photo)],
                              capture_output=True, text=True, timeout=timeout)
         if run.returncode != 0 or not tmp.is_file():
-            raise EmbedError(f"{photo.name}: exiftool could not write XMP "
+            raise EmbedError(f"{photo.name}: exiftool could not write the {what} "
                              f"({(run.stderr or run.stdout).strip().splitlines()[-1:] or 'no output'})")
         try:
             same = _same_image(photo, tmp, kind)

@@ -110,6 +110,9 @@ def test_open_score_explain_crop_export_and_cull(qtbot, qapp, env):
     words = win.panel.words.text()
     assert f"{rec.score:.2f}" in words and ("raises" in words or "lowers" in words)
     assert win.panel.bars.values == rec.attributes
+    # what the number means comes from the model's card (people's quality judgement, not AVA)
+    assert win.panel.title.toolTip() == win.session.score_meaning != ""
+    assert "people" in win.session.score_meaning and "not AVA" in win.session.score_meaning
     aes_image = win.viewer.overlay.pixmap().toImage()
     attr = list(rec.attributes)[1]
     ex.set_attribute(attr)

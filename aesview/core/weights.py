@@ -94,6 +94,12 @@ class ModelCard:
         return dict(self.raw)
 
     @property
+    def score_meaning(self) -> str:
+        """What the score means, in one sentence, for people reading it (card's training.score_meaning)."""
+        return str(self.training.get("score_meaning") or
+                   "P(high): the model's probability that the photo belongs to the high class")
+
+    @property
     def data_short(self) -> str:
         """What it was trained on, in a few words."""
         return str(self.training.get("data_short") or self.training.get("data", "?"))

@@ -278,7 +278,7 @@ class ExplainPanel(QWidget):
             self.scale.setCurrentIndex(i)
 
     def show_explanation(self, title: str, words: str, attributes: dict[str, float],
-                         names: tuple[str, ...], selected: str) -> None:
+                         names: tuple[str, ...], selected: str, meaning: str = "") -> None:
         if names and tuple(self.attribute.itemText(i) for i in range(self.attribute.count())) != names:
             self.attribute.blockSignals(True)
             self.attribute.clear()
@@ -290,6 +290,8 @@ class ExplainPanel(QWidget):
             self.attribute.blockSignals(False)
         self.title.setText(title)
         self.words.setText(words)
+        self.title.setToolTip(meaning)
+        self.words.setToolTip(meaning)
         self.bars.set_values(attributes, selected if self.attribute.isEnabled() else "")
 
     def show_aspect(self, key: str) -> None:

@@ -70,6 +70,7 @@ class ScoreStarted:
     gen: int
     total: int
     description: str            # "model on device"
+    meaning: str = ""           # the model card's sentence on what its score means
 
 
 @dataclass(frozen=True)

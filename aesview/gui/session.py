@@ -68,6 +68,7 @@ class Session(QObject):
         self._run_folder: dict[int, int] = {}   # scoring run -> folder generation
         self._photo_token = 0
         self._photo_path: str | None = None
+        self.score_meaning = ""        # the scoring model card's sentence on what a score means
 
         self.model = PhotoListModel(self)
         self.proxy = PhotoProxy(self)
@@ -224,6 +225,7 @@ class Session(QObject):
 
     def _on_score_started(self, msg: ScoreStarted) -> None:
         if self._current_run(msg.gen):
+            self.score_meaning = msg.meaning
             self.scoringStarted.emit(f"Scoring ({msg.description})", msg.total)
             self.log("info", f"scoring {msg.total} photos with {msg.description}")
 

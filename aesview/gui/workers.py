@@ -420,7 +420,8 @@ class ScoringWorker(QObject):
             self.finished.emit(ScoreFinished(job.gen, True))
             return
         self.started.emit(ScoreStarted(job.gen, total, f"{scorer.model.card.name} on "
-                                                       f"{scorer.model.device.type.upper()}"))
+                                                       f"{scorer.model.device.type.upper()}",
+                                       scorer.model.card.score_meaning))
         done = 0
 
         def progress(n: int) -> None:

@@ -155,7 +155,7 @@ def test_open_score_explain_crop_export_and_cull(qtbot, qapp, env):
     crop.exported.connect(exported.extend)
     QTest.keyClick(win.grid, Qt.Key.Key_Return)
     assert wait_until(qapp, lambda: exported, 30), win.log_panel.entries
-    out = env["shoot"] / "aesview-export" / "wine-and-drum-crop.jpg"
+    out = env["shoot"].parent / f"{env['shoot'].name}-crops" / "wine-and-drum-crop.jpg"
     assert exported == [str(out)]
     tags = exif(out, "-ImageWidth", "-ImageHeight", "-Orientation#", "-Artist")
     assert (tags["ImageWidth"], tags["ImageHeight"]) == (moved[2] - moved[0], moved[3] - moved[1])

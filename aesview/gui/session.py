@@ -167,7 +167,9 @@ class Session(QObject):
     def export_dir(self) -> Path | None:
         if self.settings.export_dir:
             return Path(self.settings.export_dir)
-        return self.folder / "aesview-export" if self.folder else None
+        # Beside the shoot, not in it: crops inside would show up as photos of the shoot the next
+        # time it is opened, and other tools' folder sync would import them as new originals.
+        return self.folder.parent / f"{self.folder.name}-crops" if self.folder else None
 
     # ------------------------------------------------------------------ thumbnails
     def prefer_rows(self, rows: list[int]) -> None:

@@ -112,6 +112,10 @@ class Pane(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.view = PhotoView()
+        # No scroll bars in the panes (pan by dragging): a bar appearing as the pixels arrive
+        # would shrink the viewport and move every pane's shared centre by half its width.
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.caption = QLabel()
         self.caption.setObjectName("caption")
         self.loading = QLabel("Loading full resolution…", self.view)

@@ -9,7 +9,6 @@ grows the defect monotonically; the random draw only picks directions and places
 
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np
@@ -187,10 +186,7 @@ def near_lossless(img, rng):
     resize, +-3 % exposure or a mirror image."""
     kind = rng.integers(4)
     if kind == 0:
-        buf = io.BytesIO()
-        Image.fromarray(img).save(buf, "JPEG", quality=int(rng.integers(92, 99)))
-        buf.seek(0)
-        return np.asarray(Image.open(buf).convert("RGB"))
+        return jpeg_compress(img, int(rng.integers(92, 99)))
     if kind == 1:
         h, w = img.shape[:2]
         f = rng.uniform(0.9, 0.97)

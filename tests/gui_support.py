@@ -96,3 +96,17 @@ def make_synthetic_shoot(folder: Path, n: int, size=(64, 48)) -> list[Path]:
         Image.fromarray(img).save(p, quality=80)
         out.append(p)
     return out
+
+
+def isolate_gui(tmp_path: Path, monkeypatch, *, scoring: bool = False) -> Path:
+    """Config and cache folders under tmp_path; unless `scoring`, Session.start_scoring does
+    nothing (tests about browsing, culling and views, not the model). Returns tmp_path/"shoot",
+    made."""
+    from aesview.gui.session import Session
+    monkeypatch.setenv("AESVIEW_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("AESVIEW_CACHE_DIR", str(tmp_path / "cache"))
+    if not scoring:
+        monkeypatch.setattr(Session, "start_scoring", lambda self: None)
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    return folder

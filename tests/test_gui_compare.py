@@ -14,16 +14,12 @@ from aesview.core.records import ScoreRecord
 from aesview.core.settings import Settings
 from aesview.gui.compare_view import CompareController
 from aesview.gui.session import Session
-from tests.gui_support import wait_until
+from tests.gui_support import isolate_gui, wait_until
 
 
 @pytest.fixture
 def session(qapp, tmp_path, monkeypatch):
-    monkeypatch.setenv("AESVIEW_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("AESVIEW_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(Session, "start_scoring", lambda self: None)
-    folder = tmp_path / "shoot"
-    folder.mkdir()
+    folder = isolate_gui(tmp_path, monkeypatch)
     rng = np.random.default_rng(0)
     for i in range(6):
         Image.fromarray(rng.integers(0, 255, (900, 1200, 3), np.uint8)).save(folder / f"p{i}.jpg")

@@ -17,17 +17,12 @@ from aesview.core.culling import Decision, Flag
 from aesview.core.settings import Settings
 from aesview.core.xmp import read_decision
 from aesview.gui.main_window import MainWindow
-from aesview.gui.session import Session
-from tests.gui_support import wait_until
+from tests.gui_support import isolate_gui, wait_until
 
 
 @pytest.fixture
 def win(qtbot, qapp, tmp_path, monkeypatch):
-    monkeypatch.setenv("AESVIEW_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("AESVIEW_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(Session, "start_scoring", lambda self: None)
-    folder = tmp_path / "shoot"
-    folder.mkdir()
+    folder = isolate_gui(tmp_path, monkeypatch)
     for i in range(4):
         Image.fromarray(np.full((30, 40, 3), 40 * i, np.uint8)).save(folder / f"p{i}.jpg")
     w = MainWindow(Settings(sort_key="name", auto_advance=False))

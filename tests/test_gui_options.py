@@ -12,17 +12,12 @@ from PySide6.QtTest import QTest
 from aesview.core.culling import Decision
 from aesview.core.settings import Settings, load_settings
 from aesview.gui.main_window import MainWindow
-from aesview.gui.session import Session
-from tests.gui_support import wait_until
+from tests.gui_support import isolate_gui, wait_until
 
 
 @pytest.fixture
 def win(qtbot, qapp, tmp_path, monkeypatch):
-    monkeypatch.setenv("AESVIEW_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("AESVIEW_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(Session, "start_scoring", lambda self: None)
-    folder = tmp_path / "shoot"
-    folder.mkdir()
+    folder = isolate_gui(tmp_path, monkeypatch)
     rng = np.random.default_rng(0)
     for i in range(3):
         Image.fromarray(rng.integers(0, 255, (900, 1200, 3), np.uint8)).save(folder / f"p{i}.jpg")

@@ -40,11 +40,7 @@ def rankdata(x) -> np.ndarray:
 
 
 def spearman(a, b) -> float:
-    ra, rb = rankdata(a), rankdata(b)
-    ra -= ra.mean()
-    rb -= rb.mean()
-    den = np.sqrt((ra ** 2).sum() * (rb ** 2).sum())
-    return float((ra * rb).sum() / den) if den > 0 else float("nan")
+    return pearson(rankdata(a), rankdata(b))
 
 
 def pearson(a, b) -> float:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .maps import colorize, symmetric_limit, upsample
+from .maps import blend, colorize, symmetric_limit, upsample
 
 ABSOLUTE, RELATIVE, NORMALISED = "absolute", "relative", "normalised"
 MODES = (ABSOLUTE, RELATIVE, NORMALISED)
@@ -113,12 +113,6 @@ def colour_stops(v: MapView, n: int = 11, cmap: str | None = None) -> list[str]:
     """CSS colours along the colour bar (for a legend drawn as a CSS gradient)."""
     bar = colorbar(v, n, 1, cmap)[0]
     return [f"rgb({r},{g},{b})" for r, g, b, _ in bar]
-
-
-def blend(rgb: np.ndarray, rgba: np.ndarray, opacity: float = 0.75) -> np.ndarray:
-    a = opacity * rgba[..., 3:4].astype(np.float32) / 255.0
-    out = rgb.astype(np.float32) * (1 - a) + rgba[..., :3].astype(np.float32) * a
-    return out.clip(0, 255).astype(np.uint8)
 
 
 def overlay_on(photo: np.ndarray, v: MapView, opacity: float = 0.75,

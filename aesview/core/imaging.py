@@ -462,16 +462,25 @@ def _open_pil(fp: BinaryIO, path: Path, max_side: int | None, fallback_orientati
             out = _reduce_then_8bit(im, max_side)
     except BaseException as e:
         im.close()
-        if isinstance(e, ImageLoadError):
+        err = _as_load_error(path, e)
+        if err is e:
             raise
-        if isinstance(e, MemoryError):
-            raise ImageLoadError(path, "not enough memory to decode this image") from None
-        if isinstance(e, Exception):  # PIL raises OSError, SyntaxError, ValueError, struct.error
-            raise ImageLoadError(path, _decode_reason(e)) from None
-        raise
+        raise err from None
     if out is not im:
         im.close()
     return _Decoded(out, full, orientation, info, fmt)
+
+
+def _as_load_error(path: Path, e: BaseException) -> BaseException:
+    """What a failed decode of `path` raises: `e` itself when it is already an ImageLoadError or
+    no Exception (KeyboardInterrupt & co.), otherwise an ImageLoadError naming the cause."""
+    if isinstance(e, ImageLoadError):
+        return e
+    if isinstance(e, MemoryError):
+        return ImageLoadError(path, "not enough memory to decode this image")
+    if isinstance(e, Exception):  # PIL raises OSError, SyntaxError, ValueError, struct.error
+        return ImageLoadError(path, _decode_reason(e))
+    return e
 
 
 _REDUCIBLE = frozenset({"L", "LA", "RGB", "RGBA", "CMYK", "I", "F"})
@@ -612,13 +621,10 @@ def load_original(path: str | os.PathLike[str]) -> tuple[Image.Image, dict[str, 
                     out = orient(im, orientation)
             except BaseException as e:
                 im.close()
-                if isinstance(e, ImageLoadError):
+                err = _as_load_error(path, e)
+                if err is e:
                     raise
-                if isinstance(e, MemoryError):
-                    raise ImageLoadError(path, "not enough memory to decode this image") from None
-                if isinstance(e, Exception):
-                    raise ImageLoadError(path, _decode_reason(e)) from None
-                raise
+                raise err from None
             if out is not im:
                 im.close()
     except PermissionError:

@@ -260,7 +260,7 @@ def _train_livec(args, out: Path) -> int:
     from ..core.backbones import SPECS
     from ..core.weights import save_model
     from . import degradations as D
-    from .joint import run_split, split_names
+    from .joint import SPLIT_SEED, run_split, split_names
     from .protocol import Data, config, fill_cache
     if not args.photos:
         log.error("--dataset livec trains jointly with the shoot photos' defects: give --photos")
@@ -320,7 +320,7 @@ def _train_livec(args, out: Path) -> int:
                    "and the app's reduced decode; the epoch best on the "
                    "split's validation photos (mean of SRCC and clean-beats-defect) kept"),
         "command": "aesview train " + " ".join(_argv_tail()),
-        "split": {"seed": __import__("aesview.training.joint", fromlist=["SPLIT_SEED"]).SPLIT_SEED,
+        "split": {"seed": SPLIT_SEED,
                   "index": args.split, "rule": "aesview.training.joint.split_names",
                   "train": parts["train"], "validation": parts["val"], "test": parts["test"]},
         "seed": args.seed,

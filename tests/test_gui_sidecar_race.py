@@ -18,8 +18,7 @@ from PySide6.QtTest import QTest  # noqa: E402
 from aesview.core.culling import Decision, Flag  # noqa: E402
 from aesview.core.settings import Settings  # noqa: E402
 from aesview.gui.main_window import MainWindow  # noqa: E402
-from aesview.gui.session import Session  # noqa: E402
-from tests.gui_support import make_synthetic_shoot, wait_until
+from tests.gui_support import isolate_gui, make_synthetic_shoot, wait_until
 
 EXIFTOOL = shutil.which("exiftool")
 N = 300
@@ -55,10 +54,7 @@ def _exif_all(folder):
 @pytest.mark.parametrize("keys", ["select-all-then-P", "end-then-P"])
 def test_early_decisions_keep_every_rating_label_and_keyword(qtbot, qapp, tmp_path, monkeypatch,
                                                             delay, keys):
-    monkeypatch.setenv("AESVIEW_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("AESVIEW_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(Session, "start_scoring", lambda self: None)   # about sidecars only
-    shoot = tmp_path / "shoot"
+    shoot = isolate_gui(tmp_path, monkeypatch)   # about sidecars only
     photos = make_synthetic_shoot(shoot, N)
     for i, p in enumerate(photos):
         (shoot / f"{p.name}.xmp").write_text(SIDECAR.format(i=i))

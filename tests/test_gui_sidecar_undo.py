@@ -14,7 +14,7 @@ from aesview.core.sidecar_undo import SidecarStep, restore_if_unchanged, snapsho
 from aesview.core.xmp import read_decision
 from aesview.gui.controllers import CullingController
 from aesview.gui.session import Session
-from tests.gui_support import make_synthetic_shoot, wait_until
+from tests.gui_support import isolate_gui, make_synthetic_shoot, wait_until
 
 LIGHTROOM = """<?xml version="1.0" encoding="UTF-8"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
@@ -30,10 +30,7 @@ LIGHTROOM = """<?xml version="1.0" encoding="UTF-8"?>
 
 @pytest.fixture
 def session(qapp, tmp_path, monkeypatch):
-    monkeypatch.setenv("AESVIEW_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("AESVIEW_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(Session, "start_scoring", lambda self: None)   # sidecars only
-    photos = make_synthetic_shoot(tmp_path / "shoot", 3)
+    photos = make_synthetic_shoot(isolate_gui(tmp_path, monkeypatch), 3)   # sidecars only
     s = Session(Settings(sort_key="name"))
     cull = CullingController(s)
     s.open_folder(tmp_path / "shoot")

@@ -104,25 +104,12 @@ class CullBook:
         return True
 
     def apply(self, paths: Iterable[str], change: Callable[[Decision], Decision]) -> Edit | None:
-        changes = []
-        for p in dict.fromkeys(paths):
-            old = self.get(p)
-            new = change(old)
-            if new != old:
-                changes.append((p, old, new))
-        if not changes:
-            return None
-        edit = Edit(tuple(changes))
-        self._commit(edit, forward=True)
-        self._undo.append(edit)
-        del self._undo[:-self.max_undo]
-        self._redo.clear()
-        return edit
+        return self.apply_each(dict.fromkeys(paths, change))
 
     def apply_each(self, changes: dict[str, Callable[[Decision], Decision]]) -> Edit | None:
         """One undoable edit that gives each photo its own change (pick the best frame of every
         burst and reject the rest: one key, one Ctrl+Z)."""
-        edits = [(p, self.get(p), change(self.get(p))) for p, change in changes.items()]
+        edits = [(p, old, change(old)) for p, change in changes.items() for old in [self.get(p)]]
         edit = Edit(tuple(c for c in edits if c[1] != c[2]))
         if not edit.changes:
             return None

@@ -32,7 +32,7 @@ from PIL import Image
 
 from . import map_views as V
 from .atomic import atomic_writer
-from .explain import explain_photo, value_percentile
+from .explain import display_size, explain_photo, value_percentile
 from .imaging import ImageLoadError, load_image
 from .records import ScoreRecord, rank
 
@@ -97,13 +97,6 @@ def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
     return max(1, round(w * s)), max(1, round(h * s))
 
 
-def _grid_size(image_size: tuple[int, int], side: int) -> tuple[int, int]:
-    """(height, width) with the photo's aspect and the given long side (maps are upsampled)."""
-    w, h = image_size
-    s = side / max(w, h)
-    return max(1, round(h * s)), max(1, round(w * s))
-
-
 class _Renderer:
     """Turns records into report assets; thread-safe (no shared mutable state)."""
 
@@ -136,7 +129,7 @@ class _Renderer:
             img = img.resize(_fit(img.size, self.opts.photo_side), Image.Resampling.LANCZOS,
                              reducing_gap=2.0)
         out.photo = Asset(f"{stem}-photo.jpg", "image/jpeg", _jpeg(img, self.opts.quality), *img.size)
-        size = _grid_size(img.size, self.opts.overlay_side)
+        size = display_size(img.size, self.opts.overlay_side)
         assert rec.aesam is not None
         views = {"absolute": V.view(rec.aesam, V.ABSOLUTE),
                  "relative": V.view(rec.aesam, V.RELATIVE)}
@@ -146,7 +139,7 @@ class _Renderer:
             rgba = V.render(v, size)
             out.overlays[key] = Asset(f"{stem}-{key}.png", "image/png", _png(rgba), size[1], size[0])
         if rec.attam is not None:
-            tsize = _grid_size(img.size, self.opts.tile_side)
+            tsize = display_size(img.size, self.opts.tile_side)
             for name, m in zip(self.names, rec.attam):
                 v = V.view(m, V.ABSOLUTE, name, self.att_limit)
                 out.tiles.append(Asset(f"{stem}-att-{name}.png", "image/png",

@@ -42,16 +42,15 @@ NS_X = "adobe:ns:meta/"
 NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 NS_XMP = "http://ns.adobe.com/xap/1.0/"
 NS_DIGIKAM = "http://www.digikam.org/ns/1.0/"
+NS_DARKTABLE = "http://darktable.sf.net/"
+NS_AESVIEW = "http://ns.aesview.org/xmp/1.0/"
 STANDARD_PREFIXES = {"x": NS_X, "rdf": NS_RDF, "xmp": NS_XMP, "digiKam": NS_DIGIKAM,
-                     "darktable": "http://darktable.sf.net/",
-                     "aesview": "http://ns.aesview.org/xmp/1.0/"}
+                     "darktable": NS_DARKTABLE, "aesview": NS_AESVIEW}
 
 RATING = (NS_XMP, "Rating")
 LABEL = (NS_XMP, "Label")
 PICK_LABEL = (NS_DIGIKAM, "PickLabel")
 PICK_COLOUR = "Green"
-NS_DARKTABLE = "http://darktable.sf.net/"
-NS_AESVIEW = "http://ns.aesview.org/xmp/1.0/"
 KEPT_STARS = (NS_AESVIEW, "RejectedRating")    # the stars of a rejected photo (Rating is -1)
 DT_COLOURS = (NS_DARKTABLE, "colorlabels")     # rdf:Seq of 0 red .. 4 purple
 DIGIKAM_COLOUR = (NS_DIGIKAM, "ColorLabel")   # 0 none, 1 red, 3 yellow, 4 green, 5 blue, 6 magenta
@@ -209,25 +208,22 @@ def _set(root: ET.Element, prop: tuple[str, str], value: str | None) -> None:
         _descriptions(root)[0].set(name, value)
 
 
-def _int_or_zero(text: str | None) -> int:
+def _whole(text: str | None) -> int | None:
+    """A rating-like field's value, rounded; None when absent or not a number."""
     try:
-        return round(float(text)) if text else 0
+        return round(float(text)) if text else None
     except ValueError:
-        return 0
+        return None
 
 
 def decision_from_tree(root: ET.Element) -> Decision:
-    rating_text = _get(root, RATING)
-    try:
-        rating = round(float(rating_text)) if rating_text else 0
-    except ValueError:
-        rating = 0
+    rating = _whole(_get(root, RATING)) or 0
     label = (_get(root, LABEL) or "").lower()
     colour = label.capitalize() if label.capitalize() in LABEL_COLOURS else ""
     pick_label = _get(root, PICK_LABEL)
     if rating < 0 or pick_label == DIGIKAM_PICK[Flag.REJECT]:
         # digiKam keeps the rating beside its reject; ours is kept in aesview:RejectedRating
-        kept = rating if rating > 0 else _int_or_zero(_get(root, KEPT_STARS))
+        kept = rating if rating > 0 else (_whole(_get(root, KEPT_STARS)) or 0)
         return Decision(Flag.REJECT, min(max(kept, 0), MAX_STARS), colour)
     flag = Flag.PICK if label == PICK_COLOUR.lower() or pick_label == DIGIKAM_PICK[Flag.PICK] \
         else Flag.NONE
@@ -261,11 +257,7 @@ def _ensure_description(root: ET.Element) -> None:
 
 
 def _rating_of(root: ET.Element) -> int | None:
-    text = _get(root, RATING)
-    try:
-        return round(float(text)) if text else None
-    except ValueError:
-        return None
+    return _whole(_get(root, RATING))
 
 
 def _dt_colours(root: ET.Element) -> list[str]:

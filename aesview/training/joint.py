@@ -136,7 +136,7 @@ def cached_map_auc(net, inputs: Inputs, family: str = "local_blur") -> float:
     net.eval()
     w_aes = net.head_weights()[0]
     idx = [i for i, s in enumerate(inputs.samples) if s.family == family and s.mask is not None]
-    sub = {i for i in idx}
+    sub = set(idx)
     aucs = []
     for batch, x, _ in inputs.epoch(inputs.batches(np.random.default_rng(0), shuffle=False),
                                     np.random.default_rng(0)):

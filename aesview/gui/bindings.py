@@ -278,11 +278,7 @@ class Bindings(QObject):
         w.raise_()
 
     def _overlay(self, ov: OverlayView) -> None:
-        viewer = self.win.viewer
-        if ov.image is None or viewer.full_size is None:
-            viewer.set_overlay(None, 0)
-        else:
-            viewer.set_overlay(ov.image, ov.opacity)
+        self.win.viewer.set_overlay(ov.image, ov.opacity)   # it clears the overlay without a photo
         self.win.panel.show_legend(*ov.legend, centre=ov.centre, cmap=ov.legend_cmap)
 
     def _options(self) -> None:

@@ -162,9 +162,6 @@ class PhotoView(QGraphicsView):
         self.overlay.setScale(self.full_size[0] / max(1, image.width()))
         self.overlay.setOpacity(opacity)
 
-    def set_overlay_opacity(self, opacity: float) -> None:
-        self.overlay.setOpacity(opacity)
-
     # --- crop ---
     def show_crop(self, box: tuple[int, int, int, int], aspect: float | None) -> None:
         left, top, right, bottom = box

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..core.atomic import atomic_write_text
 from . import degradations as D
@@ -25,7 +24,7 @@ from .joint import (
     selfsup_samples,
     selfsup_validation,
 )
-from .loop import Inputs, TrainConfig
+from .loop import Inputs, TrainConfig, atomic_torch_save
 from .selfsup import HELD_OUT, VALIDATION, list_photos
 
 log = logging.getLogger("aesview.training")
@@ -104,7 +103,8 @@ def run(livec_root, photos_dir, out: Path, splits=(0, 1, 2, 3, 4), gammas=(1.0, 
             cfg = config(cfg0.cache_file, gamma=gamma, **over)
             net, summary = run_split(data.livec, data.train_photos, data.val_photos, cfg, split,
                                      out / tag, resume=True, extra_train=data.extra)
-            torch.save({k: v.cpu() for k, v in net.state_dict().items()}, out / f"{tag}.state.pt")
+            atomic_torch_save({k: v.cpu() for k, v in net.state_dict().items()},
+                              out / f"{tag}.state.pt")
             atomic_write_text(res_file, json.dumps(summary, indent=1) + "\n")
             entry[f"gamma={gamma:g}"] = summary
         entry["frozen_ridge"] = frozen_ridge_scores(data.livec, cfg0, split)

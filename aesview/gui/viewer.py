@@ -80,6 +80,7 @@ class PhotoView(QGraphicsView):
         self.overlay = QGraphicsPixmapItem()
         self.overlay.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.overlay.setZValue(1)
+        self._overlay_source: int | None = None   # cacheKey of the QImage the overlay shows
         self.scene().addItem(self.photo)
         self.scene().addItem(self.overlay)
         self.crop = CropItem(QRectF(0, 0, 1, 1))
@@ -110,6 +111,7 @@ class PhotoView(QGraphicsView):
         self.note.hide()
         self.photo.set_images(None, None, (0, 0))
         self.overlay.setPixmap(QPixmap())
+        self._overlay_source = None
         self.crop.hide()
 
     def show_image(self, path: str, preview: QImage, full_size: tuple[int, int] | None,
@@ -157,8 +159,11 @@ class PhotoView(QGraphicsView):
     def set_overlay(self, image: QImage | None, opacity: float) -> None:
         if image is None or self.full_size is None:
             self.overlay.setPixmap(QPixmap())
+            self._overlay_source = None
             return
-        self.overlay.setPixmap(QPixmap.fromImage(image))
+        if image.cacheKey() != self._overlay_source:   # an opacity change keeps the pixmap
+            self.overlay.setPixmap(QPixmap.fromImage(image))
+            self._overlay_source = image.cacheKey()
         self.overlay.setScale(self.full_size[0] / max(1, image.width()))
         self.overlay.setOpacity(opacity)
 

@@ -380,6 +380,10 @@ def _grey_filled(im: Image.Image, file_size: int, full: tuple[int, int]) -> bool
     return bool(last.size) and bool((last == 128).all()) and not bool((first == 128).all())
 
 
+_TRUNCATED = ("the file is truncated or damaged: its data ends before the image its header "
+              "describes")
+
+
 def _decode_reason(e: BaseException) -> str:
     msg = str(e)
     if "truncated" in msg or isinstance(e, EOFError) or "broken data stream" in msg \
@@ -450,8 +454,7 @@ def _open_pil(fp: BinaryIO, path: Path, max_side: int | None, fallback_orientati
         with _decode_slot(need):
             im.load()
             if _grey_filled(im, file_size, full):
-                raise ImageLoadError(path, "the file is truncated or damaged: its data ends "
-                                           "before the image its header describes")
+                raise ImageLoadError(path, _TRUNCATED)
             # After load: a PNG's getexif() decodes the whole image to find an eXIf chunk.
             orientation = _orientation(im)
             if orientation == 1:
@@ -612,9 +615,7 @@ def load_original(path: str | os.PathLike[str]) -> tuple[Image.Image, dict[str, 
                 with _decode_slot(need):
                     im.load()
                     if _grey_filled(im, os.fstat(fp.fileno()).st_size, im.size):
-                        raise ImageLoadError(path, "the file is truncated or damaged: its "
-                                                   "data ends before the image its header "
-                                                   "describes")
+                        raise ImageLoadError(path, _TRUNCATED)
                     orientation, info = _orientation(im), {str(k): v for k, v in im.info.items()}
                     # Upright in place of a copy: the loaded pixels no longer need `fp`, and a
                     # second full-size copy would double an export's memory.

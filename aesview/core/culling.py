@@ -24,6 +24,12 @@ class Flag(IntEnum):
 LABEL_COLOURS = ("Red", "Yellow", "Blue", "Purple")
 
 
+def check_colour(colour: str) -> None:
+    """ValueError unless `colour` is one of LABEL_COLOURS or "" (none)."""
+    if colour and colour not in LABEL_COLOURS:
+        raise ValueError(f"colour must be one of {', '.join(LABEL_COLOURS)}, not {colour!r}")
+
+
 @dataclass(frozen=True)
 class Decision:
     flag: Flag = Flag.NONE
@@ -33,8 +39,7 @@ class Decision:
     def __post_init__(self) -> None:
         if not 0 <= self.stars <= MAX_STARS:
             raise ValueError(f"stars must be 0..{MAX_STARS}, not {self.stars}")
-        if self.colour and self.colour not in LABEL_COLOURS:
-            raise ValueError(f"colour must be one of {', '.join(LABEL_COLOURS)}, not {self.colour!r}")
+        check_colour(self.colour)
         object.__setattr__(self, "flag", Flag(self.flag))
 
     @property
@@ -62,8 +67,7 @@ def set_flag(flag: Flag) -> Callable[[Decision], Decision]:
 
 def set_colour(colour: str) -> Callable[[Decision], Decision]:
     """A colour label ("" clears it)."""
-    if colour and colour not in LABEL_COLOURS:
-        raise ValueError(f"colour must be one of {', '.join(LABEL_COLOURS)}, not {colour!r}")
+    check_colour(colour)
     return lambda d: replace(d, colour=colour)
 
 

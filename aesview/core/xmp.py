@@ -36,7 +36,7 @@ from typing import NamedTuple
 import defusedxml.ElementTree as DET
 
 from .atomic import atomic_write_bytes
-from .culling import LABEL_COLOURS, MAX_STARS, Decision, Flag
+from .culling import LABEL_COLOURS, MAX_STARS, Decision, Flag, check_colour
 
 NS_X = "adobe:ns:meta/"
 NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -82,8 +82,8 @@ class DecisionChange:
     colour: str | None = None     # a colour label; "" removes ours
 
     def __post_init__(self) -> None:
-        if self.colour and self.colour not in LABEL_COLOURS:
-            raise ValueError(f"colour must be one of {', '.join(LABEL_COLOURS)}, not {self.colour!r}")
+        if self.colour:
+            check_colour(self.colour)
         if self.stars is not None and not 0 <= self.stars <= MAX_STARS:
             raise ValueError(f"stars must be 0..{MAX_STARS}, not {self.stars}")
         if self.flag is not None:

@@ -19,6 +19,7 @@ import platformdirs
 from . import choices
 from .atomic import atomic_write_text
 from .crop import is_aspect_key
+from .map_views import MODES as MAP_SCALES
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class Settings:
     overlay_cmap: str = "RdBu_r"
     overlay_opacity: float = 0.5
     attribute: str = ""                  # which AttAM to show; "" = the first
+    map_scale: str = "absolute"          # how map values become colours (core.map_views)
     crop_aspect: str = "original"
     crop_tightness: float = 0.0          # 0 = as large as the aspect allows (core.crop.plan_crop)
     sort_key: str = "score"
@@ -86,6 +88,8 @@ class Settings:
         for name, options in allowed.items():
             if getattr(out, name) not in choices.keys(options):
                 setattr(out, name, getattr(good, name))
+        if out.map_scale not in MAP_SCALES:
+            out.map_scale = good.map_scale
         if not is_aspect_key(out.crop_aspect):      # a preset, or a custom W:H the user typed
             out.crop_aspect = good.crop_aspect
         out.thumbnail_size = min(max(int(out.thumbnail_size), 64), 512)

@@ -76,6 +76,7 @@ def _table() -> tuple[ActionSpec, ...]:
         a("compare", "C&ompare (2-up)", "&View", "compare.compare", keys=("C",), separator=True),
         a("survey", "&Survey the selection (up to 8)", "&View", "compare.survey", keys=("N",)),
         a("loupe", "Full-screen &loupe", "&View", "compare.loupe", keys=("Shift+F",)),
+        a("maps_side_by_side", "&Maps side by side…", "&View", "maps.open", keys=("M",)),
         a("keep_zoom", "&Keep zoom when moving on", "&View", "compare.set_keep_zoom",
           group="toggle"),
         a("fit", "&Fit", "&View", "viewer.fit", keys=("F", "Ctrl+0")),

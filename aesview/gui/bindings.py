@@ -94,7 +94,8 @@ class Bindings(QObject):
         win.whatif.busyChanged.connect(panel.whatif.show_busy)
         win.whatif.resultChanged.connect(panel.whatif.show_result)
         # maps side by side
-        panel.compareRequested.connect(self._show_maps)
+        panel.compareRequested.connect(win.maps.open)
+        win.maps.openRequested.connect(self._show_maps)
         win.maps_window.visibilityChanged.connect(win.maps.set_active)
         win.maps.mapsChanged.connect(win.maps_window.show_maps)
         # crop
@@ -136,6 +137,7 @@ class Bindings(QObject):
         win.panel.show_aspect(win.crop.aspect_key)
         win.panel.crop_controls.show_tightness(win.crop.tightness)
         self._options()
+        self._overlay(win.explanation.overlay())     # the legend says the restored scale at once
         self._undo_state(False, False)
         self._fill_recent_menu()
         self._update_empty_text()

@@ -209,7 +209,7 @@ class ExplainPanel(QWidget):
         self.compare_button = QPushButton("Maps side by side…")
         self.compare_button.setObjectName("compare_maps")
         self.compare_button.setToolTip("the AesAM beside the paper's high-class map, and every "
-                                       "attribute map on one scale")
+                                       "attribute map on one scale (M)")
         self.compare_button.clicked.connect(self.compareRequested)
         form.addRow(self.compare_button)
         lay.addWidget(box)

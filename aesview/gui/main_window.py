@@ -81,7 +81,7 @@ class MainWindow(QMainWindow):
         self.actions_by_name, self.menus = actions.install(self, {
             "session": self.session, "culling": self.culling, "explanation": self.explanation,
             "crop": self.crop, "viewer": self.viewer, "dialogs": self.dialogs,
-            "bursts": self.bursts, "compare": self.compare})
+            "bursts": self.bursts, "compare": self.compare, "maps": self.maps})
         self.menus["&Scoring/&Model"] = self.menus["&Scoring"].addMenu("&Model")
         self.recent_menu = self.menus["&File"].addMenu("Open &recent")
         self.menus["&File"].insertMenu(self.actions_by_name["open_samples"], self.recent_menu)

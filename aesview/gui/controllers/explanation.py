@@ -55,7 +55,7 @@ _LEGENDS: dict[str, LegendOf] = {"attam": _attam_legend}
 DEFAULT_LEGEND = ("lowers score", "raises score")
 # How the map's values become colours (core.map_views): absolute keeps 0 neutral; relative and
 # normalised show where the evidence concentrates within the photo. Legends: low, high, centre.
-SCALES = (map_views.ABSOLUTE, map_views.RELATIVE, map_views.NORMALISED)
+SCALES = map_views.MODES
 _SCALE_LEGENDS = {map_views.RELATIVE: ("below its average", "above its average", ""),
                   map_views.NORMALISED: ("its weakest", "its strongest", "")}
 
@@ -90,7 +90,7 @@ class OverlayView:
 class ExplanationController(QObject):
     explanationChanged = Signal(object)  # Explanation
     overlayChanged = Signal(object)      # OverlayView
-    optionsChanged = Signal()            # mode, attribute, colour map or opacity changed
+    optionsChanged = Signal()            # mode, attribute, colour map, opacity or scale changed
 
     def __init__(self, session: Session, parent: QObject | None = None):
         super().__init__(parent or session)
@@ -101,7 +101,7 @@ class ExplanationController(QObject):
         self.attribute = st.attribute
         self.cmap = st.overlay_cmap
         self.opacity = st.overlay_opacity
-        self.scale = map_views.ABSOLUTE
+        self.scale = st.map_scale if st.map_scale in SCALES else map_views.ABSOLUTE
         self._record_override: ScoreRecord | None = None
         # Maps another controller of this window draws (the crop's evidence): mode -> map_of,
         # mode -> legend; declared in core.choices.OVERLAYS like the others.
@@ -139,7 +139,7 @@ class ExplanationController(QObject):
         """absolute (signed, 0 neutral), relative (to the photo's mean) or normalised."""
         if scale in SCALES:
             self.scale = scale
-            self.optionsChanged.emit()
+            self._remember()
             self._emit_overlay()
 
     def set_cmap(self, cmap: str) -> None:
@@ -155,8 +155,8 @@ class ExplanationController(QObject):
     def _remember(self) -> None:
         """Per user: the settings file, written a moment after the last change."""
         st = self.session.settings
-        st.overlay, st.attribute, st.overlay_cmap, st.overlay_opacity = \
-            self.mode, self.attribute, self.cmap, self.opacity
+        st.overlay, st.attribute, st.overlay_cmap, st.overlay_opacity, st.map_scale = \
+            self.mode, self.attribute, self.cmap, self.opacity, self.scale
         self.optionsChanged.emit()
         self._persist_timer.start()
 

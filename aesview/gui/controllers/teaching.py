@@ -200,6 +200,7 @@ class _MapsTask(QRunnable):
 class MapsController(QObject):
     """Renders the maps comparison for the current photo while someone is looking at it."""
     mapsChanged = Signal(object)     # MapsView, or None while there is none
+    openRequested = Signal()         # someone asked to see the maps: the window shows itself
 
     def __init__(self, session: Session, parent: QObject | None = None):
         super().__init__(parent or session)
@@ -213,6 +214,10 @@ class MapsController(QObject):
         self._signals.done.connect(self._done)
         session.currentChanged.connect(lambda _p: self.refresh())
         session.recordArrived.connect(self._record_arrived)
+
+    def open(self) -> None:
+        """View ▸ Maps side by side (M), or the panel's button."""
+        self.openRequested.emit()
 
     def set_active(self, active: bool) -> None:
         self.active = active

@@ -18,9 +18,12 @@ pytestmark = pytest.mark.skipif(shutil.which("exiftool") is None, reason="needs 
 
 STATES = [(Decision(Flag.PICK, 3), None, {"Rating": 3, "Label": "Green", "PickLabel": 3, "ColorLabel": 4}),
           (Decision(Flag.NONE, 3), None, {"Rating": 3, "PickLabel": 0}),
-          (Decision(Flag.REJECT, 2), None, {"Rating": -1, "PickLabel": 1}),
+          (Decision(Flag.REJECT, 2), None, {"Rating": -1, "RejectedRating": 2, "PickLabel": 1}),
           (Decision(Flag.NONE, 5), "Blue", {"Rating": 5, "Label": "Blue", "PickLabel": 0, "ColorLabel": 5}),
-          (Decision(Flag.NONE, 0), None, {"Rating": 0, "PickLabel": 0})]
+          (Decision(Flag.NONE, 0), None, {"Rating": 0, "PickLabel": 0}),
+          (Decision(Flag.REJECT, 0), None, {"Rating": -1, "PickLabel": 1}),
+          (Decision(Flag.REJECT, 4), "Red", {"Rating": -1, "RejectedRating": 4, "Label": "Red",
+                                             "PickLabel": 1, "ColorLabel": 1})]
 
 
 def _jpeg(path):
@@ -57,6 +60,21 @@ def test_every_state_round_trips_inside_the_file_with_identical_image_data(tmp_p
                              capture_output=True, text=True, check=True).stdout.split("\n")
         assert out[:2] == ["Camera maker", "2026:11:28 10:00:00"]
     assert [p.name for p in tmp_path.iterdir()] == [photo.name]     # no temporary left
+
+
+def test_the_decision_reads_back_from_inside_the_file(tmp_path):
+    """The file's own XMP packet, as exiftool extracts it, read by aesview's sidecar reader: a
+    rejected photo's stars are in the file too, and an unreject leaves no stale copy."""
+    from aesview.core.xmp import read_sidecar
+    photo = _jpeg(tmp_path / "a.jpg")
+    packet = tmp_path / "packet.xmp"
+    for decision, label in [(Decision(Flag.REJECT, 3), None), (Decision(Flag.NONE, 3), None),
+                            (Decision(Flag.PICK, 5), None), (Decision(Flag.REJECT, 5), "Blue"),
+                            (Decision(Flag.REJECT, 0), None), (Decision(Flag.NONE, 0), None)]:
+        E.embed_decision(photo, decision, label)
+        packet.write_bytes(subprocess.run(["exiftool", "-xmp", "-b", str(photo)],
+                                          capture_output=True, check=True).stdout)
+        assert read_sidecar(packet) == Decision(decision.flag, decision.stars, label or ""), decision
 
 
 @pytest.mark.skipif(shutil.which("exiv2") is None, reason="exiv2 not installed")

@@ -119,6 +119,10 @@ def test_embedding_is_opt_in_behind_a_warning_and_writes_into_the_jpeg(qapp, ses
     assert read_embedded(photo) == {"Rating": 4, "Label": "Green", "PickLabel": 3, "ColorLabel": 4}
     _press(qapp, s, cull, photo, cull.undo)              # undo reaches inside the file too
     assert read_embedded(photo) == {"Rating": 4, "PickLabel": 0}
+    _press(qapp, s, cull, photo, cull.reject)            # the stars wait inside the file too
+    assert read_embedded(photo) == {"Rating": -1, "RejectedRating": 4, "PickLabel": 1}
+    _press(qapp, s, cull, photo, cull.unflag)            # and come back, with no stale copy
+    assert read_embedded(photo) == {"Rating": 4, "PickLabel": 0}
     assert jpeg_image_segments(open(photo, "rb").read()) == segments
 
 

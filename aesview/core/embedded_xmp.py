@@ -10,9 +10,11 @@ changes the photo file itself, so it is done as carefully as we know how:
   difference, or a format we can't check, leaves the original untouched and raises;
 - the checked copy takes the photo's name with an atomic rename (old file or new, never half).
 
-The fields are the sidecar's: xmp:Rating (-1 for a reject), xmp:Label, digiKam:PickLabel and
-digiKam:ColorLabel. The photo's modification time changes (Lightroom notices the new metadata by
-it), so the score cache rescores it once.
+The fields are the sidecar's: xmp:Rating (-1 for a reject), aesview:RejectedRating (a rejected
+photo's stars, which come back on unreject), xmp:Label, digiKam:PickLabel and digiKam:ColorLabel.
+exiftool writes only namespaces it knows, so ours is declared in resources/exiftool/aesview.config.
+The photo's modification time changes (Lightroom notices the new metadata by it), so the score
+cache rescores it once.
 """
 
 from __future__ import annotations
@@ -40,6 +42,16 @@ def exiftool() -> str:
     path = shutil.which("exiftool")
     if path is None:
         raise EmbedError("writing XMP into photos needs exiftool (Debian: libimage-exiftool-perl)")
+    return path
+
+
+def exiftool_config() -> Path:
+    """The config that teaches exiftool the aesview namespace (it must be exiftool's first
+    argument, after -config)."""
+    from ..paths import resources_dir
+    path = resources_dir() / "exiftool" / "aesview.config"
+    if not path.is_file():
+        raise EmbedError(f"{path} is missing: aesview is not installed completely")
     return path
 
 
@@ -89,7 +101,9 @@ def _same_image(original: Path, copy: Path, kind: str) -> bool:
 
 def _tag_args(decision: Decision, label: str | None) -> list[str]:
     rating = -1 if decision.rejected else decision.stars
-    args = [f"-XMP-xmp:Rating={rating}",
+    # as in the sidecar: a reject's stars wait beside Rating -1; otherwise no stale copy is left
+    kept = decision.stars if decision.rejected and decision.stars else ""
+    args = [f"-XMP-xmp:Rating={rating}", f"-XMP-aesview:RejectedRating={kept}",
             f"-XMP-digiKam:PickLabel={DIGIKAM_PICK[decision.flag]}"]
     colour = label if label in COLOURS else (PICK_COLOUR if decision.flag is Flag.PICK else None)
     args.append(f"-XMP-xmp:Label={colour or ''}")
@@ -124,7 +138,8 @@ def embed_tags(photo: str | os.PathLike[str], tag_args: list[str], what: str,
     kind = check_embeddable(photo)
     tmp = temp_path(photo)
     try:
-        run = subprocess.run([exiftool(), "-q", "-q", "-m", *tag_args, "-o", str(tmp), str(photo)],
+        run = subprocess.run([exiftool(), "-config", str(exiftool_config()), "-q", "-q", "-m",
+                              *tag_args, "-o", str(tmp), str(photo)],
                              capture_output=True, text=True, timeout=timeout)
         if run.returncode != 0 or not tmp.is_file():
             raise EmbedError(f"{photo.name}: exiftool could not write the {what} "
@@ -159,10 +174,12 @@ def sidecar_label(photo: str | os.PathLike[str], style: str = "darktable") -> st
 
 
 def read_embedded(photo: str | os.PathLike[str]) -> dict[str, object]:
-    """Rating, Label, PickLabel and ColorLabel as exiftool reads them from inside the file."""
+    """Rating, RejectedRating, Label, PickLabel and ColorLabel as exiftool reads them from inside
+    the file."""
     import json
-    out = subprocess.run([exiftool(), "-j", "-XMP-xmp:Rating", "-XMP-xmp:Label",
-                          "-XMP-digiKam:PickLabel", "-XMP-digiKam:ColorLabel", str(photo)],
+    out = subprocess.run([exiftool(), "-j", "-XMP-xmp:Rating", "-XMP-aesview:RejectedRating",
+                          "-XMP-xmp:Label", "-XMP-digiKam:PickLabel", "-XMP-digiKam:ColorLabel",
+                          str(photo)],
                          capture_output=True, text=True, check=True, timeout=60).stdout
     data: dict[str, object] = json.loads(out)[0]
     data.pop("SourceFile", None)

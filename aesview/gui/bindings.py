@@ -286,7 +286,7 @@ class Bindings(QObject):
     def _options(self) -> None:
         ex = self.win.explanation
         self.win.panel.show_options(ex.mode, ex.attribute, ex.cmap, ex.opacity)
-        self.win.panel.show_scale(ex.scale)
+        self.win.panel.show_scale(ex.scale, ex.scale_cmap())
         if self.win.maps.scale != ex.scale:
             self.win.maps.set_scale(ex.scale)
         act = self.win.actions_by_name.get(f"overlay_{ex.mode}")

@@ -272,10 +272,15 @@ class ExplainPanel(QWidget):
         self.legend.set_texts(low, high, centre)
         self.legend.set_cmap(cmap or self.cmap.currentText())
 
-    def show_scale(self, scale: str) -> None:
+    def show_scale(self, scale: str, fixed_cmap: str = "") -> None:
+        """`fixed_cmap`: the colour map this scale draws with whatever is chosen (the choice is
+        greyed out meanwhile, so it never names colours that aren't shown)."""
         i = self.scale.findData(scale)
         if i >= 0 and i != self.scale.currentIndex():
             self.scale.setCurrentIndex(i)
+        self.cmap.setEnabled(not fixed_cmap)
+        self.cmap.setToolTip(f"this scale draws with the paper's colour map ({fixed_cmap})"
+                             if fixed_cmap else "")
 
     def show_explanation(self, title: str, words: str, attributes: dict[str, float],
                          names: tuple[str, ...], selected: str, meaning: str = "") -> None:

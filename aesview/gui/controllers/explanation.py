@@ -217,10 +217,14 @@ class ExplanationController(QObject):
         legend_of = self.extra_legends.get(self.mode) or _LEGENDS.get(self.mode)
         return legend_of(self.attribute) if legend_of else DEFAULT_LEGEND
 
+    def scale_cmap(self) -> str:
+        """The colour map the scale imposes ("" = the chosen one): normalised maps are drawn as
+        the paper's figures draw them."""
+        return map_views.SEQUENTIAL if self.scale == map_views.NORMALISED else ""
+
     def _view(self, legend: tuple[str, str], image: QImage | None) -> OverlayView:
         centre = _SCALE_LEGENDS[self.scale][2] if self.scale in _SCALE_LEGENDS else "0"
-        cmap = map_views.SEQUENTIAL if self.scale == map_views.NORMALISED else ""
-        return OverlayView(self.mode, image, self.opacity, legend, centre, cmap)
+        return OverlayView(self.mode, image, self.opacity, legend, centre, self.scale_cmap())
 
     def overlay(self) -> OverlayView:
         rec = self.record()

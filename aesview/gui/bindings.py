@@ -4,11 +4,18 @@ session and controller signals become what the widgets show. Nothing here decide
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QActionGroup
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QAbstractSlider,
+    QApplication,
+    QComboBox,
+    QScrollArea,
+    QWidget,
+)
 
 from .controllers import CropView, Explanation, OverlayView
 from .messages import PhotoLoaded
@@ -39,6 +46,23 @@ class ArrowsToGrid(QObject):
         return False
 
 
+class WheelScrollsPanel(QObject):
+    """The wheel over a combo box or slider of the panel scrolls the panel, as over the rest of
+    it: otherwise scrolling down the panel changes whatever control passes under the pointer
+    (the crop aspect, the scale, the colours; a turn onto Custom W:H… opens a dialog). A control
+    reached with Tab (it has the focus) still takes the wheel."""
+
+    def __init__(self, scroll: QAbstractScrollArea):
+        super().__init__(scroll)
+        self.scroll = scroll
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Wheel and isinstance(obj, QWidget) and not obj.hasFocus():
+            QApplication.sendEvent(self.scroll.viewport(), event)
+            return True
+        return False
+
+
 class Bindings(QObject):
     def __init__(self, win: MainWindow):
         super().__init__(win)
@@ -54,6 +78,10 @@ class Bindings(QObject):
         arrows = ArrowsToGrid(grid)
         for w in (win.viewer, win.log_panel, win.panel.words):
             w.installEventFilter(arrows)
+        self._panel_scroll = cast(QScrollArea, win.explain_dock.widget())
+        wheel = WheelScrollsPanel(self._panel_scroll)
+        for control in win.panel.findChildren(QComboBox) + win.panel.findChildren(QAbstractSlider):
+            control.installEventFilter(wheel)
 
         # grid
         grid.viewportChanged.connect(self._prefer_visible)
@@ -93,6 +121,9 @@ class Bindings(QObject):
         panel.whatif.tryRequested.connect(self._try_whatif)
         win.whatif.busyChanged.connect(panel.whatif.show_busy)
         win.whatif.resultChanged.connect(panel.whatif.show_result)
+        # the answer appears under the button, below the fold on a laptop: bring it into view
+        win.whatif.busyChanged.connect(self._show_whatif_result)
+        win.whatif.resultChanged.connect(self._show_whatif_result)
         # maps side by side
         panel.compareRequested.connect(win.maps.open)
         win.maps.openRequested.connect(self._show_maps)
@@ -273,6 +304,13 @@ class Bindings(QObject):
                 return
             box = tuple(float(v) for v in view.box)
         self.win.whatif.try_change(what, strength, box)  # type: ignore[arg-type]
+
+    def _show_whatif_result(self, busy_or_view: object) -> None:
+        """"Trying it…" or a result (not when it is cleared for another photo); after the
+        layout took the new text and picture in."""
+        if busy_or_view is not None and busy_or_view is not False:
+            QTimer.singleShot(0, self, lambda: self._panel_scroll.ensureWidgetVisible(
+                self.win.panel.whatif.result, 0, 10))
 
     def _show_maps(self) -> None:
         w = self.win.maps_window

@@ -143,8 +143,12 @@ def _write_maps(rec, names: list[str], out_dir: Path, used: set[str]) -> str:
         name = f"{base}-{n}.npz"
     used.add(name)
     buf = io.BytesIO()
+    extra = {}
+    if rec.detail is not None:  # the detail view: per-patch maps, their boxes, the pasted map
+        extra = {"detail_maps": rec.detail.maps, "detail_boxes": rec.detail.boxes,
+                 "detail_map": rec.detail.frame_map()}
     np.savez_compressed(buf, aesam=rec.aesam.astype(np.float32), attam=rec.attam.astype(np.float32),
-                        attributes=np.array(names), image_size=np.array(rec.image_size))
+                        attributes=np.array(names), image_size=np.array(rec.image_size), **extra)
     target = out_dir / name
     atomic_write_bytes(target, buf.getvalue())
     return str(target)
@@ -220,6 +224,8 @@ def cmd_score(args) -> int:
             if r.ok:
                 entry["image_size"] = list(r.image_size or ())
                 entry["cached"] = r.cached
+                if r.detail is not None:
+                    entry["detail"] = r.detail.explain()
             if r.path in map_files:
                 entry["maps"] = map_files[r.path]
             images.append(entry)

@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import platformdirs
 
+from .detail import CHANNELS, DetailResult
 from .records import ScoreRecord
 
 log = logging.getLogger(__name__)
@@ -73,17 +74,35 @@ def file_key(path: str | os.PathLike[str]) -> FileKey:
 
 # The burst embedding is kept as float16 (2.5 KB for Lite0's 1280 channels): similarity needs
 # no more, and the maps stay float32.
-_DTYPES = {"embedding": "<f2"}
+_DTYPES = {"embedding": "<f2", "detail_meta": "<f8"}
 
 
 def _pack(rec: ScoreRecord) -> bytes:
     """zlib(JSON header of names, shapes and dtypes, newline, the arrays' bytes in order)."""
     maps = {"aesam": rec.aesam, "attam": rec.attam, "highmap": getattr(rec, "highmap", None),
             "embedding": getattr(rec, "embedding", None)}
+    if rec.detail is not None:
+        maps.update(_pack_detail(rec.detail))
     arrays = {k: np.ascontiguousarray(v, dtype=_DTYPES.get(k, "<f4"))
               for k, v in maps.items() if v is not None}
     header = json.dumps([[k, list(a.shape), a.dtype.str] for k, a in arrays.items()]).encode()
     return zlib.compress(header + b"\n" + b"".join(a.tobytes() for a in arrays.values()), 6)
+
+
+def _pack_detail(d: DetailResult) -> dict[str, np.ndarray]:
+    # float64 for the numbers the score is recomputed from: exactness survives the cache.
+    meta = np.array([d.alpha, d.global_logit, d.detail_size[0], d.detail_size[1], d.cell,
+                     d.scale[0], d.scale[1]], np.float64)
+    return {"detail_maps": d.maps, "detail_boxes": d.boxes, "detail_meta": meta}
+
+
+def _unpack_detail(maps: dict[str, np.ndarray]) -> DetailResult | None:
+    if "detail_maps" not in maps:
+        return None
+    m = maps["detail_meta"]
+    return DetailResult(maps=maps["detail_maps"], boxes=maps["detail_boxes"], alpha=float(m[0]),
+                        global_logit=float(m[1]), detail_size=(int(m[2]), int(m[3])), cell=int(m[4]),
+                        channels=CHANNELS[:maps["detail_maps"].shape[1]], scale=(float(m[5]), float(m[6])))
 
 
 def _unpack(blob: bytes) -> dict[str, np.ndarray]:
@@ -92,7 +111,7 @@ def _unpack(blob: bytes) -> dict[str, np.ndarray]:
     out, offset = {}, cut + 1
     for name, shape, dtype in json.loads(data[:cut]):
         dt = np.dtype(dtype)
-        if dt.str not in ("<f4", "<f2"):
+        if dt.str not in ("<f4", "<f2", "<f8"):
             raise ValueError(f"unexpected dtype {dtype}")
         count = int(np.prod(shape))
         out[name] = np.frombuffer(data, dt, count, offset).reshape(shape).copy()
@@ -239,6 +258,10 @@ class ScoreCache:
             rec.highmap = maps["highmap"]
         if "embedding" in maps:
             rec.embedding = maps["embedding"]
+        try:
+            rec.detail = _unpack_detail(maps)
+        except (KeyError, IndexError, ValueError, TypeError):
+            return None
         return rec
 
     def put(self, rec: ScoreRecord, model_id: str, key: FileKey | None = None) -> None:

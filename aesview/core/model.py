@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .backbones import Backbone, build_backbone
+from .detail import DetailHead
 
 LOW, HIGH = 0, 1
 
@@ -44,6 +45,8 @@ class AesNet(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.aes_head = nn.Linear(c, 2)
         self.att_head = nn.Linear(c, n_attributes)
+        # The detail view's head (core/detail.py), present when the model's card has one.
+        self.detail_head: DetailHead | None = None
 
     def heads(self, features: torch.Tensor) -> Output:
         pooled = self.dropout(features.mean(dim=(2, 3)))

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .detail import DetailResult
 
 
 @dataclass
@@ -18,6 +22,7 @@ class ScoreRecord:
     highmap: np.ndarray | None = None   # (h, w) float32, the paper's high-class CAM
     image_size: tuple[int, int] | None = None  # full-resolution (w, h) after EXIF orientation
     embedding: np.ndarray | None = None  # float16, for grouping bursts (core.bursts.make_embedding)
+    detail: DetailResult | None = None  # the detail view's patches and maps (core/detail.py)
     error: str | None = None
     cached: bool = False
     rank: int | None = None             # 1 = best in its set

@@ -18,9 +18,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+from . import detail as DV
 from .bursts import make_embedding
 from .cache import FileKey, ScoreCache, file_key
-from .imaging import ImageLoadError, load_image
+from .imaging import ImageLoadError
 from .model import HIGH, LOW
 from .preprocess import normalize, target_size, to_array
 from .records import ScoreRecord
@@ -40,14 +41,17 @@ class _Prepared:
     key: FileKey | None = None  # size, mtime and content fingerprint before decoding
     size: tuple[int, int] | None = None
     array: np.ndarray | None = None
+    detail: np.ndarray | None = None  # the detail image (core/detail.py), when the model has a detail view
     error: str | None = None
 
 
 class Scorer:
     def __init__(self, model: LoadedModel, long_side: int | None = None, batch_size: int = 8,
-                 cache: ScoreCache | None = None, workers: int = 2, reduced_decode: bool = True):
+                 cache: ScoreCache | None = None, workers: int = 2, reduced_decode: bool = True,
+                 detail: bool = True):
         """`workers` decode threads run ahead of inference (0: decode inline, no overlap);
-        `reduced_decode=False` decodes at full resolution (only the benchmark wants that)."""
+        `reduced_decode=False` decodes at full resolution (only the benchmark wants that);
+        `detail=False` scores with the global view alone, even if the model has a detail view."""
         self.model = model
         self.long_side = int(long_side or model.card.input.long_side)
         self.multiple = model.card.input.multiple
@@ -56,6 +60,7 @@ class Scorer:
         self.cache = cache
         self.workers = max(0, workers)
         self.reduced_decode = reduced_decode
+        self.detail = model.card.detail if detail and model.net.detail_head is not None else None
         w_aes, _, w_att, _ = (torch.from_numpy(a).to(model.device) for a in model.net.head_weights())
         self._w_diff = w_aes[HIGH] - w_aes[LOW]
         self._w_high = w_aes[HIGH]
@@ -65,14 +70,14 @@ class Scorer:
     @property
     def model_id(self) -> str:
         # The working size changes the maps and scores, so it is part of the cache key.
-        return f"{self.model.model_id}:{self.long_side}"
+        off = ":global" if self.detail is None and self.model.card.detail is not None else ""
+        return f"{self.model.model_id}:{self.long_side}{off}"
 
     def _prepare(self, path: str) -> _Prepared:
         try:
             key = file_key(path)
-            photo = load_image(path, max_side=self.long_side if self.reduced_decode else None)
-            size = target_size(*photo.image.size, self.long_side, self.multiple)
-            return _Prepared(path, key, photo.size, to_array(photo.image, size))
+            views = DV.decode_views(path, self.long_side, self.multiple, self.detail, self.reduced_decode)
+            return _Prepared(path, key, views.size, views.work, views.detail)
         # Errors name the problem, not the file: every consumer shows them beside the path.
         except ImageLoadError as exc:
             return _Prepared(path, error=exc.reason)
@@ -100,27 +105,72 @@ class Scorer:
         high = torch.einsum("c,nchw->nhw", self._w_high, feats).cpu().numpy()
         scores = out.score.cpu().numpy()
         attrs = out.attributes.cpu().numpy()
+        details = self._details(batch, out.aes_logits.float(), arrays)
         recs = []
         for i, (p, array) in enumerate(zip(batch, arrays)):
+            d = details[i]
             recs.append(ScoreRecord(
-                path=p.path, score=float(scores[i]),
+                path=p.path, score=float(scores[i]) if d is None else d.score, detail=d,
                 attributes={n: float(v) for n, v in zip(self._names, attrs[i])},
                 aesam=aes[i].astype(np.float32), attam=att[i].astype(np.float32),
                 highmap=high[i].astype(np.float32), image_size=p.size,
                 embedding=make_embedding(content[i], array)))
         return recs
 
+    def _details(self, batch: list[_Prepared], logits: torch.Tensor,
+                 arrays: list[np.ndarray]) -> list[DV.DetailResult | None]:
+        """The detail view of each photo of the batch (None where the model has none or the
+        detail image is smaller than one patch), its patches run through the prefix together."""
+        spec, head = self.detail, self.model.net.detail_head
+        out: list[DV.DetailResult | None] = [None] * len(batch)
+        if spec is None or head is None:
+            return out
+        z = (logits[:, HIGH] - logits[:, LOW]).double().cpu().numpy()
+        boxes, patches, owner = [], [], []
+        for i, (p, work) in enumerate(zip(batch, arrays)):
+            if p.detail is None:
+                continue
+            size = (p.detail.shape[1], p.detail.shape[0])
+            b = DV.select_patches(work, size, spec)
+            boxes.append(b)
+            if len(b):
+                patches.append(DV.cut(p.detail, b))
+                owner.append(i)
+        if not patches:
+            return out
+        feats = DV.patch_features(self.model.net.backbone, np.concatenate(patches),
+                                  self.model.card.normalization, spec.stage, self.model.device)
+        maps = head(feats.float()).cpu().numpy()
+        at = 0
+        for i, b in zip(owner, [b for b in boxes if len(b)]):
+            p = batch[i]
+            assert p.detail is not None and p.size is not None
+            out[i] = DV.build_result(maps[at:at + len(b)], b, spec, float(z[i]),
+                                     (p.detail.shape[1], p.detail.shape[0]), p.size)
+            at += len(b)
+        return out
+
     def working_array(self, image: Image.Image) -> np.ndarray:
         """A decoded PIL image -> the RGB uint8 array the network sees (what scoring feeds it)."""
         return to_array(image, target_size(*image.size, self.long_side, self.multiple))
 
     def score_array(self, array: np.ndarray, path: str = "",
-                    image_size: tuple[int, int] | None = None) -> ScoreRecord:
+                    image_size: tuple[int, int] | None = None,
+                    detail: np.ndarray | None = None) -> ScoreRecord:
         """Score one in-memory RGB uint8 photo (H, W, 3) already at the working size (see
         `working_array`), as `score_paths` scores a file: same network, maps and record.
+        `detail`: the same photo as the detail image (the decode `working_array` was made
+        from), for models with a detail view; without it the score is the global view's.
         Nothing is cached or written; "what if" experiments use it."""
         size = image_size or (array.shape[1], array.shape[0])
-        return self._infer([_Prepared(path, size=size, array=np.ascontiguousarray(array))])[0]
+        fine = np.ascontiguousarray(detail) if detail is not None and self.detail is not None else None
+        return self._infer([_Prepared(path, size=size, array=np.ascontiguousarray(array), detail=fine)])[0]
+
+    @property
+    def decode_side(self) -> int:
+        """The long side scoring decodes a photo at (at least): what `working_array` and the
+        detail view are made from."""
+        return max(self.long_side, self.detail.decode_side) if self.detail is not None else self.long_side
 
     def _finish(self, batch: list[_Prepared]) -> list[ScoreRecord]:
         recs = self._infer(batch)

@@ -24,6 +24,7 @@ import torch
 from ..paths import weights_dir
 from .atomic import atomic_write_bytes, atomic_write_text
 from .backbones import SPECS
+from .detail import DetailHead, DetailSpec
 from .model import AesNet, build_model
 from .preprocess import Normalization
 
@@ -60,6 +61,7 @@ class ModelCard:
     training: dict[str, Any]
     metrics: dict[str, Any]
     raw: dict[str, Any] = field(repr=False, compare=False)
+    detail: DetailSpec | None = None   # the detail view (core/detail.py), if the model has one
 
     @classmethod
     def from_dict(cls, meta: dict[str, Any], source: str | Path = "model card") -> ModelCard:
@@ -85,7 +87,8 @@ class ModelCard:
                        labels=tuple(str(v) for v in meta["labels"]),
                        attributes=tuple(str(v) for v in meta["attributes"]),
                        trained=bool(meta["trained"]), training=dict(meta["training"]),
-                       metrics=dict(meta["metrics"]), raw=dict(meta))
+                       metrics=dict(meta["metrics"]), raw=dict(meta),
+                       detail=DetailSpec.from_dict(meta["detail"]) if meta.get("detail") else None)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ModelError(f"{source}: malformed model card ({exc!r})") from exc
         return card
@@ -226,6 +229,8 @@ def load_model(name_or_file: str | None = None, device: str = "auto", fall_back:
         raise ModelError(f"{weights}: sha256 {digest[:16]}… does not match its card "
                          f"({card.sha256[:16]}…); the file is damaged or not this model")
     net = build_model(card.architecture, len(card.attributes))
+    if card.detail is not None:
+        net.detail_head = DetailHead(card.detail.channels_in, len(card.detail.channels))
     state = _safe_state_dict(weights, data)
     try:
         net.load_state_dict(state)

@@ -61,6 +61,15 @@ def _pixels(name: str, img: np.ndarray, v: float) -> np.ndarray:
     raise ValueError(name)
 
 
+def _at_scale(name: str, v: float, fine: tuple[int, ...], work: tuple[int, ...]) -> float:
+    """A working-size parameter for the detail image: lengths (blur, motion) grow with its
+    scale, so the change looks the same in both views; strengths per pixel (noise sigma,
+    exposure, contrast, JPEG quality, an angle) stay as they are."""
+    if name in ("blur", "motion_blur"):
+        return v * max(fine[:2]) / max(work[:2])
+    return v
+
+
 FAMILIES: dict[str, Family] = {
     "blur": Family("Blur (defocus)", D.BLUR_SIGMA, 0.0,
                    lambda v: f"Gaussian blur, sigma {v:.1f} px at the network's working size"),
@@ -129,13 +138,15 @@ class WhatIf:
         self.image_size = image_size          # full-resolution (w, h): crop boxes live here
         self._detail = detail
         self.base = scorer.working_array(self.decoded)
-        self.before = scorer.score_array(self.base, path, image_size)
+        # A model with a detail view also looks at this decode's pixels (core/detail.py).
+        self.fine = np.asarray(self.decoded) if scorer.detail is not None else None
+        self.before = scorer.score_array(self.base, path, image_size, detail=self.fine)
 
     @classmethod
     def open(cls, scorer: Scorer, path: str | os.PathLike[str]) -> WhatIf:
         """Decode `path` once, at the size scoring decodes it (so the untouched photo scores as
         it does in the shoot); ImageLoadError for a file that cannot be shown."""
-        photo = load_image(path, max_side=scorer.long_side)
+        photo = load_image(path, max_side=scorer.decode_side)
         return cls(scorer, photo.image, photo.size, os.fspath(path))
 
     @property
@@ -166,6 +177,17 @@ class WhatIf:
                                    max(round(top * sy) + 1, round(bottom * sy))))
         return self.scorer.working_array(piece)
 
+    def _fine_window(self, box: tuple[float, float, float, float]) -> np.ndarray | None:
+        """The detail image's part under `box` (full-resolution pixels), for the detail view."""
+        if self.fine is None:
+            return None
+        w, h = self.image_size
+        fh, fw = self.fine.shape[:2]
+        left, top, right, bottom = box
+        x0, y0 = round(left * fw / w), round(top * fh / h)
+        x1, y1 = max(x0 + 1, round(right * fw / w)), max(y0 + 1, round(bottom * fh / h))
+        return np.ascontiguousarray(self.fine[y0:y1, x0:x1])
+
     def run(self, what: str, strength: float = 1.0,
             box: tuple[float, float, float, float] | None = None) -> Result:
         """Apply `what` (a FAMILIES name at `strength`, or "crop" with `box` in full-resolution
@@ -174,6 +196,7 @@ class WhatIf:
             if box is None:
                 raise ValueError("a crop needs its box")
             img = self._reframe(box)
+            fine = self._fine_window(box)
             w, h = self.image_size
             setting = f"crop to {round(box[2] - box[0])} x {round(box[3] - box[1])} of {w} x {h}"
             used_box: tuple[float, float, float, float] | None = tuple(float(v) for v in box)  # type: ignore[assignment]
@@ -185,13 +208,16 @@ class WhatIf:
                 cw, ch = w * v, h * v
                 used_box = ((w - cw) / 2, (h - ch) / 2, (w + cw) / 2, (h + ch) / 2)
                 img = self._reframe(used_box) if v < 1.0 else self.base
+                fine = self._fine_window(used_box) if v < 1.0 else self.fine
             else:
                 used_box = None
                 img = self.base if v == fam.identity else _pixels(what, self.base, v)
+                fine = self.fine if self.fine is None or v == fam.identity else \
+                    _pixels(what, self.fine, _at_scale(what, v, self.fine.shape, self.base.shape))
             setting = fam.describe(v)
         size = self.image_size if used_box is None else \
             (round(used_box[2] - used_box[0]), round(used_box[3] - used_box[1]))
-        after = self.scorer.score_array(img, self.path, size)
+        after = self.scorer.score_array(img, self.path, size, detail=fine)
         return Result(what, float(strength), setting, self.before, after, img, self.base, used_box)
 
     def suggested_crop(self, aspect: float | str | None = "original",

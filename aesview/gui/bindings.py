@@ -309,8 +309,12 @@ class Bindings(QObject):
         """"Trying it…" or a result (not when it is cleared for another photo); after the
         layout took the new text and picture in."""
         if busy_or_view is not None and busy_or_view is not False:
-            QTimer.singleShot(0, self, lambda: self._panel_scroll.ensureWidgetVisible(
-                self.win.panel.whatif.result, 0, 10))
+            QTimer.singleShot(0, self, self._scroll_to_whatif)
+
+    def _scroll_to_whatif(self) -> None:
+        box = self.win.panel.whatif
+        self._panel_scroll.ensureWidgetVisible(box.picture, 0, 10)   # as much of it as fits,
+        self._panel_scroll.ensureWidgetVisible(box.result, 0, 10)    # the words first
 
     def _show_maps(self) -> None:
         w = self.win.maps_window

@@ -281,10 +281,19 @@ class Session(QObject):
     def set_filter(self, name: str, min_stars: int | None = None) -> None:
         self.proxy.set_filter(name, min_stars)
         self.countsChanged.emit()
-        if not self.selection.currentIndex().isValid() and self.proxy.rowCount():
+        current = self.selection.currentIndex()
+        if not current.isValid() and self.proxy.rowCount():
             self.select_top()
-        else:
-            self.currentChanged.emit(self.current_path())
+            return
+        if current.isValid() and not self.selection.isSelected(current):
+            # The filter hid the current photo and Qt moved "current" to a neighbour without
+            # selecting it: the keys would act on a photo the grid does not highlight.
+            rest = sorted(self.selection.selectedRows(), key=lambda i: i.row())
+            if rest:
+                self.selection.setCurrentIndex(rest[0], QItemSelectionModel.SelectionFlag.NoUpdate)
+            else:
+                self.selection.select(current, QItemSelectionModel.SelectionFlag.Select)
+        self.currentChanged.emit(self.current_path())
 
     # ------------------------------------------------------------------ selection
     def current_path(self) -> str | None:

@@ -1,0 +1,58 @@
+"""A filter that hides the current photo leaves a current photo that is also selected (seen
+under Xvfb: with four photos selected, Show: Picks left the one pick current and shown in the
+big view, but not highlighted in the grid, so the grid did not say which photo the keys act on)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QItemSelection, QItemSelectionModel
+
+from aesview.core.settings import Settings
+from aesview.gui.main_window import MainWindow
+from aesview.gui.photo_model import Role
+from tests.gui_support import isolate_gui, wait_until
+
+
+def test_a_filter_keeps_the_current_photo_selected(qtbot, qapp, tmp_path, monkeypatch):
+    folder = isolate_gui(tmp_path, monkeypatch)
+    rng = np.random.default_rng(0)
+    for i in range(5):
+        Image.fromarray(rng.integers(0, 255, (60, 80, 3), np.uint8)).save(folder / f"p{i}.jpg")
+    win = MainWindow(Settings(sort_key="name", auto_advance=False))
+    qtbot.addWidget(win)
+    win.show()
+    s = win.session
+    s.open_folder(folder)
+    assert wait_until(qapp, lambda: s.proxy.rowCount() == 5, 10)
+    s.select_row(1)
+    win.culling.pick()
+    assert wait_until(qapp, lambda: s.model.counts()["picks"] == 1, 10)
+    # the user selects the last three photos (none of them the pick), the last one current
+    sel = QItemSelection(s.proxy.index(2, 0), s.proxy.index(4, 0))
+    s.selection.select(sel, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    s.selection.setCurrentIndex(s.proxy.index(4, 0), QItemSelectionModel.SelectionFlag.NoUpdate)
+
+    win.filter_combo.setCurrentIndex(win.filter_combo.findData("picks"))
+    assert s.proxy.rowCount() == 1
+    current = s.selection.currentIndex()
+    assert current.isValid() and current.data(Role.PATH).endswith("p1.jpg")
+    assert s.selection.isSelected(current)                 # highlighted: what the keys act on
+    assert s.selected_paths() == [current.data(Role.PATH)]
+    assert win.viewer.path == current.data(Role.PATH)
+
+    # and back: the whole shoot, the same photo current and selected
+    win.filter_combo.setCurrentIndex(win.filter_combo.findData("all"))
+    current = s.selection.currentIndex()
+    assert current.data(Role.PATH).endswith("p1.jpg") and s.selection.isSelected(current)
+
+    # part of the selection stays visible: the current photo is one of those still selected
+    s.selection.select(QItemSelection(s.proxy.index(0, 0), s.proxy.index(1, 0)),
+                       QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    s.selection.setCurrentIndex(s.proxy.index(1, 0), QItemSelectionModel.SelectionFlag.NoUpdate)
+    win.filter_combo.setCurrentIndex(win.filter_combo.findData("unflagged"))   # hides the pick p1
+    current = s.selection.currentIndex()
+    assert current.data(Role.PATH).endswith("p0.jpg") and s.selection.isSelected(current)
+    assert s.selected_paths() == [current.data(Role.PATH)]
+    assert win.viewer.path == current.data(Role.PATH)
+    win.close()

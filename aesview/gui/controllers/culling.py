@@ -131,13 +131,25 @@ class CullingController(QObject):
         edit = self.book.undo()
         if edit is not None:
             self._apply(edit, False)
-            self.session.select_path(edit.paths[0])
+            self._show_edited(edit.paths)
 
     def _redo(self) -> None:
         edit = self.book.redo()
         if edit is not None:
             self._apply(edit, True)
-            self.session.select_path(edit.paths[0])
+            self._show_edited(edit.paths)
+
+    def _show_edited(self, paths: list[str]) -> None:
+        """After an undo or redo the grid shows a photo it changed: the one you are on if it is
+        among them (B changes every burst of the shoot: the view must not jump to another
+        one), else the first of them in grid order (P moved on: back to the photo flagged)."""
+        s = self.session
+        if s.current_path() in paths:
+            return
+        rows = [s.proxy.mapFromSource(s.model.index_of(p)).row() for p in paths]
+        shown = [r for r in rows if r >= 0]
+        if shown:
+            s.select_row(min(shown))
 
     # ------------------------------------------------------------------ ordering
     def _when_read(self, paths: list[str], action: Callable[[], object]) -> None:

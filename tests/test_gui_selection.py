@@ -1,6 +1,7 @@
-"""A filter that hides the current photo leaves a current photo that is also selected (seen
-under Xvfb: with four photos selected, Show: Picks left the one pick current and shown in the
-big view, but not highlighted in the grid, so the grid did not say which photo the keys act on)."""
+"""Where the selection goes after a filter or an undo. A filter that hides the current photo
+leaves a current photo that is also selected (seen under Xvfb: with four photos selected,
+Show: Picks left the one pick current and shown in the big view, but not highlighted in the
+grid, so the grid did not say which photo the keys act on)."""
 
 from __future__ import annotations
 
@@ -55,4 +56,45 @@ def test_a_filter_keeps_the_current_photo_selected(qtbot, qapp, tmp_path, monkey
     assert current.data(Role.PATH).endswith("p0.jpg") and s.selection.isSelected(current)
     assert s.selected_paths() == [current.data(Role.PATH)]
     assert win.viewer.path == current.data(Role.PATH)
+    win.close()
+
+
+def test_undo_stays_on_the_photo_when_it_was_part_of_the_edit(qtbot, qapp, tmp_path, monkeypatch):
+    """Seen under Xvfb: Ctrl+Z after B (best of every burst) jumped from the photo on screen to
+    another burst's frame far down the grid. An undo that touched the photo you are on stays on
+    it; one that did not (P moved on) goes back to the photo it changed."""
+    from aesview.core import culling
+    from aesview.core.culling import Flag
+    folder = isolate_gui(tmp_path, monkeypatch)
+    rng = np.random.default_rng(1)
+    for i in range(6):
+        Image.fromarray(rng.integers(0, 255, (60, 80, 3), np.uint8)).save(folder / f"p{i}.jpg")
+    win = MainWindow(Settings(sort_key="name", auto_advance=True))
+    qtbot.addWidget(win)
+    win.show()
+    s, cull = win.session, win.culling
+    s.open_folder(folder)
+    assert wait_until(qapp, lambda: s.proxy.rowCount() == 6, 10)
+    paths = [str(folder / f"p{i}.jpg") for i in range(6)]
+
+    # what B does: one edit over several photos, the first of them far from the one on screen
+    s.select_path(paths[4])
+    cull.decide_each({paths[1]: culling.set_flag(Flag.REJECT), paths[4]: culling.set_flag(Flag.PICK),
+                      paths[5]: culling.set_flag(Flag.REJECT)})
+    assert wait_until(qapp, lambda: s.model.counts()["picks"] == 1 and cull.settled(), 10)
+    assert s.current_path() == paths[4]
+    cull.undo()
+    assert wait_until(qapp, lambda: s.model.counts()["picks"] == 0 and cull.settled(), 10)
+    assert s.current_path() == paths[4]
+    cull.redo()
+    assert wait_until(qapp, lambda: s.model.counts()["picks"] == 1 and cull.settled(), 10)
+    assert s.current_path() == paths[4]
+
+    # P moves on to the next photo; its undo comes back to the photo it flagged
+    s.select_path(paths[2])
+    cull.pick()
+    assert wait_until(qapp, lambda: s.current_path() == paths[3] and cull.settled(), 10)
+    cull.undo()
+    assert wait_until(qapp, lambda: s.current_path() == paths[2] and cull.settled(), 10)
+    assert not cull.decision(paths[2]).picked
     win.close()

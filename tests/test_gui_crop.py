@@ -58,8 +58,11 @@ def test_crop_maps_come_from_the_worker_and_drive_the_proposal(window, qtbot, qa
     s.scoring.worker.cropmaps.connect(lambda _m: threads.append(threading.current_thread()),
                                       Qt.ConnectionType.DirectConnection)
 
+    toggle = win.actions_by_name["toggle_crop"]
+    assert toggle.text() == "Show &crop"
     qtbot.keyClick(win, Qt.Key.Key_R)              # show crop
     assert crop.maps_of(path) is None              # asked for, not computed on this thread
+    assert toggle.text() == "Hide &crop"           # the menu says what R does next
     first = crop.current()
     assert first is not None and first.source == "scoring map"      # provisional until then
     assert wait_until(qapp, lambda: crop.current().source == "maps", 60)

@@ -343,6 +343,7 @@ class Bindings(QObject):
         else:
             viewer.show_crop(view.box, view.aspect)
         self.win.panel.show_crop_state(view is not None)
+        self.win.actions_by_name["toggle_crop"].setText("Hide &crop" if view is not None else "Show &crop")
         self.win.panel.crop_controls.show_view(view)
 
     def _crop_dragged(self, _rect: object) -> None:

@@ -19,8 +19,11 @@ Memory: a photo is decoded whole only when that fits the decode budget (`pixel_b
 megapixels of 4-byte pixels; 120 MP by default, AESVIEW_MAX_MEGAPIXELS or `set_pixel_budget`
 raise it). JPEGs are measured at their reduced (draft) size, progressive ones by their
 full-size coefficient buffer, which libjpeg keeps whatever the scale. A file over the budget is
-refused with a reason naming the setting; decodes over DECODE_SLOT_BYTES take one
-process-wide slot in turn, so any number of loader threads stays within one big decode at a time.
+refused with a reason naming the setting. Every decode first reserves its bytes from the
+process-wide decode gate (core.decode_gate): any number of loader threads together stay within
+its budget, and a decode bigger than the budget runs alone. A PNG whose frame would be big is
+decoded a band of rows at a time (core.png_bands), each band reduced and made sRGB as it comes,
+so a 100 MP PNG's thumbnail never holds its 400 MB frame.
 A JPEG whose data ends before its header's promised rows (libjpeg fills the rest with grey and
 says nothing) is reported as damaged.
 
@@ -29,12 +32,10 @@ Any file that cannot be shown raises ImageLoadError(path, reason) with a human r
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import re
 import stat
-import threading
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
+
+from . import decode_gate, png_bands
 
 RAW_EXTENSIONS = frozenset({
     ".3fr", ".arw", ".cr2", ".cr3", ".crw", ".dcr", ".dng", ".erf", ".iiq", ".k25", ".kdc",
@@ -72,9 +75,12 @@ if "PILLOW_BLOCK_SIZE" not in os.environ:
 # The decode budget, in megapixels of 4 bytes (RGBA); see the module docstring.
 DEFAULT_BUDGET_MP = 120.0
 BUDGET_ENV = "AESVIEW_MAX_MEGAPIXELS"
-DECODE_SLOT_BYTES = 64 * 2**20
+# PNGs whose frame would take more than this are decoded in bands (core.png_bands).
+BANDED_MIN_BYTES = 32 * 2**20
+# A band's pixels: its buffers stay under glibc's mmap threshold (core.memory), so they are
+# reused from the heap instead of mapped and zeroed afresh band after band.
+BAND_PIXELS = 256_000
 _budget_mp: float | None = None
-_big_decode = threading.Lock()
 _BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 4, "LA": 2, "La": 2, "PA": 4, "I;16": 2, "I;16B": 2,
                     "I;16L": 2, "I;16N": 2, "I": 4, "F": 4, "RGB": 3, "YCbCr": 3, "LAB": 3,
                     "HSV": 3, "RGBA": 4, "RGBa": 4, "RGBX": 4, "CMYK": 4}
@@ -354,18 +360,9 @@ def _check_budget(path: Path, im: Image.Image) -> int:
         raise ImageLoadError(
             path, f"decoding this {w}x{h} image ({w * h / 1e6:.0f} MP) needs about "
                   f"{need / 2**20:.0f} MB, over the decode budget of {pixel_budget():.0f} MP "
-                  f"({budget / 2**20:.0f} MB); raise it with {BUDGET_ENV} if the file is genuine")
+                  f"({budget / 2**20:.0f} MB); if the file is genuine, raise it in Edit → "
+                  f"Preferences (Largest photo to open) or with {BUDGET_ENV}")
     return need
-
-
-@contextlib.contextmanager
-def _decode_slot(need: int) -> Iterator[None]:
-    """Big decodes one at a time, process-wide; small ones never wait."""
-    if need <= DECODE_SLOT_BYTES:
-        yield
-        return
-    with _big_decode:
-        yield
 
 
 def _grey_filled(im: Image.Image, file_size: int, full: tuple[int, int]) -> bool:
@@ -409,7 +406,7 @@ def _register_heif(path: Path) -> None:
 
 @dataclass
 class _Decoded:
-    pixels: Image.Image          # 8-bit, as stored (not yet oriented, not yet sRGB)
+    pixels: Image.Image          # 8-bit RGB, sRGB, upright; reduced when max_side allowed it
     full: tuple[int, int]        # stored full-resolution size
     orientation: int
     info: dict[str, Any]
@@ -437,6 +434,12 @@ def _open(fp: BinaryIO, path: Path) -> Image.Image:
     return im
 
 
+def _reduce_factor(size: tuple[int, int], max_side: int | None) -> int:
+    """The integer box factor _reduce applies for `max_side` (1: none)."""
+    factor = max(size) // max_side if max_side else 1
+    return factor if factor >= 2 else 1
+
+
 def _open_pil(fp: BinaryIO, path: Path, max_side: int | None, fallback_orientation: int = 1,
               file_size: int = 0) -> _Decoded:
     im = _open(fp, path)
@@ -451,7 +454,13 @@ def _open_pil(fp: BinaryIO, path: Path, max_side: int | None, fallback_orientati
                 im.draft(None, (max(1, int(np.ceil(full[0] * scale))),
                                 max(1, int(np.ceil(full[1] * scale)))))
         need = _check_budget(path, im)
-        with _decode_slot(need):
+        lay = png_bands.layout(fp, im) if fmt == "PNG" and need > BANDED_MIN_BYTES else None
+        if lay is not None:
+            return _open_png_bands(fp, path, im, lay, max_side, fallback_orientation, fmt)
+        factor = _reduce_factor(im.size, max_side)
+        out_bytes = -(-im.size[0] // factor) * -(-im.size[1] // factor) * 4
+        # The frame, then the reduced / 8-bit result and its sRGB or upright copy.
+        with decode_gate.GATE.reserve(need + 2 * out_bytes):
             im.load()
             if _grey_filled(im, file_size, full):
                 raise ImageLoadError(path, _TRUNCATED)
@@ -460,9 +469,12 @@ def _open_pil(fp: BinaryIO, path: Path, max_side: int | None, fallback_orientati
             if orientation == 1:
                 orientation = fallback_orientation
             info = {str(k): v for k, v in im.info.items()}
-            # The loaded pixels no longer need `fp`: returned as they are, never copied (a
+            # The loaded pixels no longer need `fp`: used as they are, never copied (a
             # full-resolution load would otherwise hold two frames at once).
             out = _reduce_then_8bit(im, max_side)
+            if out is not im:
+                im.close()                      # the frame goes before the sRGB copy is made
+            out = orient(to_srgb(out, info.get("icc_profile") or None), orientation)
     except BaseException as e:
         im.close()
         err = _as_load_error(path, e)
@@ -472,6 +484,52 @@ def _open_pil(fp: BinaryIO, path: Path, max_side: int | None, fallback_orientati
     if out is not im:
         im.close()
     return _Decoded(out, full, orientation, info, fmt)
+
+
+def _open_png_bands(fp: BinaryIO, path: Path, im: Image.Image, lay: png_bands.Layout,
+                    max_side: int | None, fallback_orientation: int, fmt: str) -> _Decoded:
+    """A big PNG read a band at a time (core.png_bands), each band reduced and made sRGB as it
+    comes: what is held is the result and one band, never the full frame. Same pixels as the
+    whole decode: bands are whole multiples of the reduction factor."""
+    full = im.size
+    factor = _reduce_factor(full, max_side)
+    size = (-(-full[0] // factor), -(-full[1] // factor))
+    band_rows = max(1, BAND_PIXELS // (full[0] * factor)) * factor
+    band_bytes = full[0] * band_rows * 4
+    info = {str(k): v for k, v in im.info.items()}
+    icc = info.get("icc_profile") or None
+    # The result (and its upright copy), and a band's few transient copies.
+    with decode_gate.GATE.reserve(2 * size[0] * size[1] * 4 + 6 * band_bytes):
+        out = Image.new("RGB", size)
+        try:
+            for y, band in png_bands.bands(fp, lay, band_rows, im):
+                part = to_srgb(_reduce_then_8bit_by(band, factor), icc)
+                del band
+                out.paste(part, (0, y // factor))
+        except png_bands.Truncated:
+            raise ImageLoadError(path, _TRUNCATED) from None
+        exif = info.get("exif") or lay.exif
+        if exif:
+            info["exif"] = exif
+        orientation = _exif_orientation(exif)
+        if orientation == 1:
+            orientation = fallback_orientation
+        out = orient(out, orientation)
+    im.close()
+    return _Decoded(out, full, orientation, info, fmt)
+
+
+def _exif_orientation(exif: bytes | None) -> int:
+    """The orientation in an EXIF block (1 when there is none, or it cannot be read)."""
+    if not exif:
+        return 1
+    try:
+        e = Image.Exif()
+        e.load(bytes(exif))
+        value = int(e.get(ORIENTATION_TAG, 1))
+    except Exception:  # a broken EXIF block must not cost the photo
+        return 1
+    return value if value in _TRANSPOSE else 1
 
 
 def _as_load_error(path: Path, e: BaseException) -> BaseException:
@@ -496,6 +554,15 @@ def _reduce_then_8bit(im: Image.Image, max_side: int | None) -> Image.Image:
     return _reduce(to_8bit(im), max_side)
 
 
+def _reduce_then_8bit_by(im: Image.Image, factor: int) -> Image.Image:
+    """The same for one band of a banded decode, by the whole image's factor."""
+    if factor < 2:
+        return to_8bit(im)
+    if im.mode in _REDUCIBLE:
+        return to_8bit(im.reduce(factor))
+    return to_8bit(im).reduce(factor)
+
+
 def _load_pil(path: Path, max_side: int | None) -> Photo:
     if path.suffix.lower() in HEIF_EXTENSIONS:
         _register_heif(path)
@@ -508,8 +575,7 @@ def _load_pil(path: Path, max_side: int | None) -> Photo:
         raise ImageLoadError(path, "this is a folder, not an image file") from None
     icc = d.info.get("icc_profile") or None
     exif = d.info.get("exif")
-    image = orient(to_srgb(d.pixels, icc), d.orientation)
-    return Photo(image=image, size=oriented_size(d.full, d.orientation),
+    return Photo(image=d.pixels, size=oriented_size(d.full, d.orientation),
                  exif=bytes(exif) if exif else None, icc=icc, format=d.format, path=path)
 
 
@@ -543,13 +609,16 @@ def _load_raw(path: Path, max_side: int | None) -> Photo:
         if image is None:
             half = max_side is not None and max_side > 0 and min(s.width, s.height) // 2 >= 1 and \
                 max(s.width, s.height) // 2 >= max_side
-            try:
-                rgb = raw.postprocess(half_size=half, use_camera_wb=True, output_bps=8)
-            except MemoryError:
-                raise ImageLoadError(path, "not enough memory to decode this RAW file") from None
-            except rawpy.LibRawError as e:
-                raise ImageLoadError(path, f"the RAW data cannot be decoded ({e})") from None
-            image = _reduce(Image.fromarray(rgb), max_side)
+            # LibRaw's 4 x 16-bit working image, its 8-bit RGB output and PIL's copy of it.
+            pixels = s.width * s.height // (4 if half else 1)
+            with decode_gate.GATE.reserve(pixels * (8 + 3 + 4)):
+                try:
+                    rgb = raw.postprocess(half_size=half, use_camera_wb=True, output_bps=8)
+                except MemoryError:
+                    raise ImageLoadError(path, "not enough memory to decode this RAW file") from None
+                except rawpy.LibRawError as e:
+                    raise ImageLoadError(path, f"the RAW data cannot be decoded ({e})") from None
+                image = _reduce(Image.fromarray(rgb), max_side)
             if not half:
                 full = (rgb.shape[1], rgb.shape[0])
     return Photo(image=image, size=full, exif=None, icc=None, format="RAW", path=path)
@@ -573,7 +642,7 @@ def _raw_preview(raw: Any, path: Path, max_side: int, orientation: int,
                           fallback_orientation=orientation)
             if max(d.full) < need:
                 return None
-            return orient(to_srgb(d.pixels, d.info.get("icc_profile")), d.orientation)
+            return d.pixels
         bitmap = Image.fromarray(np.ascontiguousarray(thumb.data))
     except ImageLoadError:
         return None  # a damaged preview: demosaic instead
@@ -612,7 +681,8 @@ def load_original(path: str | os.PathLike[str]) -> tuple[Image.Image, dict[str, 
             try:
                 fmt = im.format or _format_of(path)
                 need = _check_budget(path, im)
-                with _decode_slot(need):
+                # The frame and, when it must be turned upright, its turned copy.
+                with decode_gate.GATE.reserve(2 * need):
                     im.load()
                     if _grey_filled(im, os.fstat(fp.fileno()).st_size, im.size):
                         raise ImageLoadError(path, _TRUNCATED)

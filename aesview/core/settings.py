@@ -19,6 +19,7 @@ import platformdirs
 from . import choices
 from .atomic import atomic_write_text
 from .crop import is_aspect_key
+from .imaging import BUDGET_ENV, DEFAULT_BUDGET_MP, set_pixel_budget
 from .map_views import MODES as MAP_SCALES
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,29 @@ FULL_IMAGE_CACHE_BYTES = 192 * 2**20
 # Thumbnail decoding threads, whatever the core count: each may hold a decode of its own (big
 # ones take turns in core.imaging), and more threads mostly add glibc arenas that keep memory.
 THUMBNAIL_THREADS = 4
+
+
+@dataclass(frozen=True)
+class NumberPreference:
+    """A number the Preferences dialog edits: the dialog builds one row from each of
+    PREFERENCES, and `Settings.validated` keeps the value within its range."""
+    name: str                 # the Settings field
+    label: str
+    minimum: float
+    maximum: float
+    step: float
+    suffix: str
+    help: str
+
+
+PREFERENCES = (
+    NumberPreference(
+        "max_megapixels", "Largest photo to open", 10, 1000, 10, " MP",
+        "Photos over this many megapixels are refused instead of decoded: a file that claims "
+        "more is usually damaged or a decompression bomb. Raise it for genuine panoramas or "
+        "scans; each 100 MP may take 400 MB while it is decoded. "
+        f"{BUDGET_ENV}, when set, wins over this."),
+)
 
 
 def config_dir() -> Path:
@@ -69,6 +93,7 @@ class Settings:
     embed_xmp: bool = False              # also into JPEG/TIFF/DNG (Lightroom): changes the files
     export_dir: str = ""                 # "" = <shoot>/aesview-export
     export_quality: int = 92
+    max_megapixels: float = DEFAULT_BUDGET_MP   # the decode budget (core.imaging.pixel_budget)
     recent_folders: list[str] = field(default_factory=list)
     window_geometry: str = ""            # base64 of QWidget.saveGeometry()
     window_state: str = ""               # base64 of QMainWindow.saveState()
@@ -96,7 +121,18 @@ class Settings:
         out.overlay_opacity = min(max(float(out.overlay_opacity), 0.0), 1.0)
         out.crop_tightness = min(max(float(out.crop_tightness), 0.0), 1.0)
         out.export_quality = min(max(int(out.export_quality), 1), 100)
+        for pref in PREFERENCES:
+            value = float(getattr(out, pref.name))
+            setattr(out, pref.name, min(max(value, pref.minimum), pref.maximum))
         return out
+
+
+def apply_to_process(settings: Settings) -> None:
+    """Put the settings that live in the core's process-wide state into effect (at start and
+    after each change): the decode budget, unless AESVIEW_MAX_MEGAPIXELS sets it (the default
+    value leaves the core's own default in place)."""
+    mp = settings.max_megapixels
+    set_pixel_budget(None if os.environ.get(BUDGET_ENV) or mp == DEFAULT_BUDGET_MP else mp)
 
 
 def _coerce(name: str, value: object, default: object) -> object:

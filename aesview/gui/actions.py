@@ -63,6 +63,7 @@ def _table() -> tuple[ActionSpec, ...]:
           group="toggle"),
         a("embed_xmp", "Also write into JPEG/TIFF/DNG (for Lightroom)…", "&Edit",
           "dialogs.set_embed_xmp", group="toggle"),
+        a("preferences", "Pr&eferences…", "&Edit", "dialogs.preferences", separator=True),
         a("pick_best_of_bursts", "Pick the &best of every burst, reject the rest", "&Edit",
           "bursts.pick_best", keys=("B",), separator=True),
         a("find_bursts", "&Find bursts again", "&Edit", "bursts.find"),

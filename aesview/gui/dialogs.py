@@ -102,5 +102,9 @@ class Dialogs:
                 QMessageBox.StandardButton.Cancel) == QMessageBox.StandardButton.Yes:
             self.culling.trash_rejects()
 
+    def preferences(self) -> None:
+        from .preferences import PreferencesDialog
+        PreferencesDialog(self.session, self.parent).exec()
+
     def quit(self) -> None:
         self.parent.close()

@@ -18,7 +18,7 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, QThread, Q
 
 from ..core import choices
 from ..core.memory import pin_mmap_threshold
-from ..core.settings import THUMBNAIL_THREADS, Settings, save_settings
+from ..core.settings import THUMBNAIL_THREADS, Settings, apply_to_process, save_settings
 from .messages import (
     MetadataRead,
     PhotoLoaded,
@@ -59,6 +59,7 @@ class Session(QObject):
                  cache_factory: Any = _cache_factory):
         super().__init__(parent)
         self.settings = settings or Settings()
+        apply_to_process(self.settings)     # the decode budget, before anything is decoded
         self.folder: Path | None = None
         self.generation = 0
         self._logged: set[tuple[int, str, str]] = set()

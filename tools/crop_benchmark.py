@@ -1,7 +1,7 @@
 """Crop evaluation on the hand-marked set: aesview vs a centre crop vs smartcrop, per aspect.
 
     .venv/bin/python tools/crop_benchmark.py [--split test|test2|validation|all] [--tune] [--json]
-    .venv/bin/python tools/crop_benchmark.py --timing [--repeat 20]
+    .venv/bin/python tools/crop_benchmark.py --timing [--repeat 20] [--threads N]
 
 For every marked photo (tests/data/crop_subjects.json) and aspect — 9:16 from landscape and
 square photos, 16:9 from portrait and square ones, 1:1 and 4:5 from all — each method proposes a crop and
@@ -11,7 +11,8 @@ keeping less than half the subject, and the worst photo.
 
 --tune searches the objective's weights on the *validation* half and prints the best setting;
 the figures worth reporting are the default settings on the *test* half.
---timing measures one crop (finer maps + search) on a 24-MP JPEG made from a shared photo.
+--timing measures one crop end to end (decode, finer maps, search) on a 24-MP JPEG made from a
+shared photo: min and median per stage over --repeat runs, with the load average.
 smartcrop (PyPI `smartcrop`, the outside judge) runs with its defaults on the photo decoded at
 up to 1024 px; its box is scaled back to full resolution.
 """
@@ -155,10 +156,16 @@ def tune(marked: list[Marked], maps: dict) -> CropSettings:
     return best
 
 
-def timing(repeat: int, model_name: str | None) -> dict:
+def timing(repeat: int, model_name: str | None, threads: int | None = None) -> dict:
+    """One crop end to end (decode, finer maps, search) on a 24-MP JPEG, `repeat` times after a
+    warm-up run: min and median per stage (the maps split by CropAnalyzer.stage_ms), and the
+    load average, since this machine's 2 cores are shared."""
+    import os
+
     import numpy as np
     from PIL import Image
 
+    from aesview.core.imaging import load_image
     from aesview.core.subject import CropAnalyzer
     from aesview.core.weights import load_model
     src = ROOT.parent / "shared" / "photos" / "Kleiber_by_Lukas_Baubkus.jpg"
@@ -168,9 +175,9 @@ def timing(repeat: int, model_name: str | None) -> dict:
         rng = np.random.default_rng(0)
         a = np.asarray(im, dtype=np.int16) + rng.integers(-6, 7, (4000, 6000, 1), dtype=np.int16)
         Image.fromarray(a.clip(0, 255).astype(np.uint8)).save(dst, quality=92)
-    from aesview.core.imaging import load_image
-    analyzer = CropAnalyzer(load_model(model_name, device="cpu"))
-    decode, maps_t, search, total = [], [], [], []
+    analyzer = CropAnalyzer(load_model(model_name, device="cpu"), threads=threads)
+    load_before = os.getloadavg()
+    runs: dict[str, list[float]] = {}
     for i in range(repeat + 1):
         t0 = time.perf_counter()
         photo = load_image(dst, max_side=analyzer.long_side)
@@ -180,33 +187,35 @@ def timing(repeat: int, model_name: str | None) -> dict:
         plan_crop(maps, "4:5")
         t3 = time.perf_counter()
         if i:                                     # the first run warms the allocator and caches
-            decode.append(t1 - t0)
-            maps_t.append(t2 - t1)
-            search.append(t3 - t2)
-            total.append(t3 - t0)
+            for k, v in {"decode": t1 - t0, "maps": t2 - t1, "search": t3 - t2,
+                         "total": t3 - t0}.items():
+                runs.setdefault(k, []).append(1000 * v)
+            for k, v in analyzer.stage_ms.items():
+                runs.setdefault(f"maps.{k}", []).append(v)
 
     def ms(v: list[float]) -> dict[str, float]:
-        return {"median": round(1000 * statistics.median(v), 1), "min": round(1000 * min(v), 1)}
-    import os
+        return {"min": round(min(v), 1), "median": round(statistics.median(v), 1)}
     out = {"photo": f"{dst} (6000x4000 JPEG q92, {dst.stat().st_size / 1e6:.1f} MB)",
-           "repeat": repeat, "working_size": analyzer.long_side,
-           "decode_ms": ms(decode), "maps_ms": ms(maps_t), "search_ms": ms(search),
-           "total_ms": ms(total), "load_average_1min": os.getloadavg()[0]}
+           "decoded_size": list(photo.image.size), "network_input": list(maps.working_size),
+           "repeat": repeat, "working_size": analyzer.long_side, "torch_threads": analyzer.threads,
+           "cpu_count": os.cpu_count(), "ms": {k: ms(v) for k, v in runs.items()},
+           "load_average_before": [round(v, 2) for v in load_before],
+           "load_average_after": [round(v, 2) for v in os.getloadavg()]}
     if analyzer.face_finder is not None:
-        # the face detector's part of maps_ms, on the same 448-px input, per photo
+        # the face detector's part of the maps, per photo, on the same 448-px input
         from aesview.core.preprocess import target_size, to_array
         faces_ms = {}
         for name in (dst, ROOT.parent / "shared" / "photos" / "skimage_astronaut.jpg"):
             im = load_image(name, max_side=analyzer.long_side).image
             small = Image.fromarray(to_array(im, target_size(*im.size, analyzer.long_side, analyzer.multiple)))
-            runs = []
+            fruns = []
             for i in range(repeat + 1):
                 t0 = time.perf_counter()
                 analyzer.face_finder.find(small)
                 if i:
-                    runs.append(time.perf_counter() - t0)
-            faces_ms[Path(name).name] = ms(runs)
-        out["faces_ms_of_maps"] = faces_ms
+                    fruns.append(1000 * (time.perf_counter() - t0))
+            faces_ms[Path(name).name] = ms(fruns)
+        out["faces_ms"] = faces_ms
     return out
 
 
@@ -221,9 +230,11 @@ def main() -> int:
                     help="the crop's working size (default: aesview.core.subject.CROP_LONG_SIDE)")
     ap.add_argument("--timing", action="store_true")
     ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="--timing: torch threads for the crop pass (default: crop_threads())")
     args = ap.parse_args()
     if args.timing:
-        print(json.dumps(timing(args.repeat, args.model), indent=1))
+        print(json.dumps(timing(args.repeat, args.model, args.threads), indent=1))
         return 0
 
     from aesview.core.subject import CropAnalyzer

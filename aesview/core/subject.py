@@ -19,11 +19,20 @@ When the aesthetic backbone starts with stages whose weights equal the ImageNet 
 shipped model freezes its first stages), those stages run once and both heads continue from
 their output; the equality is checked at load time, so a retrained model that changes them
 just costs a second full pass.
+
+Speed (one crop must cost well under a second on a 2-core laptop, docs/CROP.md "Speed"): the
+photo is decoded once, at libjpeg's smallest scale that still covers the working size; the
+network runs as BN-folded, channels-last copies of its stages (core.fused); the pass runs with
+`crop_threads()` intra-op threads, set for this thread only and restored after; MTCNN's image
+pyramid starts at the smallest face that matters for a crop (core.faces.min_face_px).
 """
 
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +40,7 @@ import torch
 from PIL import Image
 
 from .backbones import SPECS, Backbone, _lite_imagenet_state, build_backbone
+from .fused import fuse_stages
 from .imaging import Photo, load_image
 from .preprocess import normalize, target_size, to_array
 from .weights import LoadedModel
@@ -65,6 +75,26 @@ def _shared_prefix(a: Backbone, b: Backbone) -> int:
     return n
 
 
+def crop_threads() -> int:
+    """Intra-op threads for the crop pass: all cores but one, as the GUI's inference worker
+    uses. The 448-px Lite0 pass is made of small depthwise convolutions that gain nothing
+    from a second thread here even on an idle machine, and OpenMP threads that wait on a core
+    another process holds made it several times slower (median 1.4 s against 0.13 s with
+    one thread at load average 5 on 2 cores)."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+@contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    # torch's intra-op thread count is per thread (OpenMP): this changes only the caller's
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def detail_map(rgb: np.ndarray, cell: int = 8) -> np.ndarray:
     """Mean gradient magnitude per `cell` x `cell` block of a (H, W, 3) uint8 image.
 
@@ -86,10 +116,13 @@ class CropAnalyzer:
 
     Not thread-safe (it holds the model); in the GUI it belongs to the inference worker."""
 
-    def __init__(self, model: LoadedModel, long_side: int = CROP_LONG_SIDE, faces: bool = True):
+    def __init__(self, model: LoadedModel, long_side: int = CROP_LONG_SIDE, faces: bool = True,
+                 threads: int | None = None):
         from .faces import load_face_finder
         self.model = model
         self.face_finder = load_face_finder(model.device) if faces else None
+        self.threads = int(threads or crop_threads())
+        self.stage_ms: dict[str, float] = {}     # the last analyze's time per stage (benchmark)
         self.long_side = int(long_side)
         self.multiple = model.card.input.multiple
         self.norm = model.card.normalization
@@ -108,42 +141,76 @@ class CropAnalyzer:
             self.shared = 0
         w_aes = model.net.aes_head.weight.detach().float()
         self.w_diff = (w_aes[1] - w_aes[0]).to(self.device)
+        # inference copies (core.fused), each checked against the stages it replaces
+        ex = torch.rand(1, 3, 96, 160, device=self.device) * 2 - 1
+        with _torch_threads(self.threads), torch.no_grad():
+            mine_stages, their_stages = list(mine.stages), list(self.imagenet.stages)
+            self._prefix = fuse_stages(mine_stages[:self.shared], ex)
+            mid = self._prefix(ex)
+            self._aes_tail = fuse_stages(mine_stages[self.shared:], mid)
+            self._subject_net = fuse_stages(their_stages[self.shared:] if self.shared
+                                            else their_stages, mid if self.shared else ex)
 
     def analyze(self, path: str | os.PathLike[str]) -> CropMaps:
-        return self.analyze_photo(load_image(path, max_side=self.long_side))
+        t0 = time.perf_counter()
+        photo = load_image(path, max_side=self.long_side)
+        decode_ms = 1000 * (time.perf_counter() - t0)
+        maps = self.analyze_photo(photo)
+        self.stage_ms["decode"] = decode_ms
+        return maps
 
-    @torch.inference_mode()
     def analyze_photo(self, photo: Photo) -> CropMaps:
+        with _torch_threads(self.threads), torch.inference_mode():
+            return self._analyze(photo)
+
+    def _analyze(self, photo: Photo) -> CropMaps:
+        ms = self.stage_ms = {}
+        t = time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal t
+            now = time.perf_counter()
+            ms[name] = 1000 * (now - t)
+            t = now
         img: Image.Image = photo.image
         size = target_size(*img.size, self.long_side, self.multiple)
         arr = to_array(img, size)
         x = normalize(arr[None], self.norm).to(self.device)
-        net = self.model.net
+        lap("resize")
         if self.shared:
-            mid = net.backbone(x, stop=self.shared)
-            feats = net.backbone(mid, start=self.shared)
-            sub_feats = self.imagenet(mid, start=self.shared)
+            mid = self._prefix(x)
+            lap("shared_stages")
+            feats = self._aes_tail(mid)
+            lap("aesthetic_stages")
+            sub_feats = self._subject_net(mid)
+            lap("imagenet_stages")
         else:
-            feats = net.backbone(x)
+            feats = self._aes_tail(self._prefix(x))
+            lap("aesthetic_stages")
             xi = normalize(arr[None], self.imagenet_norm).to(self.device)
-            sub_feats = self.imagenet(xi)
+            sub_feats = self._subject_net(xi)
+            lap("imagenet_stages")
         aesam = torch.einsum("c,chw->hw", self.w_diff, feats[0].float())
         f = sub_feats[0].float()
         probs = torch.softmax(self.fc_w @ f.mean(dim=(1, 2)) + self.fc_b, dim=0)
         top = torch.topk(probs, TOP_CLASSES)
         cams = torch.einsum("kc,chw->khw", self.fc_w[top.indices], f)
         subject = torch.einsum("k,khw->hw", top.values, cams.clamp(min=0))
+        lap("cams")
         faces = []
         if self.face_finder is not None:
             # on the network's input (long side CROP_LONG_SIDE): a reduced decode may be larger
             sx, sy = photo.size[0] / size[0], photo.size[1] / size[1]
             found = self.face_finder.find(Image.fromarray(arr))
             faces = [(f[0] * sx, f[1] * sy, f[2] * sx, f[3] * sy, f[4]) for f in found]
+        lap("faces")
+        detail = detail_map(arr)
+        lap("detail")
         return CropMaps(
             image_size=photo.size,
             aesam=aesam.cpu().numpy().astype(np.float32),
             subject=subject.cpu().numpy().astype(np.float32),
-            detail=detail_map(arr),
+            detail=detail,
             working_size=size,
             classes=[(int(i), float(p)) for i, p in zip(top.indices, top.values)],
             faces=faces, face_finder=self.face_finder.name if self.face_finder else "")

@@ -1,0 +1,90 @@
+"""The crop pass's speed-ups change nothing it computes: the BN-folded, channels-last copies of the
+network (core.fused) give the model's own stages' output, the maps equal those of a pass through
+the model itself, the model is left as it was, and the pass's thread count is its own."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from aesview.core.fused import FusedStages, fuse_stages
+from aesview.core.imaging import load_image
+from aesview.core.preprocess import normalize, target_size, to_array
+from aesview.core.subject import TOP_CLASSES, CropAnalyzer
+from aesview.core.weights import load_model
+
+from .photos import shared_photo
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    return CropAnalyzer(load_model(device="cpu"))
+
+
+def _reference(analyzer, photo):
+    """AesAM, subject CAM and top classes through the model's own (unfused) stages."""
+    net = analyzer.model.net
+    size = target_size(*photo.image.size, analyzer.long_side, analyzer.multiple)
+    arr = to_array(photo.image, size)
+    with torch.inference_mode():
+        x = normalize(arr[None], analyzer.norm)
+        assert analyzer.shared > 0, "the shipped model shares its frozen ImageNet stages"
+        mid = net.backbone(x, stop=analyzer.shared)
+        feats = net.backbone(mid, start=analyzer.shared)[0]
+        f = analyzer.imagenet(mid, start=analyzer.shared)[0]
+        aesam = torch.einsum("c,chw->hw", analyzer.w_diff, feats)
+        probs = torch.softmax(analyzer.fc_w @ f.mean(dim=(1, 2)) + analyzer.fc_b, dim=0)
+        top = torch.topk(probs, TOP_CLASSES)
+        cams = torch.einsum("kc,chw->khw", analyzer.fc_w[top.indices], f)
+        subject = torch.einsum("k,khw->hw", top.values, cams.clamp(min=0))
+    return aesam.numpy(), subject.numpy(), [int(i) for i in top.indices]
+
+
+@pytest.mark.parametrize("name", ["Kleiber_by_Lukas_Baubkus.jpg", "skimage_astronaut.jpg"])
+def test_maps_equal_a_pass_through_the_models_own_stages(analyzer, name):
+    photo = load_image(shared_photo(name), max_side=analyzer.long_side)
+    aesam, subject, classes = _reference(analyzer, photo)
+    maps = analyzer.analyze_photo(photo)
+    assert maps.aesam.shape == aesam.shape and maps.subject.shape == subject.shape
+    assert abs(maps.aesam - aesam).max() <= 1e-4 * abs(aesam).max()
+    assert abs(maps.subject - subject).max() <= 1e-4 * abs(subject).max()
+    assert [c for c, _ in maps.classes] == classes
+
+
+def test_the_fused_copies_hold_no_batchnorm_and_leave_the_model_alone(analyzer):
+    for net in (analyzer._prefix, analyzer._aes_tail, analyzer._subject_net):
+        assert isinstance(net, FusedStages)
+        assert not any(isinstance(m, nn.BatchNorm2d) for m in net.modules())
+    own = analyzer.model.net.backbone
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in own.modules()) > 40
+    assert not any(p is q for p in own.parameters() for q in analyzer._prefix.parameters())
+
+
+def test_a_stage_that_cannot_be_folded_is_used_as_it_is():
+    """A BatchNorm in training mode normalises by the batch: folding it would change the
+    output, so the check hands back the original modules."""
+    conv, bn = nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4)
+    with torch.no_grad():
+        bn.running_mean.uniform_(-1, 1)
+        bn.running_var.uniform_(0.5, 2)
+    stage = nn.Sequential(conv, bn, nn.ReLU())
+    x = torch.randn(2, 3, 16, 24)
+    assert isinstance(fuse_stages([stage.eval()], x), FusedStages)
+    kept = fuse_stages([stage.train()], x)
+    assert not isinstance(kept, FusedStages) and kept[0] is stage
+
+
+def test_the_pass_runs_on_its_own_thread_count_and_restores_the_callers():
+    analyzer = CropAnalyzer(load_model(device="cpu"), faces=False, threads=1)
+    seen: list[int] = []
+    hook = analyzer._prefix.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        analyzer.analyze(shared_photo("Kleiber_by_Lukas_Baubkus.jpg"))
+        assert seen == [1] and torch.get_num_threads() == 2
+        assert {"decode", "shared_stages", "faces", "detail"} <= set(analyzer.stage_ms)
+    finally:
+        hook.remove()
+        torch.set_num_threads(before)

@@ -139,3 +139,17 @@ def test_maps_side_by_side_follow_the_photo_and_the_scale(win, qapp):
     assert wait_until(qapp, lambda: win.maps.view is not None and win.maps.view.path != path, 30)
     w.close()
     assert not win.maps.active
+
+
+def test_the_crop_buttons_show_under_a_real_photos_words_without_scrolling(win, qapp):
+    """The layout test holds it for an empty panel; with a photo's plain words above (five lines
+    on a laptop) the crop buttons went below the fold at 1366 x 768 (seen under Xvfb)."""
+    scroll = win.explain_dock.widget()
+    for row in range(win.session.proxy.rowCount()):
+        win.session.select_row(row)
+        QApplication.processEvents()
+        assert wait_until(qapp, lambda: "third" in win.panel.words.text(), 10)
+        scroll.verticalScrollBar().setValue(0)
+        QApplication.processEvents()
+        for w in (win.panel.crop_button, win.panel.export_button, win.panel.aspect):
+            assert w.visibleRegion().boundingRect() == w.rect(), (row, w.objectName())

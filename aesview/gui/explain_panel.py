@@ -91,7 +91,7 @@ class AttributeBars(QWidget):
         self.update()
 
     def _row(self) -> int:
-        return self.fontMetrics().height() + 6
+        return self.fontMetrics().height() + 4
 
     def sizeHint(self) -> QSize:
         return QSize(220, max(1, len(self.values)) * self._row() + 4)
@@ -198,12 +198,18 @@ class ExplainPanel(QWidget):
         self.opacity.setObjectName("opacity")
         self.opacity.setRange(0, 100)
         self.opacity.valueChanged.connect(lambda v: self.opacityChosen.emit(v / 100.0))
-        form.addRow("Opacity", self.opacity)
         self.cmap = QComboBox()
         self.cmap.setObjectName("cmap")
         self.cmap.addItems(DIVERGING_CMAPS)
         self.cmap.textActivated.connect(self.cmapChosen)
-        form.addRow("Colours", self.cmap)
+        # one row for both (and the attribute list only in AttAM mode): with a photo's words
+        # above, the crop buttons must still show without scrolling on a 1366 x 768 laptop
+        looks = QHBoxLayout()
+        looks.addWidget(self.opacity, 1)
+        looks.addWidget(QLabel("Colours"))
+        looks.addWidget(self.cmap, 1)
+        form.addRow("Opacity", looks)
+        self._heat_form = form
         self.legend = Legend()
         form.addRow(self.legend)
         self.compare_button = QPushButton("Maps side by side…")
@@ -258,7 +264,7 @@ class ExplainPanel(QWidget):
         try:
             if mode in self.mode_buttons:
                 self.mode_buttons[mode].setChecked(True)
-            self.attribute.setEnabled(mode == "attam")
+            self._heat_form.setRowVisible(self.attribute, mode == "attam")
             if attribute and self.attribute.findText(attribute) >= 0:
                 self.attribute.setCurrentText(attribute)
             self.cmap.setCurrentText(cmap)

@@ -137,8 +137,11 @@ def test_rejects_go_to_the_trash_with_their_sidecars_after_a_yes(qapp, session, 
         _press(qapp, s, cull, p, cull.reject)
     assert all(read_decision(p).rejected for p in photos[:2])
     dialogs = Dialogs(QWidget(), s, cull, None)           # type: ignore[arg-type]
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Cancel)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Cancel)
     dialogs.confirm_trash_rejects()
+    assert asked[0].startswith("Move 2 rejected photos and their XMP sidecars to the system trash?")
     assert wait_until(qapp, lambda: not s.operations.busy(), 10)
     assert all(os.path.exists(p) for p in photos)        # a no keeps everything
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)

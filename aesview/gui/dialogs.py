@@ -96,8 +96,9 @@ class Dialogs:
             return
         if QMessageBox.question(
                 self.parent, "Move rejects to the trash?",
-                f"Move {n} rejected photo{'s' if n != 1 else ''} and their XMP sidecars to the "
-                "system trash? They can be restored from there; nothing is deleted.",
+                f"Move {n} rejected photo{'s' if n != 1 else ''} and {'their' if n != 1 else 'its'} "
+                "XMP sidecars to the system trash? They can be restored from there; nothing is "
+                "deleted.",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
                 QMessageBox.StandardButton.Cancel) == QMessageBox.StandardButton.Yes:
             self.culling.trash_rejects()

@@ -41,8 +41,9 @@ class PreferencesDialog(QDialog):
             box.setToolTip(pref.help)
             help_text = QLabel(pref.help, self)
             help_text.setWordWrap(True)
+            help_text.setContentsMargins(0, 0, 0, 8)
             form.addRow(pref.label, box)
-            form.addRow("", help_text)
+            form.addRow(help_text)                 # under it, the dialog's whole width
             self.fields[pref.name] = box
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel, parent=self)
@@ -52,6 +53,7 @@ class PreferencesDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(buttons)
         self.setMinimumWidth(480)
+        self.adjustSize()                          # the wrapped help's height at that width
 
     def accept(self) -> None:
         st = self.session.settings

@@ -344,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         return _run_gui(None)
     handler = _warnings_to_stderr()
+    from .core.settings import apply_to_process, load_settings
+    apply_to_process(load_settings())        # the decode budget chosen in Preferences
     try:
         return args.func(args)
     except UsageError as exc:

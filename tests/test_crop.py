@@ -159,3 +159,25 @@ def test_aspect_declaration_is_complete_and_cycles():
         key = next_aspect(key)
     assert key == "original" and sorted(seen) == sorted(ASPECT_KEYS)
     assert next_aspect("7:3") == "original" and next_aspect("original", -1) == "free"
+
+
+def test_a_face_box_is_widened_to_the_head_a_crop_keeps():
+    """MTCNN's box ends at the brows; the crop keeps the head above it (CropSettings.head_box)."""
+    from aesview.core.crop import CropSettings, head_boxes, plan_crop
+    from aesview.core.subject import CropMaps
+
+    size = (900, 900)                                  # a square frame, face high up
+    maps = CropMaps(image_size=size, aesam=np.zeros((14, 14), np.float32),
+                    subject=np.zeros((14, 14), np.float32), detail=np.zeros((56, 56), np.float32),
+                    working_size=(448, 448), faces=[(400.0, 150.0, 500.0, 270.0, 0.99)])
+    maps.detail[:] = np.linspace(0, 1, 56)[:, None]    # busier towards the bottom: pulls the window down
+    assert head_boxes(maps, (0.2, 0.5, 0.1)) == [(380, 90, 520, 282)]
+    assert head_boxes(maps, (0.0, 0.0, 0.0)) == [(400, 150, 500, 270)]
+    assert head_boxes(maps, (0.2, 2.0, 0.1))[0][1] == 0            # clipped to the frame
+    weights = {"subject": 0.0, "aesam": 0.0, "detail": 0.1, "centre": 0.0, "face": 1.0}
+    plan = plan_crop(maps, "16:9", settings=CropSettings(**weights))
+    head = plan.explain()["maps"]["face"]["heads"][0]
+    assert plan.box[1] <= head[1] and head[3] <= plan.box[3]
+    assert plan.kept["face"] == pytest.approx(1.0)
+    tight = plan_crop(maps, "16:9", settings=CropSettings(**weights, head_box=(0.0, 0.0, 0.0)))
+    assert tight.box[1] > head[1]                      # the bare face box lets the hair go

@@ -110,6 +110,8 @@ def test_a_face_stays_inside_a_landscape_crop_of_a_square_portrait(analyzer):
     assert box[1] <= top and bottom <= box[3], (box, maps.faces[0])
     info = plan_crop(maps, "16:9").explain()
     assert info["kept"]["face"] == pytest.approx(1.0) and info["maps"]["face"]["faces"]
+    head = info["maps"]["face"]["heads"][0]              # her hair above the face box stays too
+    assert head[1] < top and box[1] <= head[1] and head[3] <= box[3], (box, head)
 
 
 @pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool not installed")

@@ -88,3 +88,22 @@ def test_the_pass_runs_on_its_own_thread_count_and_restores_the_callers():
     finally:
         hook.remove()
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("side", [130, 200])
+def test_a_face_over_the_smallest_size_is_found_as_from_16_px(side):
+    """The face pyramid starts one level later than MTCNN's from 16 px (core.faces.MIN_FACE_PX):
+    a face of 6-9 % of the frame's long side is found, with the box the full pyramid gives."""
+    pytest.importorskip("facenet_pytorch")
+    from facenet_pytorch import MTCNN
+    from PIL import Image
+
+    from aesview.core.faces import MIN_FACE_PX, FaceFinder
+    astro = Image.open(shared_photo("skimage_astronaut.jpg")).convert("RGB")
+    frame = Image.new("RGB", (448, 448), (128, 128, 128))
+    frame.paste(astro.resize((side, side), Image.Resampling.LANCZOS), (300, 40))
+    found = FaceFinder().find(frame)
+    boxes, probs = MTCNN(keep_all=True, min_face_size=16).detect(frame)
+    assert len(found) == 1 and found[0][4] >= 0.9
+    assert found[0][3] - found[0][1] > MIN_FACE_PX
+    assert max(abs(a - b) for a, b in zip(found[0][:4], boxes[0])) < 0.5

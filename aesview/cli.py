@@ -258,7 +258,7 @@ def format_table(ranked, model) -> str:
 def cmd_crop(args) -> int:
     from .core.crop import parse_aspect, plan_crop
     from .core.export import EXPORT_FORMATS, export_crop
-    from .core.subject import CropAnalyzer
+    from .core.subject import CropAnalyzer, crop_threads, torch_threads
     if not os.path.isfile(args.image):
         raise UsageError(f"{args.image}: no such file")
     if not 0 <= args.tightness <= 1:
@@ -272,7 +272,11 @@ def cmd_crop(args) -> int:
             raise UsageError(f"-o {args.output}: use a .jpg, .png or .tif name")
         _writable_folder("-o", str(out.parent))
     model, scorer = _load(args)
-    rec = scorer.score_one(args.image)
+    # The score (from the cache when there) stays its own 320-px pass: decoding once for both
+    # would change it for some photos, and `crop --json` reports the same score as `score`.
+    # One photo gains nothing from a second thread (core.subject.crop_threads).
+    with torch_threads(crop_threads()):
+        rec = scorer.score_one(args.image)
     if not rec.ok:
         print(f"aesview: {rec.path}: {rec.error}", file=sys.stderr)
         return EXIT_SOME_FAILED

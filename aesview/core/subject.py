@@ -24,7 +24,7 @@ Speed (one crop must cost well under a second on a 2-core laptop, docs/CROP.md "
 photo is decoded once, at libjpeg's smallest scale that still covers the working size; the
 network runs as BN-folded, channels-last copies of its stages (core.fused); the pass runs with
 `crop_threads()` intra-op threads, set for this thread only and restored after; MTCNN's image
-pyramid starts at the smallest face that matters for a crop (core.faces.min_face_px).
+pyramid starts at the smallest face that matters for a crop (core.faces.MIN_FACE_PX).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .backbones import SPECS, Backbone, _lite_imagenet_state, build_backbone
+from .backbones import SPECS, Backbone, _lite_imagenet_state, _remap_lite_state, build_backbone
 from .fused import fuse_stages
 from .imaging import Photo, load_image
 from .preprocess import normalize, target_size, to_array
@@ -85,7 +85,7 @@ def crop_threads() -> int:
 
 
 @contextmanager
-def _torch_threads(n: int) -> Iterator[None]:
+def torch_threads(n: int) -> Iterator[None]:
     # torch's intra-op thread count is per thread (OpenMP): this changes only the caller's
     before = torch.get_num_threads()
     torch.set_num_threads(n)
@@ -128,8 +128,10 @@ class CropAnalyzer:
         self.norm = model.card.normalization
         self.device = model.device
         spec = SPECS[SUBJECT_BACKBONE]
-        state = _lite_imagenet_state(spec)
-        self.imagenet = build_backbone(SUBJECT_BACKBONE, imagenet=True).eval().to(self.device)
+        state = _lite_imagenet_state(spec)        # read (and hash-checked) once for both parts
+        self.imagenet = build_backbone(SUBJECT_BACKBONE)
+        self.imagenet.load_state_dict(_remap_lite_state(state, list(self.imagenet.stages)))
+        self.imagenet = self.imagenet.eval().to(self.device)
         self.fc_w = state["_fc.weight"].float().to(self.device)      # (1000, C)
         self.fc_b = state["_fc.bias"].float().to(self.device)
         self.imagenet_norm = spec.normalization
@@ -143,7 +145,7 @@ class CropAnalyzer:
         self.w_diff = (w_aes[1] - w_aes[0]).to(self.device)
         # inference copies (core.fused), each checked against the stages it replaces
         ex = torch.rand(1, 3, 96, 160, device=self.device) * 2 - 1
-        with _torch_threads(self.threads), torch.no_grad():
+        with torch_threads(self.threads), torch.no_grad():
             mine_stages, their_stages = list(mine.stages), list(self.imagenet.stages)
             self._prefix = fuse_stages(mine_stages[:self.shared], ex)
             mid = self._prefix(ex)
@@ -160,7 +162,7 @@ class CropAnalyzer:
         return maps
 
     def analyze_photo(self, photo: Photo) -> CropMaps:
-        with _torch_threads(self.threads), torch.inference_mode():
+        with torch_threads(self.threads), torch.inference_mode():
             return self._analyze(photo)
 
     def _analyze(self, photo: Photo) -> CropMaps:

@@ -4,8 +4,9 @@ its own (no test_ prefix); `tools/gui_memory.py` runs it too, to report the figu
 
 The folder: four 100-megapixel RGBA PNGs, a 24 MP photo, and the fault zoo's bombs. The real
 window opens it, every photo is shown in the viewer, then stepped through in the loupe and in
-compare. Scoring is left out: the model's memory is the CLI's (measured there), and scoring a
-100 MP folder on CI's CPUs would take minutes."""
+compare. With AESVIEW_MEMORY_PROBE_SCORE set, the model scores the folder meanwhile (and the
+probe waits for it to finish). Either way it records which threads decoded through the decode
+gate: never the GUI thread."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from aesview.core import decode_gate
 from aesview.core.settings import Settings
 from aesview.gui.main_window import MainWindow
 from aesview.gui.workers import ScoringService
@@ -122,6 +124,8 @@ def test_browse_a_folder_of_huge_photos(qtbot, qapp, tmp_path, monkeypatch):
         assert wait_until(qapp, lambda: not s.scoring_busy(), 600)
         report["scored"] = s.model.counts()["scored"]
         report["peak_after_mb"]["scoring"] = round(vmhwm_mb())
+    report["gate_threads"] = sorted(decode_gate.GATE.threads())
+    report["gate_peak_mb"] = round(decode_gate.GATE.peak_held / 2**20)
     report["seconds"] = round(time.monotonic() - t0, 1)
     report["cache_mb"] = round(win.compare.cache.bytes_held() / 2**20, 1)
     report["peak_mb"] = round(vmhwm_mb(), 1)

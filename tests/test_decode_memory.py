@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def banded(monkeypatch):
     """Every PNG takes the banded path, in bands of a few rows."""
     monkeypatch.setattr(imaging, "BANDED_MIN_BYTES", 0)
-    monkeypatch.setattr(imaging, "_STRIP_PIXELS", 3000)
+    monkeypatch.setattr(imaging, "BAND_PIXELS", 3000)
 
 
 def _whole(path, max_side, monkeypatch):

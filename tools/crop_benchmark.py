@@ -207,6 +207,7 @@ def timing(repeat: int, model_name: str | None, threads: int | None = None) -> d
     if analyzer.face_finder is not None:
         # the face detector's part of the maps, per photo, on the same 448-px input
         from aesview.core.preprocess import target_size, to_array
+        from aesview.core.subject import torch_threads
         faces_ms = {}
         for name in (dst, ROOT.parent / "shared" / "photos" / "skimage_astronaut.jpg"):
             im = load_image(name, max_side=analyzer.long_side).image
@@ -214,7 +215,8 @@ def timing(repeat: int, model_name: str | None, threads: int | None = None) -> d
             fruns = []
             for i in range(repeat + 1):
                 t0 = time.perf_counter()
-                analyzer.face_finder.find(small)
+                with torch_threads(analyzer.threads):     # as inside the crop pass
+                    analyzer.face_finder.find(small)
                 if i:
                     fruns.append(1000 * (time.perf_counter() - t0))
             faces_ms[Path(name).name] = ms(fruns)

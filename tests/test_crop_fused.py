@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from aesview.core.fused import FusedStages, PerShapeFrozen, fuse_stages
+from aesview.core.fused import FusedStages, fuse_stages
 from aesview.core.imaging import load_image
 from aesview.core.preprocess import normalize, target_size, to_array
 from aesview.core.subject import TOP_CLASSES, CropAnalyzer
@@ -53,31 +53,12 @@ def test_maps_equal_a_pass_through_the_models_own_stages(analyzer, name):
 
 
 def test_the_fused_copies_hold_no_batchnorm_and_leave_the_model_alone(analyzer):
-    assert isinstance(analyzer._prefix, PerShapeFrozen)
-    for net in (analyzer._prefix.module, analyzer._aes_tail, analyzer._subject_net):
+    for net in (analyzer._prefix, analyzer._aes_tail, analyzer._subject_net):
         assert isinstance(net, FusedStages)
         assert not any(isinstance(m, nn.BatchNorm2d) for m in net.modules())
     own = analyzer.model.net.backbone
     assert sum(isinstance(m, nn.BatchNorm2d) for m in own.modules()) > 40
     assert not any(p is q for p in own.parameters() for q in analyzer._prefix.parameters())
-
-
-def test_the_prefix_is_traced_once_per_shape_and_gives_the_same_output(analyzer):
-    frozen = PerShapeFrozen(analyzer._prefix.module, keep=2)
-    shapes = [(1, 3, 288, 448), (1, 3, 448, 288), (1, 3, 448, 448)]
-    with torch.inference_mode():
-        for shape in shapes:
-            x = torch.rand(shape) * 2 - 1
-            want = analyzer._prefix.module(x)
-            first, again = frozen(x), frozen(x)       # traced and checked, then the trace alone
-            key = (shape, "cpu", "torch.float32")
-            assert frozen._traced[key] is not None
-            for got in (first, again):
-                assert got.shape == want.shape and got.is_contiguous()
-                assert (got - want).abs().max() <= 1e-4 * want.abs().max()
-    assert list(frozen._traced) == [(s, "cpu", "torch.float32") for s in shapes[1:]]   # keep=2
-    x = torch.rand(1, 3, 64, 96)
-    assert torch.equal(frozen(x), analyzer._prefix.module(x))    # outside inference: no trace
 
 
 def test_a_stage_that_cannot_be_folded_is_used_as_it_is():

@@ -7,10 +7,10 @@ plain symmetric padding for the stride-1 ones and becomes the convolution's own.
 tensors in channels-last order the depthwise convolutions run on oneDNN's faster path. Together
 about a quarter off the 448-px pass on this CPU (tools/crop_benchmark.py --timing); the outputs
 equal the original stages' to float rounding, which `fuse_stages` checks before handing a copy out.
-`PerShapeFrozen` goes further for the long shared prefix: a TorchScript trace per input shape,
-frozen and optimised for inference (oneDNN fuses each convolution with its activation), about
-another quarter off that part (25 -> 18 ms at 448 x 288); a photo's shape is one of a few
-(the long side is fixed and the short one a multiple of 32), each traced on its first use.
+A TorchScript trace per input shape, frozen and optimised for inference, took another 7 ms off
+the prefix (25 -> 18 ms at 448 x 288) but cost 0.2-0.6 s per new shape and held the GIL for up
+to 50 ms while tracing (a stall of the GUI thread): a loss for an export of a few hundred picks,
+so it is not used.
 
 The model's own stages are never changed: scoring, training and the maps keep using them.
 """
@@ -18,8 +18,6 @@ The model's own stages are never changed: scoring, training and the maps keep us
 from __future__ import annotations
 
 import copy
-import warnings
-from collections import OrderedDict
 
 import torch
 from torch import nn
@@ -97,46 +95,3 @@ def fuse_stages(stages: list[nn.Module], example: torch.Tensor) -> nn.Module:
     except (RuntimeError, ValueError, AssertionError):
         pass
     return original
-
-
-class PerShapeFrozen(nn.Module):
-    """`module` traced, frozen and optimised for inference once per input shape (the trace holds
-    the shape: "same" padding is computed from it), each checked against `module` on the input
-    it was traced with; a shape whose trace fails or differs runs `module` itself. At most
-    `keep` shapes are held (each a copy of the weights)."""
-
-    def __init__(self, module: nn.Module, keep: int = 4):
-        super().__init__()
-        self.module = module
-        self.keep = keep
-        self._traced: OrderedDict[tuple[tuple[int, ...], str, str], torch.jit.ScriptModule | None] = OrderedDict()
-
-    def _trace(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.jit.ScriptModule | None]:
-        want: torch.Tensor = self.module(x)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")   # TracerWarnings: the shape is fixed on purpose
-                traced = torch.jit.trace(self.module, x, check_trace=False)  # type: ignore[no-untyped-call]
-                frozen = torch.jit.optimize_for_inference(torch.jit.freeze(traced.eval()))
-                got = frozen(x)
-        except (RuntimeError, ValueError, TypeError):
-            return want, None
-        scale = float(want.abs().max()) or 1.0
-        ok = got.shape == want.shape and float((got - want).abs().max()) <= CHECK_RTOL * scale
-        return want, frozen if ok else None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not torch.is_inference_mode_enabled():
-            plain: torch.Tensor = self.module(x)   # traces are made and used for inference only
-            return plain
-        key = (tuple(x.shape), str(x.device), str(x.dtype))
-        if key in self._traced:
-            self._traced.move_to_end(key)
-            frozen = self._traced[key]
-            out: torch.Tensor = self.module(x) if frozen is None else frozen(x)
-            return out.contiguous()
-        out, frozen = self._trace(x)
-        self._traced[key] = frozen
-        while len(self._traced) > self.keep:
-            self._traced.popitem(last=False)
-        return out

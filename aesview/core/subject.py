@@ -40,7 +40,7 @@ import torch
 from PIL import Image
 
 from .backbones import SPECS, Backbone, _lite_imagenet_state, _remap_lite_state, build_backbone
-from .fused import PerShapeFrozen, fuse_stages
+from .fused import fuse_stages
 from .imaging import Photo, load_image
 from .preprocess import normalize, target_size, to_array
 from .weights import LoadedModel
@@ -147,9 +147,8 @@ class CropAnalyzer:
         ex = torch.rand(1, 3, 96, 160, device=self.device) * 2 - 1
         with torch_threads(self.threads), torch.no_grad():
             mine_stages, their_stages = list(mine.stages), list(self.imagenet.stages)
-            prefix = fuse_stages(mine_stages[:self.shared], ex)
-            mid = prefix(ex)
-            self._prefix = PerShapeFrozen(prefix)
+            self._prefix = fuse_stages(mine_stages[:self.shared], ex)
+            mid = self._prefix(ex)
             self._aes_tail = fuse_stages(mine_stages[self.shared:], mid)
             self._subject_net = fuse_stages(their_stages[self.shared:] if self.shared
                                             else their_stages, mid if self.shared else ex)

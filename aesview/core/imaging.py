@@ -459,8 +459,10 @@ def _open_pil(fp: BinaryIO, path: Path, max_side: int | None, fallback_orientati
             return _open_png_bands(fp, path, im, lay, max_side, fallback_orientation, fmt)
         factor = _reduce_factor(im.size, max_side)
         out_bytes = -(-im.size[0] // factor) * -(-im.size[1] // factor) * 4
-        # The frame, then the reduced / 8-bit result and its sRGB or upright copy.
-        with decode_gate.GATE.reserve(need + 2 * out_bytes):
+        # The frame as Pillow holds it (three bands in four bytes), then the reduced / 8-bit
+        # result and its sRGB or upright copy.
+        frame = need + (im.size[0] * im.size[1] if _BYTES_PER_PIXEL.get(im.mode) == 3 else 0)
+        with decode_gate.GATE.reserve(frame + 2 * out_bytes):
             im.load()
             if _grey_filled(im, file_size, full):
                 raise ImageLoadError(path, _TRUNCATED)

@@ -455,6 +455,9 @@ def _open_pil(fp: BinaryIO, path: Path, max_side: int | None, fallback_orientati
                                 max(1, int(np.ceil(full[1] * scale)))))
         need = _check_budget(path, im)
         lay = png_bands.layout(fp, im) if fmt == "PNG" and need > BANDED_MIN_BYTES else None
+        if lay is not None and im.mode == "RGB" and _reduce_factor(full, max_side) == 1 \
+                and not im.info.get("icc_profile"):
+            lay = None          # the frame is the result: bands would only cost time
         if lay is not None:
             return _open_png_bands(fp, path, im, lay, max_side, fallback_orientation, fmt)
         factor = _reduce_factor(im.size, max_side)

@@ -53,6 +53,11 @@ def test_score_is_the_mean_of_the_map(model, folder):
     _, b_aes, _, _ = model.net.head_weights()
     for r in Scorer(model).score_paths(paths):
         logit_diff = float(r.aesam.astype(np.float64).mean() + b_aes[1] - b_aes[0])
+        if r.detail is not None:
+            # The global view's logit is the map's mean; the detail view adds its own exact
+            # shift (core/detail.py; tests/test_detail.py checks that part).
+            assert r.detail.global_logit == pytest.approx(logit_diff, abs=1e-4)
+            logit_diff += r.detail.shift
         assert r.score == pytest.approx(1 / (1 + math.exp(-logit_diff)), abs=1e-4)
 
 

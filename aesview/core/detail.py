@@ -158,7 +158,9 @@ class DetailResult:
         if not n:
             return "At 100 %: the photo is too small for a detail view."
         words = {"noise": "grain", "blur": "softness", "compression": "compression artefacts"}
-        found = [(words.get(c, c), -v) for c, v in self.per_channel_shift().items() if -v >= 0.05]
+        # A channel is named when it costs at least a tenth of a logit (a few points of score
+        # around the middle of the scale).
+        found = [(words.get(c, c), -v) for c, v in self.per_channel_shift().items() if -v >= 0.1]
         seen = f"({n} patch{'es' if n > 1 else ''} looked at)"
         if not found:
             return f"At 100 %: no grain, softness or compression found {seen}."

@@ -31,8 +31,17 @@ import torch
 from PIL import Image
 
 from ..core import defects as K
-from ..core.detail import (DetailHead, DetailSpec, Views, _grey, _laplacian_abs, decode_views, grid_boxes,
-                           patch_features, tile_scores)
+from ..core.detail import (
+    DetailHead,
+    DetailSpec,
+    Views,
+    _grey,
+    _laplacian_abs,
+    decode_views,
+    grid_boxes,
+    patch_features,
+    tile_scores,
+)
 from ..core.imaging import load_image
 from .bursts import NATIVE, TAKES, native_defect, take
 
@@ -271,3 +280,247 @@ def tile_evidence(head: DetailHead, feats: torch.Tensor, batch: int = 2048) -> n
         for i in range(0, len(feats), batch):
             out.append(head(feats[i:i + batch].float()).mean(dim=(2, 3)).numpy())
     return np.concatenate(out) if out else np.zeros((0, 3))
+
+
+# ------------------------------------------------------------------- checks through the scorer
+
+def score_views(scorer, views: Views) -> tuple[float, float]:
+    """(fused score's logit, global logit) of one decoded photo, as the app scores it."""
+    rec = scorer.score_array(views.work, image_size=views.size, detail=views.detail)
+    if rec.detail is not None:
+        return rec.detail.logit, rec.detail.global_logit
+    z = float(np.log(rec.score) - np.log1p(-rec.score))
+    return z, z
+
+
+def _decode(scorer, f: Path) -> Views:
+    return decode_views(f, scorer.long_side, scorer.multiple, scorer.detail)
+
+
+def burst_check_detail(scorer, photos, bursts_per_photo: int = 2, seed: int = 99) -> dict:
+    """training/bursts.py `burst_check` (same takes, same seeds, so the same bursts) scored the
+    way the app scores files: one decode, the global view and, if the model has one, the
+    detail view. Reports the fused and the global-only winners."""
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="aesview-bursts-") as tmp:
+        for p in photos:
+            full = np.asarray(load_image(p).image.convert("RGB"))
+            for b in range(bursts_per_photo):
+                rng = np.random.default_rng([seed, b, len(rows)])
+                zs, gs = [], []
+                for kind in TAKES:
+                    f = Path(tmp) / f"{len(rows)}_{kind}.jpg"
+                    Image.fromarray(take(full, kind, rng)).save(f, quality=92)
+                    z, g = score_views(scorer, _decode(scorer, f))
+                    zs.append(z)
+                    gs.append(g)
+                rows.append({"photo": Path(p).name, "burst": b,
+                             "winner": TAKES[int(np.argmax(zs))],
+                             "winner_global": TAKES[int(np.argmax(gs))],
+                             "z": dict(zip(TAKES, zs)), "z_global": dict(zip(TAKES, gs))})
+    out: dict = {"bursts": len(rows), "rows": rows}
+    for key, col in (("clean_wins", "winner"), ("clean_wins_global", "winner_global")):
+        out[key] = float(np.mean([r[col] == "clean" for r in rows]))
+        beaten: dict[str, int] = {}
+        for r in rows:
+            if r[col] != "clean":
+                beaten[r[col]] = beaten.get(r[col], 0) + 1
+        out[key.replace("clean_wins", "beaten_by")] = beaten
+    return out
+
+
+def native_check(scorer, photos, seed: int = 11) -> dict:
+    """Clean beats its own full-resolution defect (NATIVE families and heavy JPEG), every
+    variant saved as a JPEG and scored through the app's decode; fused and global-only."""
+    wins: dict[str, dict[str, list[bool]]] = {"fused": {}, "global": {}}
+    with tempfile.TemporaryDirectory(prefix="aesview-native-") as tmp:
+        for pi, p in enumerate(photos):
+            full = np.asarray(load_image(p).image.convert("RGB"))
+            rng = np.random.default_rng([seed, pi])
+            clean = None
+            for fam, _sev, img, q in variants(full, rng):
+                f = Path(tmp) / "v.jpg"
+                Image.fromarray(img).save(f, quality=q)
+                z, g = score_views(scorer, _decode(scorer, f))
+                if clean is None:
+                    clean = (z, g)
+                    continue
+                wins["fused"].setdefault(fam, []).append(clean[0] > z)
+                wins["global"].setdefault(fam, []).append(clean[1] > g)
+    return {k: {fam: float(np.mean(v)) for fam, v in d.items()} | {
+        "all": float(np.mean([x for v in d.values() for x in v]))} for k, d in wins.items()}
+
+
+def bokeh_check_native(scorer, photos, radii=(4.0, 8.0), finder=None) -> dict:
+    """Synthetic shallow depth of field made at full resolution (training/bokeh.py's subject
+    mask from the working view, lens blur of `radii` working-size pixels scaled to the photo),
+    saved as JPEG and scored through the app's decode: the score it costs (fused, global)."""
+    from ..core.maps import upsample
+    from .bokeh import SubjectFinder
+    finder = finder or SubjectFinder()
+    rows = {}
+    with tempfile.TemporaryDirectory(prefix="aesview-bokeh-") as tmp:
+        for p in photos:
+            full = np.asarray(load_image(p).image.convert("RGB"))
+            f = Path(tmp) / "b.jpg"
+            Image.fromarray(full).save(f, quality=CLEAN_QUALITY)
+            base = _decode(scorer, f)
+            cz, cg = score_views(scorer, base)
+            h, w = full.shape[:2]
+            m = upsample(finder.mask(base.work), (h, w))[..., None]
+            s = max(h, w) / max(base.work.shape[:2])
+            small = np.asarray(Image.fromarray(full).resize((max(1, w // 4), max(1, h // 4)),
+                                                             Image.Resampling.BOX))
+            out = []
+            for r in radii:
+                bl = K.convolve(small, K.disk_kernel(max(1.0, r * s / 4)))
+                bl_full = np.asarray(Image.fromarray(bl).resize((w, h), Image.Resampling.BICUBIC))
+                img = np.clip(full * m + bl_full * (1 - m) + 0.5, 0, 255).astype(np.uint8)
+                Image.fromarray(img).save(f, quality=CLEAN_QUALITY)
+                z, g = score_views(scorer, _decode(scorer, f))
+                out.append({"radius": r, "cost": _p(cz) - _p(z), "cost_global": _p(cg) - _p(g)})
+            rows[Path(p).name] = out
+    costs = [o["cost"] for v in rows.values() for o in v]
+    gcosts = [o["cost_global"] for v in rows.values() for o in v]
+    return {"max_cost": float(max(costs)), "max_cost_global": float(max(gcosts)),
+            "mean_cost": float(np.mean(costs)), "mean_cost_global": float(np.mean(gcosts)),
+            "per_photo": rows}
+
+
+def _p(z: float) -> float:
+    return float(1 / (1 + np.exp(-z)))
+
+
+def livec_check(scorer, samples) -> dict:
+    """SRCC / PLCC (raw scores) of the fused and global-only scores against people's MOS."""
+    from .evaluate import pearson, spearman
+    zs, gs, mos = [], [], []
+    for s in samples:
+        z, g = score_views(scorer, _decode(scorer, Path(s.path)))
+        zs.append(z)
+        gs.append(g)
+        mos.append(s.mean)
+    ps, pg = [_p(z) for z in zs], [_p(g) for g in gs]
+    return {"n": len(zs), "srcc": spearman(zs, mos), "plcc": pearson(ps, mos),
+            "srcc_global": spearman(gs, mos), "plcc_global": pearson(pg, mos)}
+
+
+# ------------------------------------------------------------------- choosing on validation
+
+def _image_evidence(ds: dict, ev: np.ndarray, n_detail: int, n_smooth: int) -> np.ndarray:
+    """Each image's e (mean over its chosen tiles of the channel-summed evidence)."""
+    from ..core.detail import choose
+    out = np.zeros(len(ds["images"]))
+    for i, im in enumerate(ds["images"]):
+        idx = np.where(ds["image"] == i)[0]
+        if len(idx):
+            pick = choose(im["boxes"], ds["det"][idx], ds["lum"][idx], n_detail, n_smooth)
+            out[i] = ev[idx[pick]].sum(1).mean()
+    return out
+
+
+def validation_figures(photos: dict, bursts: dict, livec: dict, e: tuple, alpha: float) -> dict:
+    """Fused figures on the validation sets for evidence `e` = (photos, bursts, livec)."""
+    from .evaluate import pearson, spearman
+    z = np.array([im["z"] for im in photos["images"]]) - alpha * e[0]
+    clean = {im["photo"]: z[i] for i, im in enumerate(photos["images"]) if im["family"] == "clean"}
+    fam: dict[str, list[bool]] = {}
+    for i, im in enumerate(photos["images"]):
+        if im["family"] != "clean":
+            fam.setdefault(im["family"], []).append(bool(clean[im["photo"]] > z[i]))
+    zb = np.array([im["z"] for im in bursts["images"]]) - alpha * e[1]
+    wins, beaten = [], {}
+    n = len(TAKES)
+    for k in range(0, len(zb), n):
+        w = bursts["images"][k + int(np.argmax(zb[k:k + n]))]["take"]
+        wins.append(w == "clean")
+        if w != "clean":
+            beaten[w] = beaten.get(w, 0) + 1
+    zl = np.array([im["z"] for im in livec["images"]]) - alpha * e[2]
+    mos = np.array([im["mos"] for im in livec["images"]])
+    out = {"bursts": float(np.mean(wins)), "beaten_by": beaten,
+           "clean_beats": float(np.mean([v for vs in fam.values() for v in vs])),
+           "families": {k: float(np.mean(v)) for k, v in fam.items()},
+           "srcc": spearman(zl, mos), "plcc": pearson(1 / (1 + np.exp(-zl)), mos)}
+    out["select"] = (out["bursts"] + out["clean_beats"] + out["srcc"]) / 3
+    return out
+
+
+PATCH_CHOICES = ((1, 0), (2, 0), (3, 0), (4, 0), (1, 1), (2, 1), (3, 1))
+ALPHAS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.75, 1.0, 2.0, 4.0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the tile sets (resumable: each is saved once), train the head at each cut, choose
+    cut, patches and alpha on validation data only, save the head and the choice."""
+    import argparse
+    import json
+
+    from ..core.weights import load_model
+    from .datasets import read_livec
+    from .joint import split_names
+    from .loop import atomic_torch_save
+    from .selfsup import VALIDATION
+    ap = argparse.ArgumentParser(prog="python -m aesview.training.detail", description=main.__doc__)
+    ap.add_argument("--photos", required=True, help="the shared photos folder")
+    ap.add_argument("--livec", required=True, help="the LIVE-C folder (split 0 validation part)")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--model", default="aesview-livec-lite0", help="the global model (its prefix is shared)")
+    ap.add_argument("--decode-side", type=int, default=960)
+    ap.add_argument("--epochs", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    torch.set_num_threads(1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    m = load_model(args.model, device="cpu")
+    norm, photos = m.card.normalization, Path(args.photos)
+    lv = read_livec(args.livec)
+    val_names = set(split_names([s.name for s in lv], 0)["val"])
+    builders = {
+        "train": lambda: build_photo_set(m.net, [photos / n for n in m.card.training["train_photos"]],
+                                         args.decode_side, norm, seed=0),
+        "val": lambda: build_photo_set(m.net, [photos / n for n in VALIDATION], args.decode_side, norm, seed=1),
+        "valbursts": lambda: build_burst_set(m.net, [photos / n for n in VALIDATION], args.decode_side, norm,
+                                             bursts_per_photo=6, seed=7),
+        "livecval": lambda: build_file_set(m.net, [(s.path, s.mean) for s in lv if s.name in val_names],
+                                           args.decode_side, norm),
+    }
+    sets = {}
+    for name, build in builders.items():
+        f = out / f"{name}_{args.decode_side}.pt"
+        if not f.is_file():
+            t0 = time.time()
+            atomic_torch_save(build(), f)
+            log.info("%s tiles built in %.0f s", name, time.time() - t0)
+        sets[name] = torch.load(f, weights_only=False)
+    tr, va, vb, lc = (sets[k] for k in ("train", "val", "valbursts", "livecval"))
+    rows = []
+    for stage in STAGES:
+        f = out / f"head_stage{stage}.pt"
+        if f.is_file():
+            head = DetailHead(tr["feats"][stage].shape[1])
+            head.load_state_dict(torch.load(f, weights_only=True))
+        else:
+            t0 = time.time()
+            head = train_head(tr["feats"][stage], tr["labels"], epochs=args.epochs, seed=args.seed)
+            atomic_torch_save(head.state_dict(), f)
+            log.info("stage %d: head trained in %.0f s", stage, time.time() - t0)
+        ev = [tile_evidence(head.eval(), d["feats"][stage]) for d in (va, vb, lc)]
+        for nd, ns in PATCH_CHOICES:
+            e = tuple(_image_evidence(d, x, nd, ns) for d, x in zip((va, vb, lc), ev))
+            for alpha in ALPHAS:
+                r = validation_figures(va, vb, lc, e, alpha) | {"stage": stage, "detail_patches": nd,
+                                                                "smooth_patches": ns, "alpha": alpha}
+                rows.append(r)
+                log.info("stage %d, %d+%d patches, alpha %.2f: bursts %.3f, clean beats %.3f, SRCC %.4f "
+                         "-> %.4f", stage, nd, ns, alpha, r["bursts"], r["clean_beats"], r["srcc"], r["select"])
+    best = max(rows, key=lambda r: r["select"])
+    (out / "choice.json").write_text(json.dumps({"chosen": best, "all": rows}, indent=1))
+    log.info("chosen on validation: %s", json.dumps(best))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

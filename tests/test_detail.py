@@ -1,0 +1,143 @@
+"""The detail view (core/detail.py) on the shipped weights and real photos: the score is exactly
+the fusion of the global logit and the patch maps' mean, the patches sit where the record says,
+and grain made at full resolution raises the detail evidence."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from aesview.core import defects as K
+from aesview.core import detail as DV
+from aesview.core.cache import ScoreCache
+from aesview.core.preprocess import normalize
+from aesview.core.scoring import Scorer
+from aesview.core.weights import load_model
+from aesview.paths import resources_dir
+
+SAMPLES = resources_dir() / "samples"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "photos"
+
+
+@pytest.fixture(scope="module")
+def model():
+    m = load_model(device="cpu")
+    assert m.card.detail is not None and m.net.detail_head is not None, \
+        "the default model ships with a detail view"
+    return m
+
+
+@pytest.fixture(scope="module")
+def scorer(model):
+    return Scorer(model, workers=0)
+
+
+def test_score_is_the_fusion_of_global_logit_and_patch_maps(model, scorer):
+    path = SAMPLES / "pagoda-high-iso-noise.jpg"
+    rec = scorer.score_one(path)
+    spec, d = model.card.detail, rec.detail
+    assert d is not None and len(d.boxes) == spec.patches
+    # Recompute every step from the file by hand.
+    views = DV.decode_views(path, scorer.long_side, scorer.multiple, spec)
+    net = model.net
+    with torch.inference_mode():
+        out = net(normalize(views.work[None], model.card.normalization))
+        z = float(out.aes_logits[0, 1] - out.aes_logits[0, 0])
+        size = (views.detail.shape[1], views.detail.shape[0])
+        boxes = DV.select_patches(views.work, size, spec)
+        feats = net.backbone(normalize(DV.cut(views.detail, boxes), model.card.normalization),
+                             stop=spec.stage)
+        maps = net.detail_head(feats).numpy()
+    assert d.global_logit == pytest.approx(z, abs=1e-4)
+    np.testing.assert_allclose(d.maps, maps, atol=1e-5)
+    assert (d.maps >= 0).all()
+    fused = z - spec.alpha * maps.sum(axis=1).mean()
+    assert rec.score == pytest.approx(1 / (1 + math.exp(-fused)), abs=1e-5)
+    assert d.score == pytest.approx(rec.score, abs=1e-7)
+    # Each channel's share and each patch's share add up to the whole shift.
+    assert sum(d.per_channel_shift().values()) == pytest.approx(d.shift, abs=1e-6)
+    assert sum(p["logit_shift"] for p in d.explain()["patches"]) == pytest.approx(d.shift, abs=1e-6)
+
+
+def test_patches_sit_where_the_record_and_the_frame_map_say(model, scorer):
+    path = SAMPLES / "nuthatch.jpg"
+    rec = scorer.score_one(path)
+    d, spec = rec.detail, model.card.detail
+    assert d is not None and rec.image_size is not None
+    views = DV.decode_views(path, scorer.long_side, scorer.multiple, spec)
+    h, w = views.detail.shape[:2]
+    assert d.detail_size == (w, h)
+    boxes = d.boxes * np.array([d.scale[0], d.scale[1]] * 2)       # back to detail pixels
+    np.testing.assert_allclose(boxes, np.round(boxes), atol=1e-3)
+    boxes = np.round(boxes).astype(int)
+    assert (boxes[:, 2] - boxes[:, 0] == spec.patch).all() and (boxes[:, 3] - boxes[:, 1] == spec.patch).all()
+    assert (boxes[:, :2] % spec.cell == 0).all() and (boxes[:, 2] <= w).all() and (boxes[:, 3] <= h).all()
+    # The first detail patch is the tile with the most fine detail in the global view.
+    tiles = DV.grid_boxes(w, h, spec.patch, spec.cell)
+    det, _ = DV.tile_scores(views.work, tiles, (w, h))
+    assert tuple(boxes[0]) == tuple(tiles[int(np.argmax(det))])
+    # The frame map holds each patch's alpha-scaled evidence at its place, nothing elsewhere.
+    fm = d.frame_map()
+    covered = np.zeros(fm.shape, bool)
+    for (x0, y0, _, _), m in zip(boxes, d.maps):
+        r, c = y0 // spec.cell, x0 // spec.cell
+        np.testing.assert_allclose(fm[r:r + m.shape[1], c:c + m.shape[2]], d.alpha * m.sum(axis=0),
+                                   atol=1e-5)
+        covered[r:r + m.shape[1], c:c + m.shape[2]] = True
+    assert (fm[~covered] == 0).all()
+    assert -fm[covered].mean() == pytest.approx(d.shift, abs=1e-5)
+
+
+def test_grain_made_at_full_resolution_raises_the_detail_evidence(model, scorer, tmp_path):
+    photo = SHARED / "Kleiber_by_Lukas_Baubkus.jpg"     # a validation photo, 2048 px
+    full = np.asarray(Image.open(photo).convert("RGB"))
+    clean, noisy = tmp_path / "clean.jpg", tmp_path / "noisy.jpg"
+    Image.fromarray(full).save(clean, quality=92)
+    Image.fromarray(K.add_noise(full, 0.04, np.random.default_rng(0))).save(noisy, quality=92)
+    a, b = scorer.score_one(clean), scorer.score_one(noisy)
+    assert a.detail is not None and b.detail is not None
+    noise_a = a.detail.per_channel_shift()["noise"]
+    noise_b = b.detail.per_channel_shift()["noise"]
+    assert noise_b < noise_a - 0.2, (noise_a, noise_b)
+    assert b.detail.evidence > a.detail.evidence
+    assert b.score < b.detail.global_score          # the detail view lowered it
+    assert "grain" in b.detail.sentence()
+
+
+def test_cache_keeps_the_detail_view_exactly(model, tmp_path):
+    cache = ScoreCache(tmp_path / "c.sqlite")
+    scorer = Scorer(model, cache=cache, workers=0)
+    path = str(SAMPLES / "pagoda.jpg")
+    first = scorer.score_one(path)
+    again = scorer.score_one(path)
+    assert again.cached and again.detail is not None and first.detail is not None
+    np.testing.assert_array_equal(again.detail.maps, first.detail.maps)
+    np.testing.assert_array_equal(again.detail.boxes, first.detail.boxes)
+    assert again.detail.score == pytest.approx(again.score, abs=1e-9)
+    cache.close()
+
+
+def test_global_only_scorer_is_the_old_path(model):
+    off = Scorer(model, detail=False, workers=0)
+    rec = off.score_one(SAMPLES / "pagoda.jpg")
+    assert rec.detail is None and off.model_id.endswith(":global")
+
+
+def test_score_json_says_how_much_the_detail_view_moved_the_score(tmp_path, capsys):
+    from aesview.cli import main
+    assert main(["score", str(SAMPLES / "pagoda-high-iso-noise.jpg"), "--json", "--no-cache",
+                 "--quiet", "--device", "cpu", "--maps", str(tmp_path)]) == 0
+    entry = json.loads(capsys.readouterr().out)["images"][0]
+    d = entry["detail"]
+    assert d["score"] == pytest.approx(entry["score"], abs=1e-6)
+    z = math.log(d["global_score"] / (1 - d["global_score"])) + d["logit_shift"]
+    assert entry["score"] == pytest.approx(1 / (1 + math.exp(-z)), abs=1e-5)
+    assert set(d["by_channel"]) == set(DV.CHANNELS) and d["words"].startswith("At 100 %")
+    npz = np.load(entry["maps"])
+    assert npz["detail_maps"].shape[0] == len(d["patches"]) and npz["detail_map"].ndim == 2

@@ -80,6 +80,8 @@ def ablations(files: list[Path], rounds: int = 2) -> list[tuple[str, float]]:
         ("shipped settings (batch 8, reduced decode, 2 decode threads, inference_mode)",
          lambda: Scorer(model)),
         ("batch size 1", lambda: Scorer(model, batch_size=1)),
+        ("global view only (no detail view: smaller JPEG draft, no patches)",
+         lambda: Scorer(model, detail=False)),
         ("full-resolution decode", lambda: Scorer(model, reduced_decode=False)),
         ("no decode/inference overlap (decode inline)", lambda: Scorer(model, workers=0)),
         ("torch.no_grad instead of inference_mode", no_grad_scorer),

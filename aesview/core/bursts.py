@@ -204,6 +204,9 @@ class BestParams:
     w_exposure: float = 1.0    # per stop away from the group's middle exposure
     w_clipped: float = 1.0     # per share of clipped pixels beyond the group's least
     w_edge: float = 1.0        # per share of subject mass on the edge beyond the group's least
+    # per unit of logit the detail view (core/detail.py) took beyond the group's cleanest frame:
+    # grain raises the fine-band "sharpness" above, and only the look at 100 % tells it apart.
+    w_detail: float = 1.0
 
 
 QUALITY_SIDE = 2048
@@ -304,9 +307,12 @@ def frame_merits(records: Sequence[ScoreRecord], qualities: Sequence[FrameQualit
     mid_ev = float(np.median([q.exposure_ev for q in have])) if have else 0.0
     min_clip = min((q.clipped for q in have), default=0.0)
     min_edge = min((q.edge_subject for q in have), default=0.0)
+    least_detail_cost = max((r.detail.shift for r in records if r.detail is not None), default=0.0)
     out = []
     for rec, q in zip(records, qualities):
         merit = params.w_score * (rec.score if rec.score is not None else 0.0)
+        if rec.detail is not None:
+            merit += params.w_detail * (rec.detail.shift - least_detail_cost)
         if q is not None:
             merit += params.w_sharp * float(np.log(max(q.sharpness, 1e-6) / max(max_sharp, 1e-6)))
             merit -= params.w_exposure * abs(q.exposure_ev - mid_ev)

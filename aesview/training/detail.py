@@ -244,6 +244,52 @@ def build_file_set(net, files: list[tuple[str, float]], decode_side: int, norm) 
     return _stack(rows, images)
 
 
+def bokeh_image(full: np.ndarray, work: np.ndarray, finder, radius: float) -> np.ndarray:
+    """Synthetic shallow depth of field at full resolution: training/bokeh.py's subject mask
+    (from the working view), lens blur of `radius` working-size pixels scaled to the photo
+    (made at a quarter of the size and enlarged: at these radii the two look alike)."""
+    from ..core import defects as K
+    from ..core.maps import upsample
+    h, w = full.shape[:2]
+    m = upsample(finder.mask(work), (h, w))[..., None]
+    s = max(h, w) / max(work.shape[:2])
+    small = np.asarray(Image.fromarray(full).resize((max(1, w // 4), max(1, h // 4)), Image.Resampling.BOX))
+    bl = K.convolve(small, K.disk_kernel(max(1.0, radius * s / 4)))
+    bl_full = np.asarray(Image.fromarray(bl).resize((w, h), Image.Resampling.BICUBIC))
+    out: np.ndarray = np.clip(full * m + bl_full * (1 - m) + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
+def build_bokeh_set(net, photos: list[Path], decode_side: int, norm, radii=(4.0, 8.0)) -> dict:
+    """Tiles + global z of each photo and its full-resolution synthetic bokeh versions."""
+    from .bokeh import SubjectFinder
+    finder = SubjectFinder()
+    rows: dict[str, list] = {"feats": [], "det": [], "lum": [], "image": [], "labels": []}
+    images: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="aesview-detail-") as tmp:
+        for p in photos:
+            full = np.asarray(load_image(p).image.convert("RGB"))
+            clean = through(full, CLEAN_QUALITY, Path(tmp), decode_side)
+            works = []
+            for r in (0.0, *radii):
+                v = clean if r == 0 else through(bokeh_image(full, clean.work, finder, r), CLEAN_QUALITY,
+                                                 Path(tmp), decode_side)
+                assert v.detail is not None
+                boxes = _tiles(v)
+                det, lum = tile_scores(v.work, boxes, (v.detail.shape[1], v.detail.shape[0]))
+                rows["feats"].append(_features(net.backbone, _cut(v.detail, boxes), norm))
+                rows["det"].append(det)
+                rows["lum"].append(lum)
+                rows["image"].append(np.full(len(boxes), len(images)))
+                rows["labels"].append(np.full((len(boxes), 3), np.nan, np.float32))
+                images.append({"photo": p.name, "radius": r, "boxes": boxes,
+                               "detail_size": [v.detail.shape[1], v.detail.shape[0]]})
+                works.append(v.work)
+            for i, zz in enumerate(global_z(net, works, norm)):
+                images[len(images) - len(works) + i]["z"] = float(zz)
+    return _stack(rows, images)
+
+
 # ------------------------------------------------------------------------------- the head
 
 def train_head(feats: torch.Tensor, labels: np.ndarray, epochs: int = 300, lr: float = 0.01,
@@ -255,7 +301,9 @@ def train_head(feats: torch.Tensor, labels: np.ndarray, epochs: int = 300, lr: f
     head = DetailHead(feats.shape[1])
     with torch.no_grad():
         head.conv.weight.mul_(0.1)
-        head.conv.bias.fill_(0.1)
+        bias = head.conv.bias
+        assert bias is not None
+        bias.fill_(0.1)
     y = torch.from_numpy(np.nan_to_num(labels, nan=0.0)).float()
     known = torch.from_numpy(~np.isnan(labels)).float()
     pos = (y * known).sum(0).clamp(min=1)
@@ -429,7 +477,8 @@ def validation_figures(photos: dict, bursts: dict, livec: dict, e: tuple, alpha:
         if im["family"] != "clean":
             fam.setdefault(im["family"], []).append(bool(clean[im["photo"]] > z[i]))
     zb = np.array([im["z"] for im in bursts["images"]]) - alpha * e[1]
-    wins, beaten = [], {}
+    wins: list[bool] = []
+    beaten: dict[str, int] = {}
     n = len(TAKES)
     for k in range(0, len(zb), n):
         w = bursts["images"][k + int(np.argmax(zb[k:k + n]))]["take"]
@@ -438,12 +487,13 @@ def validation_figures(photos: dict, bursts: dict, livec: dict, e: tuple, alpha:
             beaten[w] = beaten.get(w, 0) + 1
     zl = np.array([im["z"] for im in livec["images"]]) - alpha * e[2]
     mos = np.array([im["mos"] for im in livec["images"]])
-    out = {"bursts": float(np.mean(wins)), "beaten_by": beaten,
-           "clean_beats": float(np.mean([v for vs in fam.values() for v in vs])),
-           "families": {k: float(np.mean(v)) for k, v in fam.items()},
-           "srcc": spearman(zl, mos), "plcc": pearson(1 / (1 + np.exp(-zl)), mos)}
-    out["select"] = (out["bursts"] + out["clean_beats"] + out["srcc"]) / 3
-    return out
+    bursts_won = float(np.mean(wins))
+    clean_beats = float(np.mean([v for vs in fam.values() for v in vs]))
+    srcc = spearman(zl, mos)
+    return {"bursts": bursts_won, "beaten_by": beaten, "clean_beats": clean_beats,
+            "families": {k: float(np.mean(v)) for k, v in fam.items()},
+            "srcc": srcc, "plcc": pearson(1 / (1 + np.exp(-zl)), mos),
+            "select": (bursts_won + clean_beats + srcc) / 3}
 
 
 PATCH_CHOICES = ((1, 0), (2, 0), (3, 0), (4, 0), (1, 1), (2, 1), (3, 1))
@@ -484,8 +534,8 @@ def main(argv: list[str] | None = None) -> int:
         "val": lambda: build_photo_set(m.net, [photos / n for n in VALIDATION], args.decode_side, norm, seed=1),
         "valbursts": lambda: build_burst_set(m.net, [photos / n for n in VALIDATION], args.decode_side, norm,
                                              bursts_per_photo=6, seed=7),
-        "livecval": lambda: build_file_set(m.net, [(s.path, s.mean) for s in lv if s.name in val_names],
-                                           args.decode_side, norm),
+        "livecval": lambda: build_file_set(m.net, [(str(s.path), float(s.mean or 0.0)) for s in lv
+                                                   if s.name in val_names], args.decode_side, norm),
     }
     sets = {}
     for name, build in builders.items():

@@ -99,6 +99,8 @@ class Bindings(QObject):
         s.scoringStarted.connect(win.score_progress.begin)
         s.scoringProgress.connect(self._score_progress)
         s.scoringEnded.connect(lambda _c: win.score_progress.end())
+        s.scoringStarted.connect(lambda _text, _n: self._scoring_state(True))
+        s.scoringEnded.connect(lambda _c: self._scoring_state(False))
         s.deviceChanged.connect(self._device_changed)
         win.score_progress.cancelRequested.connect(s.cancel_scoring)
         ops = s.operations
@@ -170,6 +172,7 @@ class Bindings(QObject):
         self._options()
         self._overlay(win.explanation.overlay())     # the legend says the restored scale at once
         self._undo_state(False, False)
+        self._scoring_state(self.session.scoring_busy())
         self._fill_recent_menu()
         self._update_empty_text()
 
@@ -357,6 +360,9 @@ class Bindings(QObject):
             self.win.dialogs.ask_custom_aspect()
         else:
             self.win.crop.set_aspect(key)
+
+    def _scoring_state(self, busy: bool) -> None:
+        self.win.actions_by_name["cancel_scoring"].setEnabled(busy)   # Esc, too, only then
 
     def _undo_state(self, can_undo: bool, can_redo: bool) -> None:
         self.win.actions_by_name["undo"].setEnabled(can_undo)

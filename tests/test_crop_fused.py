@@ -107,3 +107,24 @@ def test_a_face_over_the_smallest_size_is_found_as_from_16_px(side):
     assert len(found) == 1 and found[0][4] >= 0.9
     assert found[0][3] - found[0][1] > MIN_FACE_PX
     assert max(abs(a - b) for a, b in zip(found[0][:4], boxes[0])) < 0.5
+
+
+def test_a_model_that_changed_its_early_stages_gets_two_full_passes_with_the_same_maps():
+    """A retrained model whose first stages differ from ImageNet's shares nothing: both networks
+    run whole (each fused), and the maps equal passes through the unfused networks."""
+    model = load_model(device="cpu")
+    with torch.no_grad():
+        model.net.backbone.stages[0][0].weight.mul_(1.01)
+    analyzer = CropAnalyzer(model, faces=False)
+    assert analyzer.shared == 0
+    assert isinstance(analyzer._aes_tail, FusedStages) and isinstance(analyzer._subject_net, FusedStages)
+    photo = load_image(shared_photo("Kleiber_by_Lukas_Baubkus.jpg"), max_side=analyzer.long_side)
+    arr = to_array(photo.image, target_size(*photo.image.size, analyzer.long_side, analyzer.multiple))
+    with torch.inference_mode():
+        feats = model.net.backbone(normalize(arr[None], analyzer.norm))[0]
+        f = analyzer.imagenet(normalize(arr[None], analyzer.imagenet_norm))[0]
+        aesam = torch.einsum("c,chw->hw", analyzer.w_diff, feats).numpy()
+        probs = torch.softmax(analyzer.fc_w @ f.mean(dim=(1, 2)) + analyzer.fc_b, dim=0)
+    maps = analyzer.analyze_photo(photo)
+    assert abs(maps.aesam - aesam).max() <= 1e-4 * abs(aesam).max()
+    assert [c for c, _ in maps.classes] == [int(i) for i in torch.topk(probs, TOP_CLASSES).indices]

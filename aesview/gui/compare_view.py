@@ -15,13 +15,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QPointF, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QImage, QKeyEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from ..core.bursts import subject_peak
 from ..core.settings import FULL_IMAGE_CACHE_BYTES
 from .messages import PhotoLoaded, WorkerSignals
+from .pools import WorkerPool
 from .session import Session
 from .viewer import PhotoView
 from .workers import PhotoLoadTask
@@ -53,9 +54,8 @@ class FullImageCache(QObject):
         super().__init__(parent)
         self.capacity_bytes = capacity_bytes
         self.signals = WorkerSignals(self)
-        self.pool = QThreadPool(self)
         # one load at a time: two 48 MP decodes at once would be two frames in flight
-        self.pool.setMaxThreadCount(1)
+        self.pool = WorkerPool(self, 1)
         self._images: OrderedDict[str, Loaded] = OrderedDict()
         self._held = 0
         self._asked: set[str] = set()
@@ -102,7 +102,7 @@ class FullImageCache(QObject):
         self.ready.emit(msg.path)
 
     def shutdown(self) -> None:
-        self.pool.clear()
+        self.pool.close()
         self.pool.waitForDone()
 
 

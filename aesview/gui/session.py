@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, QThread, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, QThread, QTimer, Signal
 
 from ..core import choices
 from ..core.memory import pin_mmap_threshold
@@ -32,6 +32,7 @@ from .messages import (
 )
 from .operations import OperationRunner
 from .photo_model import PhotoItem, PhotoListModel, PhotoProxy, Role
+from .pools import WorkerPool
 from .thumbnails import ThumbnailQueue
 from .workers import PhotoLoadTask, ScoreJob, ScoringService
 
@@ -78,14 +79,10 @@ class Session(QObject):
 
         pin_mmap_threshold()           # freed photo buffers go back to the system (issue 13)
         self.signals = WorkerSignals(self)
-        self.thumb_pool = QThreadPool(self)
-        self.thumb_pool.setMaxThreadCount(max(2, min(THUMBNAIL_THREADS, QThread.idealThreadCount())))
-        self.photo_pool = QThreadPool(self)
-        self.photo_pool.setMaxThreadCount(1)
-        self.sidecar_pool = QThreadPool(self)   # one thread: reads and writes land in order
-        self.sidecar_pool.setMaxThreadCount(1)
-        self.job_pool = QThreadPool(self)
-        self.job_pool.setMaxThreadCount(1)
+        self.thumb_pool = WorkerPool(self, max(2, min(THUMBNAIL_THREADS, QThread.idealThreadCount())))
+        self.photo_pool = WorkerPool(self, 1)
+        self.sidecar_pool = WorkerPool(self, 1)   # one thread: reads and writes land in order
+        self.job_pool = WorkerPool(self, 1)
         self.thumbs = ThumbnailQueue(self.thumb_pool, self.signals)
         self.scoring = ScoringService(cache_factory, self)
         self.operations = OperationRunner(self.signals, self.job_pool, self.sidecar_pool, self)
@@ -388,9 +385,10 @@ class Session(QObject):
         self.generation += 1           # late results are dropped from here on
         self.operations.cancel_all()
         self.thumbs.reset(-1, [], 0, None)
-        self.thumb_pool.clear()
-        self.photo_pool.clear()
+        self.thumb_pool.close()
+        self.photo_pool.close()
         if not self.scoring.shutdown():
             self.log("error", "the scoring thread did not stop in time")
         for pool in (self.thumb_pool, self.photo_pool, self.sidecar_pool, self.job_pool):
-            pool.waitForDone()
+            pool.waitForDone()          # queued sidecar writes and operations land first
+            pool.close()

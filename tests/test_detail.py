@@ -141,3 +141,16 @@ def test_score_json_says_how_much_the_detail_view_moved_the_score(tmp_path, caps
     assert set(d["by_channel"]) == set(DV.CHANNELS) and d["words"].startswith("At 100 %")
     npz = np.load(entry["maps"])
     assert npz["detail_maps"].shape[0] == len(d["patches"]) and npz["detail_map"].ndim == 2
+
+
+def test_grain_found_at_100_percent_keeps_the_noisy_take_from_being_best(scorer):
+    # The bundled sample shoot's pagoda pair: grain inflates the fine-band sharpness the best
+    # frame also weighs, and the global view alone scores the two takes alike.
+    from aesview.core import bursts as B
+    paths = [str(SAMPLES / "pagoda.jpg"), str(SAMPLES / "pagoda-high-iso-noise.jpg")]
+    recs = [scorer.score_one(p) for p in paths]
+    assert recs[0].score > recs[1].score
+    peak = B.group_peak(recs)
+    qualities = [B.frame_quality(p, r, peak=peak) for p, r in zip(paths, recs)]
+    assert qualities[1].sharpness > qualities[0].sharpness      # what misled the choice
+    assert B.best_frame(paths, recs, qualities) == paths[0]

@@ -204,9 +204,10 @@ class BestParams:
     w_exposure: float = 1.0    # per stop away from the group's middle exposure
     w_clipped: float = 1.0     # per share of clipped pixels beyond the group's least
     w_edge: float = 1.0        # per share of subject mass on the edge beyond the group's least
-    # per unit of logit the detail view (core/detail.py) took beyond the group's cleanest frame:
-    # grain raises the fine-band "sharpness" above, and only the look at 100 % tells it apart.
-    w_detail: float = 1.0
+    # per unit of logit the detail view's noise channel (core/detail.py) took beyond the group's
+    # least grainy frame: grain raises the fine-band "sharpness" above, and only the look at
+    # 100 % tells it apart.
+    w_grain: float = 1.0
 
 
 QUALITY_SIDE = 2048
@@ -298,6 +299,13 @@ def frame_quality(path: str | os.PathLike[str], record: ScoreRecord,
     return FrameQuality(sharp, ev, clipped, _edge_share(record))
 
 
+def _grain_cost(record: ScoreRecord) -> float | None:
+    """The logit the detail view's noise channel took from this frame (>= 0), if it has one."""
+    if record.detail is None:
+        return None
+    return -record.detail.per_channel_shift().get("noise", 0.0)
+
+
 def frame_merits(records: Sequence[ScoreRecord], qualities: Sequence[FrameQuality | None],
                  params: BestParams = BestParams()) -> list[float]:
     """One number per frame of a group, higher is better; the parts are relative to the
@@ -307,12 +315,13 @@ def frame_merits(records: Sequence[ScoreRecord], qualities: Sequence[FrameQualit
     mid_ev = float(np.median([q.exposure_ev for q in have])) if have else 0.0
     min_clip = min((q.clipped for q in have), default=0.0)
     min_edge = min((q.edge_subject for q in have), default=0.0)
-    least_detail_cost = max((r.detail.shift for r in records if r.detail is not None), default=0.0)
+    grain = [_grain_cost(r) for r in records]
+    least_grain = min((g for g in grain if g is not None), default=0.0)
     out = []
-    for rec, q in zip(records, qualities):
+    for rec, q, g in zip(records, qualities, grain):
         merit = params.w_score * (rec.score if rec.score is not None else 0.0)
-        if rec.detail is not None:
-            merit += params.w_detail * (rec.detail.shift - least_detail_cost)
+        if g is not None:
+            merit -= params.w_grain * (g - least_grain)
         if q is not None:
             merit += params.w_sharp * float(np.log(max(q.sharpness, 1e-6) / max(max_sharp, 1e-6)))
             merit -= params.w_exposure * abs(q.exposure_ev - mid_ev)

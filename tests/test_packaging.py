@@ -103,6 +103,8 @@ def test_wheel_lists_model_card_and_samples(wheel_install):
     assert len(samples) >= 2
     for name in samples + ["ATTRIBUTION.md"]:
         assert f"aesview/resources/samples/{name}" in names, name
+    # what exiftool needs to write a rejected photo's stars into the photo (core.embedded_xmp)
+    assert "aesview/resources/exiftool/aesview.config" in names
     # nothing of the checkout's layout leaks out: the data lives only inside the package
     assert not [n for n in names if n.startswith(("resources/", "weights/", "tools/"))]
     assert not [n for n in names if n.endswith(".part")]

@@ -59,8 +59,10 @@ def _open_and_show(qapp, win, folder):
     return win.viewer.path == path and win.viewer.photo.full is not None
 
 
-def test_budget_typed_in_preferences_decides_what_is_refused(qtbot, qapp, tmp_path, monkeypatch,
-                                                             budget_reset):
+# monkeypatch before qtbot: qtbot closes the windows at teardown (saving their settings), and
+# must do so while AESVIEW_CONFIG_DIR still points at tmp_path, not at the user's own settings.
+def test_budget_typed_in_preferences_decides_what_is_refused(monkeypatch, tmp_path, budget_reset,
+                                                             qtbot, qapp):
     folder = isolate_gui(tmp_path, monkeypatch)
     png_zeros(folder / NAME, 4000, 3000, 6)
     win = MainWindow(Settings(sort_key="name"))
@@ -93,7 +95,7 @@ def test_budget_typed_in_preferences_decides_what_is_refused(qtbot, qapp, tmp_pa
     again.close()
 
 
-def test_environment_wins_over_the_setting(qtbot, tmp_path, monkeypatch, budget_reset):
+def test_environment_wins_over_the_setting(monkeypatch, tmp_path, budget_reset, qtbot):
     isolate_gui(tmp_path, monkeypatch)
     monkeypatch.setenv(imaging.BUDGET_ENV, "300")
     win = MainWindow(Settings(max_megapixels=20))

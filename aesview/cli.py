@@ -38,6 +38,9 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
                    help=f"working size: the long side the network sees, {SIZE_RANGE[0]}-{SIZE_RANGE[1]} "
                         "(default: the model card's)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the score cache")
+    p.add_argument("--no-detail", action="store_true",
+                   help="score with the global view alone, without the look at 100 %% (faster; the "
+                        "scores are those of the model without its detail view)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,7 +114,7 @@ def _load(args):
               "and maps mean nothing", file=sys.stderr)
     cache = None if args.no_cache else ScoreCache()
     return model, Scorer(model, long_side=args.size, batch_size=getattr(args, "batch_size", 8),
-                         cache=cache)
+                         cache=cache, detail=not getattr(args, "no_detail", False))
 
 
 def expand_paths(paths: list[str], recursive: bool) -> list[str]:

@@ -55,10 +55,15 @@ def test_score_is_the_fusion_of_global_logit_and_patch_maps(model, scorer):
                              stop=spec.stage)
         maps = net.detail_head(feats).numpy()
     assert d.global_logit == pytest.approx(z, abs=1e-4)
-    np.testing.assert_allclose(d.maps, maps, atol=1e-5)
+    # The scorer runs the patches through a channels-last copy of the same stages (faster):
+    # equal to float rounding.
+    np.testing.assert_allclose(d.maps, maps, atol=1e-4)
     assert (d.maps >= 0).all()
     fused = z - spec.alpha * maps.sum(axis=1).mean()
     assert rec.score == pytest.approx(1 / (1 + math.exp(-fused)), abs=1e-5)
+    # and exactly the fusion of its own maps
+    assert math.log(rec.score / (1 - rec.score)) == pytest.approx(
+        d.global_logit - spec.alpha * float(d.maps.astype(np.float64).sum(axis=1).mean()), abs=1e-6)
     assert d.score == pytest.approx(rec.score, abs=1e-7)
     # Each channel's share and each patch's share add up to the whole shift.
     assert sum(d.per_channel_shift().values()) == pytest.approx(d.shift, abs=1e-6)
@@ -154,3 +159,11 @@ def test_grain_found_at_100_percent_keeps_the_noisy_take_from_being_best(scorer)
     qualities = [B.frame_quality(p, r, peak=peak) for p, r in zip(paths, recs)]
     assert qualities[1].sharpness > qualities[0].sharpness      # what misled the choice
     assert B.best_frame(paths, recs, qualities) == paths[0]
+
+
+def test_no_detail_flag_scores_with_the_global_view_alone(capsys):
+    from aesview.cli import main
+    assert main(["score", str(SAMPLES / "pagoda-high-iso-noise.jpg"), "--json", "--no-cache",
+                 "--quiet", "--device", "cpu", "--no-detail"]) == 0
+    entry = json.loads(capsys.readouterr().out)["images"][0]
+    assert "detail" not in entry and 0 <= entry["score"] <= 1

@@ -61,6 +61,8 @@ class Scorer:
         self.workers = max(0, workers)
         self.reduced_decode = reduced_decode
         self.detail = model.card.detail if detail and model.net.detail_head is not None else None
+        self._prefix = DV.Prefix(model.net.backbone, self.detail.stage).eval() \
+            if self.detail is not None else None
         w_aes, _, w_att, _ = (torch.from_numpy(a).to(model.device) for a in model.net.head_weights())
         self._w_diff = w_aes[HIGH] - w_aes[LOW]
         self._w_high = w_aes[HIGH]
@@ -138,7 +140,8 @@ class Scorer:
                 owner.append(i)
         if not patches:
             return out
-        feats = DV.patch_features(self.model.net.backbone, np.concatenate(patches),
+        assert self._prefix is not None
+        feats = DV.patch_features(self._prefix, np.concatenate(patches),
                                   self.model.card.normalization, spec.stage, self.model.device)
         maps = head(feats.float()).cpu().numpy()
         at = 0

@@ -117,5 +117,14 @@ def test_an_empty_folder_and_an_empty_filter_say_what_to_do(qtbot, isolated, mon
     assert win.session.proxy.rowCount() == 0
     assert "P picks" in win.grid.empty_text and "All photos" in win.grid.empty_text
     assert "2 photos" in win.counts_label.text() and "0 shown" in win.counts_label.text()
+    # every filter says why the grid is empty, not only "Show: All photos brings back…"
+    for name in ("colour_yellow", "rejected", "stars"):
+        win.filter_combo.setCurrentIndex(win.filter_combo.findData(name))
+        assert win.session.proxy.rowCount() == 0
+        first = win.grid.empty_text.split("\n\n")[0]
+        assert first and "All photos" not in first, (name, win.grid.empty_text)
+    assert "Yellow" not in win.grid.empty_text
+    win.filter_combo.setCurrentIndex(win.filter_combo.findData("colour_yellow"))
+    assert win.grid.empty_text.startswith("No photo has a Yellow label.")
     win.filter_combo.setCurrentIndex(win.filter_combo.findData("all"))
     assert win.session.proxy.rowCount() == 2

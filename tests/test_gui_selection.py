@@ -98,3 +98,28 @@ def test_undo_stays_on_the_photo_when_it_was_part_of_the_edit(qtbot, qapp, tmp_p
     assert wait_until(qapp, lambda: s.current_path() == paths[2] and cull.settled(), 10)
     assert not cull.decision(paths[2]).picked
     win.close()
+
+
+def test_an_empty_view_has_no_scroll_bars(qtbot, qapp, tmp_path, monkeypatch):
+    """Seen under Xvfb: at 100 %, a filter that shows nothing left the last photo's scroll bars
+    round the empty dark view."""
+    folder = isolate_gui(tmp_path, monkeypatch)
+    Image.fromarray(np.random.default_rng(2).integers(0, 255, (900, 1200, 3), np.uint8)).save(
+        folder / "big.jpg")
+    win = MainWindow(Settings())
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    s, v = win.session, win.viewer
+    s.open_folder(folder)
+    assert wait_until(qapp, lambda: v.full_size == (1200, 900) and v.photo.full is not None, 20)
+    v.zoom_100()
+    qapp.processEvents()
+    assert v.horizontalScrollBar().maximum() > 0
+    win.filter_combo.setCurrentIndex(win.filter_combo.findData("picks"))   # none: empty
+    qapp.processEvents()
+    assert s.proxy.rowCount() == 0 and v.path is None
+    assert v.horizontalScrollBar().maximum() == 0 and v.verticalScrollBar().maximum() == 0
+    win.filter_combo.setCurrentIndex(win.filter_combo.findData("all"))
+    assert wait_until(qapp, lambda: v.path is not None, 10)
+    win.close()

@@ -221,7 +221,10 @@ class Bindings(QObject):
             text = {"picks": "No picks yet: P picks the selected photo.",
                     "rejected": "No rejected photos.",
                     "not_rejected": "Every photo of this shoot is rejected.",
+                    "unflagged": "Every photo of this shoot is picked or rejected.",
                     "stars": f"No photo has {win.stars_spin.value()} ★ or more."}.get(name, "")
+            if not text and name.startswith("colour_"):
+                text = f"No photo has a {win.filter_combo.currentText()}."
             text += "\n\nShow: All photos brings back the whole shoot."
         win.grid.set_empty_text(text)
 

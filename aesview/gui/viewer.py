@@ -113,6 +113,9 @@ class PhotoView(QGraphicsView):
         self.overlay.setPixmap(QPixmap())
         self._overlay_source = None
         self.crop.hide()
+        # no photo, nothing to scroll (a filter that shows nothing left the last photo's
+        # scroll bars round an empty view); the zoom itself stays for keep_zoom
+        self.scene().setSceneRect(QRectF(0, 0, 1, 1))
 
     def show_image(self, path: str, preview: QImage, full_size: tuple[int, int] | None,
                    full: QImage | None = None) -> None:

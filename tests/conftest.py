@@ -3,7 +3,9 @@ pattern (every flip and turn of it is distinguishable) and a wide-gamut ICC prof
 
 from __future__ import annotations
 
+import os
 import struct
+import tempfile
 
 import numpy as np
 import pytest
@@ -11,6 +13,13 @@ import pytest
 from tests.gui_support import use_test_screen
 
 use_test_screen()      # before pytest-qt makes the QApplication, whatever the environment says
+
+# A window that qtbot closes after a test's monkeypatch was undone still saves its settings, and
+# a subprocess may be started without the per-test folders: both must land in a throwaway folder,
+# never in the user's own config or cache (the CLI reads the saved settings).
+_SESSION_DIR = tempfile.mkdtemp(prefix="aesview-tests-")
+for _name, _sub in (("AESVIEW_CONFIG_DIR", "config"), ("AESVIEW_CACHE_DIR", "cache")):
+    os.environ.setdefault(_name, os.path.join(_SESSION_DIR, _sub))
 
 
 def pattern_array(w: int, h: int) -> np.ndarray:

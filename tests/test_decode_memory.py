@@ -258,3 +258,27 @@ def test_loader_threads_go_through_the_gate(tmp_path, monkeypatch):
     assert not errors
     assert gate.peak_held <= gate.budget
     assert gate.threads() == {f"loader-{i}" for i in range(4)}
+
+
+def test_banded_png_orientation_from_xmp_or_imagemagick_text(tmp_path, monkeypatch, banded):
+    """Pillow also reads the orientation from XMP and from ImageMagick's "Raw profile type exif"
+    text; the banded path turns those photos upright too."""
+    from PIL import PngImagePlugin
+    exif = Image.Exif()
+    exif[imaging.ORIENTATION_TAG] = 6
+    raw = exif.tobytes()
+    xmp = PngImagePlugin.PngInfo()
+    xmp.add_itxt("XML:com.adobe.xmp",
+                 '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/'
+                 '1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:tiff="http://ns.adobe.com/'
+                 'tiff/1.0/" tiff:Orientation="6"/></rdf:RDF></x:xmpmeta>')
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Raw profile type exif", f"\nexif\n{len(raw):8d}\n" + raw.hex())
+    for name, pnginfo in {"xmp": xmp, "text": text}.items():
+        path = tmp_path / f"{name}.png"
+        Image.fromarray(_photo(120, 80)).save(path, pnginfo=pnginfo)
+        got = imaging.load_image(path, max_side=60)
+        want = _whole(path, 60, monkeypatch)
+        assert got.image.size == want.image.size == (40, 60), name
+        assert got.size == want.size == (80, 120), name
+        assert np.array_equal(np.asarray(got.image), np.asarray(want.image)), name

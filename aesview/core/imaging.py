@@ -516,7 +516,7 @@ def _open_png_bands(fp: BinaryIO, path: Path, im: Image.Image, lay: png_bands.La
         exif = info.get("exif") or lay.exif
         if exif:
             info["exif"] = exif
-        orientation = _exif_orientation(exif)
+        orientation = _info_orientation(info)
         if orientation == 1:
             orientation = fallback_orientation
         out = orient(out, orientation)
@@ -524,17 +524,12 @@ def _open_png_bands(fp: BinaryIO, path: Path, im: Image.Image, lay: png_bands.La
     return _Decoded(out, full, orientation, info, fmt)
 
 
-def _exif_orientation(exif: bytes | None) -> int:
-    """The orientation in an EXIF block (1 when there is none, or it cannot be read)."""
-    if not exif:
-        return 1
-    try:
-        e = Image.Exif()
-        e.load(bytes(exif))
-        value = int(e.get(ORIENTATION_TAG, 1))
-    except Exception:  # a broken EXIF block must not cost the photo
-        return 1
-    return value if value in _TRANSPOSE else 1
+def _info_orientation(info: dict[str, Any]) -> int:
+    """The orientation _orientation reads (EXIF, ImageMagick's "Raw profile type exif" text,
+    XMP), from an info dict alone: a PNG's own getexif() would decode the whole frame."""
+    carrier = Image.new("1", (1, 1))
+    carrier.info.update(info)
+    return _orientation(carrier)
 
 
 def _as_load_error(path: Path, e: BaseException) -> BaseException:

@@ -286,9 +286,9 @@ class Session(QObject):
         if current.isValid() and not self.selection.isSelected(current):
             # The filter hid the current photo and Qt moved "current" to a neighbour without
             # selecting it: the keys would act on a photo the grid does not highlight.
-            rest = sorted(self.selection.selectedRows(), key=lambda i: i.row())
-            if rest:
-                self.selection.setCurrentIndex(rest[0], QItemSelectionModel.SelectionFlag.NoUpdate)
+            first = min(self.selection.selectedRows(), key=lambda i: i.row(), default=None)
+            if first is not None:
+                self.selection.setCurrentIndex(first, QItemSelectionModel.SelectionFlag.NoUpdate)
             else:
                 self.selection.select(current, QItemSelectionModel.SelectionFlag.Select)
         self.currentChanged.emit(self.current_path())

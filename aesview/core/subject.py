@@ -150,8 +150,7 @@ class CropAnalyzer:
             self._prefix = fuse_stages(mine_stages[:self.shared], ex)
             mid = self._prefix(ex)
             self._aes_tail = fuse_stages(mine_stages[self.shared:], mid)
-            self._subject_net = fuse_stages(their_stages[self.shared:] if self.shared
-                                            else their_stages, mid if self.shared else ex)
+            self._subject_net = fuse_stages(their_stages[self.shared:], mid)
 
     def analyze(self, path: str | os.PathLike[str]) -> CropMaps:
         t0 = time.perf_counter()

@@ -3,7 +3,9 @@ pattern (every flip and turn of it is distinguishable) and a wide-gamut ICC prof
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import struct
 import tempfile
 
@@ -20,6 +22,7 @@ use_test_screen()      # before pytest-qt makes the QApplication, whatever the e
 _SESSION_DIR = tempfile.mkdtemp(prefix="aesview-tests-")
 for _name, _sub in (("AESVIEW_CONFIG_DIR", "config"), ("AESVIEW_CACHE_DIR", "cache")):
     os.environ.setdefault(_name, os.path.join(_SESSION_DIR, _sub))
+atexit.register(shutil.rmtree, _SESSION_DIR, ignore_errors=True)    # not one left per test run
 
 
 def pattern_array(w: int, h: int) -> np.ndarray:

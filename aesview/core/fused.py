@@ -92,6 +92,6 @@ def fuse_stages(stages: list[nn.Module], example: torch.Tensor) -> nn.Module:
         scale = float(want.abs().max()) or 1.0
         if want.shape == got.shape and float((want - got).abs().max()) <= CHECK_RTOL * scale:
             return fused
-    except (RuntimeError, ValueError, AssertionError):
+    except Exception:  # noqa: BLE001 - any failure of the copy or its check keeps the original
         pass
     return original

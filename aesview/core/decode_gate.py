@@ -78,10 +78,3 @@ class DecodeGate:
 
 
 GATE = DecodeGate()
-
-
-def set_budget(nbytes: int | None) -> None:
-    """The decode memory budget of the process gate; None = the default."""
-    with GATE._cond:
-        GATE.budget = DEFAULT_BUDGET_BYTES if nbytes is None else max(1, int(nbytes))
-        GATE._cond.notify_all()

@@ -85,6 +85,8 @@ def fuse_stages(stages: list[nn.Module], example: torch.Tensor) -> nn.Module:
     CHECK_RTOL of its largest value); otherwise the original stages, in order, unchanged
     (a backbone this does not know, or a BatchNorm in training mode, costs only the speed)."""
     original = nn.Sequential(*stages)
+    if any(m.training for s in stages for m in s.modules()):
+        return original      # a training-mode pass would also update the model's BN statistics
     try:
         fused = FusedStages(list(stages))
         with torch.inference_mode():

@@ -186,7 +186,7 @@ class CropAnalyzer:
             sub_feats = self._subject_net(mid)
             lap("imagenet_stages")
         else:
-            feats = self._aes_tail(self._prefix(x))
+            feats = self._aes_tail(x)          # nothing shared: the prefix is empty
             lap("aesthetic_stages")
             xi = normalize(arr[None], self.imagenet_norm).to(self.device)
             sub_feats = self._subject_net(xi)

@@ -87,8 +87,8 @@ def crop_threads() -> int:
 @contextmanager
 def torch_threads(n: int) -> Iterator[None]:
     # torch's intra-op thread count is per thread (OpenMP): this changes the caller's, restored
-    # even when the body raises. (torch also keeps the last value set as the start value of
-    # threads that first run torch meanwhile; those are none in aesview.)
+    # even when the body raises (torch also keeps the last value set as the start value of
+    # any thread that first runs torch meanwhile).
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:

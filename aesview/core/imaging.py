@@ -287,12 +287,19 @@ def _orientation(im: Image.Image) -> int:
     return value if value in _TRANSPOSE else 1
 
 
+def _reduce_factor(size: tuple[int, int], max_side: int | None) -> int:
+    """The integer box factor _reduce applies for `max_side` (1: none)."""
+    factor = max(size) // max_side if max_side else 1
+    return factor if factor >= 2 else 1
+
+
 def _reduce(im: Image.Image, max_side: int | None) -> Image.Image:
     """Box-reduce by an integer factor keeping the long side >= max_side (the same thing a
     JPEG draft decode does, for formats without one); the result is under 2 x max_side."""
-    if not max_side:
-        return im
-    factor = max(im.size) // max_side
+    return _reduce_by(im, _reduce_factor(im.size, max_side))
+
+
+def _reduce_by(im: Image.Image, factor: int) -> Image.Image:
     if factor < 2:
         return im
     if im.mode not in ("LA", "RGBA") or im.width * im.height <= _STRIP_PIXELS:
@@ -434,12 +441,6 @@ def _open(fp: BinaryIO, path: Path) -> Image.Image:
     return im
 
 
-def _reduce_factor(size: tuple[int, int], max_side: int | None) -> int:
-    """The integer box factor _reduce applies for `max_side` (1: none)."""
-    factor = max(size) // max_side if max_side else 1
-    return factor if factor >= 2 else 1
-
-
 def _open_pil(fp: BinaryIO, path: Path, max_side: int | None, fallback_orientation: int = 1,
               file_size: int = 0) -> _Decoded:
     im = _open(fp, path)
@@ -548,19 +549,15 @@ _REDUCIBLE = frozenset({"L", "LA", "RGB", "RGBA", "CMYK", "I", "F"})
 
 
 def _reduce_then_8bit(im: Image.Image, max_side: int | None) -> Image.Image:
-    """Shrink first where PIL can (the 8-bit conversion then touches few pixels)."""
-    if im.mode in _REDUCIBLE:
-        return to_8bit(_reduce(im, max_side))
-    return _reduce(to_8bit(im), max_side)
+    return _reduce_then_8bit_by(im, _reduce_factor(im.size, max_side))
 
 
 def _reduce_then_8bit_by(im: Image.Image, factor: int) -> Image.Image:
-    """The same for one band of a banded decode, by the whole image's factor."""
-    if factor < 2:
-        return to_8bit(im)
+    """Shrink first where PIL can (the 8-bit conversion then touches few pixels); a band of a
+    banded decode is reduced by the whole image's factor."""
     if im.mode in _REDUCIBLE:
-        return to_8bit(im.reduce(factor))
-    return to_8bit(im).reduce(factor)
+        return to_8bit(_reduce_by(im, factor))
+    return _reduce_by(to_8bit(im), factor)
 
 
 def _load_pil(path: Path, max_side: int | None) -> Photo:

@@ -219,6 +219,21 @@ def subject_peak(record: ScoreRecord) -> tuple[float, float] | None:
     m = record.highmap if record.highmap is not None else record.aesam
     if m is None or m.size == 0:
         return None
+    return map_peak(m)
+
+
+def zoom_point(record: ScoreRecord) -> tuple[float, float] | None:
+    """Where Z (100 %) and compare zoom to, as fractions (x, y): the peak of the record's subject
+    map (the ImageNet classifier's CAM and the in-focus detail, core.subject_cue); without one
+    (an older record, another backbone) the high-class map's peak. Bursts keep subject_peak: on
+    their benchmark it was not measured against this one."""
+    if record.subject is not None and record.subject.size:
+        return map_peak(record.subject)
+    return subject_peak(record)
+
+
+def map_peak(m: np.ndarray) -> tuple[float, float]:
+    """The peak of a grid map as fractions (x, y) of the photo, after a 3 x 3 smoothing."""
     a = np.asarray(m, np.float32)
     p = np.pad(a, 1, mode="edge")
     s = np.zeros_like(a)

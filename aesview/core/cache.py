@@ -38,7 +38,7 @@ from .records import ScoreRecord
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4   # 4: dtype in the blob header, the burst embedding
+SCHEMA_VERSION = 5   # 4: dtype in the blob header, the burst embedding; 5: the subject map
 FINGERPRINT_CHUNK = 64 * 1024
 DEFAULT_LOCK_TIMEOUT = 5.0
 # SQLite's primary result codes that mean the file itself is damaged (sqlite3.h).
@@ -80,7 +80,7 @@ _DTYPES = {"embedding": "<f2", "detail_meta": "<f8"}
 def _pack(rec: ScoreRecord) -> bytes:
     """zlib(JSON header of names, shapes and dtypes, newline, the arrays' bytes in order)."""
     maps = {"aesam": rec.aesam, "attam": rec.attam, "highmap": getattr(rec, "highmap", None),
-            "embedding": getattr(rec, "embedding", None)}
+            "embedding": getattr(rec, "embedding", None), "subject": rec.subject}
     if rec.detail is not None:
         maps.update(_pack_detail(rec.detail))
     arrays = {k: np.ascontiguousarray(v, dtype=_DTYPES.get(k, "<f4"))
@@ -258,6 +258,7 @@ class ScoreCache:
             rec.highmap = maps["highmap"]
         if "embedding" in maps:
             rec.embedding = maps["embedding"]
+        rec.subject = maps.get("subject")
         try:
             rec.detail = _unpack_detail(maps)
         except (KeyError, IndexError, ValueError, TypeError):

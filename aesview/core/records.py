@@ -20,6 +20,7 @@ class ScoreRecord:
     aesam: np.ndarray | None = None     # (h, w) float32 signed grid map
     attam: np.ndarray | None = None     # (K, h, w) float32
     highmap: np.ndarray | None = None   # (h, w) float32, the paper's high-class CAM
+    subject: np.ndarray | None = None   # (h, w) float32, where the subject is (core.subject_cue)
     image_size: tuple[int, int] | None = None  # full-resolution (w, h) after EXIF orientation
     embedding: np.ndarray | None = None  # float16, for grouping bursts (core.bursts.make_embedding)
     detail: DetailResult | None = None  # the detail view's patches and maps (core/detail.py)

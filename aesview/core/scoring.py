@@ -25,6 +25,7 @@ from .imaging import ImageLoadError
 from .model import HIGH, LOW
 from .preprocess import normalize, target_size, to_array
 from .records import ScoreRecord
+from .subject_cue import ImageNetTail, subject_map
 from .weights import LoadedModel
 
 
@@ -68,6 +69,9 @@ class Scorer:
         self._w_high = w_aes[HIGH]
         self._w_att = w_att
         self._names = model.attributes
+        norm = model.card.normalization
+        self._tail = ImageNetTail(model.net.backbone, model.card.architecture, tuple(norm.mean),
+                                  tuple(norm.std), model.device)
 
     @property
     def model_id(self) -> str:
@@ -97,9 +101,17 @@ class Scorer:
         x = normalize(np.stack(arrays), self.model.card.normalization)
         x = x.to(dev, non_blocking=True)
         cut = embedding_stage(len(net.backbone.stages))
+        # The ImageNet tail continues from the last stage both networks share (subject_cue).
+        tail = self._tail if self._tail.available and self._tail.shared > cut else None
+        cams = None
         with torch.autocast("cuda", enabled=dev.type == "cuda"):
             mid = net.backbone(x, stop=cut + 1)
-            out = net.heads(net.backbone(mid, start=cut + 1))
+            if tail is not None:
+                pre = net.backbone(mid, start=cut + 1, stop=tail.shared)
+                out = net.heads(net.backbone(pre, start=tail.shared))
+                cams = tail.cams(pre).cpu().numpy()
+            else:
+                out = net.heads(net.backbone(mid, start=cut + 1))
         content = mid.float().mean(dim=(2, 3)).cpu().numpy()
         feats = out.features.float()
         aes = torch.einsum("c,nchw->nhw", self._w_diff, feats).cpu().numpy()
@@ -116,6 +128,7 @@ class Scorer:
                 attributes={n: float(v) for n, v in zip(self._names, attrs[i])},
                 aesam=aes[i].astype(np.float32), attam=att[i].astype(np.float32),
                 highmap=high[i].astype(np.float32), image_size=p.size,
+                subject=subject_map(cams[i], array) if cams is not None else None,
                 embedding=make_embedding(content[i], array)))
         return recs
 

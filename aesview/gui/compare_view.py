@@ -7,7 +7,7 @@ stay aligned. Full-resolution images load on a small pool of their own and are k
 least-recently-used cache bounded by bytes (core.settings.FULL_IMAGE_CACHE_BYTES), so switching
 between photos already seen costs a repaint; until a photo's pixels arrive its pane shows the
 thumbnail and says "Loading full resolution…", and a photo that cannot be shown says why.
-Z zooms to 100 % at the subject (the peak of the score record's high-class map).
+Z zooms to 100 % at the subject (core.bursts.zoom_point: the score record's subject map).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QImage, QKeyEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from ..core.bursts import subject_peak
+from ..core.bursts import zoom_point
 from ..core.settings import FULL_IMAGE_CACHE_BYTES
 from .messages import PhotoLoaded, WorkerSignals
 from .pools import WorkerPool
@@ -278,7 +278,7 @@ class CompareView(QWidget):
             return
         pane = panes[0]
         it = self.session.model.item(pane.path or "")
-        peak = subject_peak(it.record) if it is not None and it.record is not None else None
+        peak = zoom_point(it.record) if it is not None and it.record is not None else None
         fx, fy = peak or (0.5, 0.5)
         fw = (pane.view.full_size or (1, 1))[0]
         self.apply_state((False, float(fw), fx, fy))     # 100 %: one screen pixel per pixel
@@ -357,13 +357,13 @@ class CompareController(QObject):
         self.main_view: PhotoView | None = None     # the window's viewer, for keep_zoom
 
     def zoom_main_to_subject(self) -> None:
-        """Z in the main view: 100 % on the subject (the high-class map's peak), not the centre."""
+        """Z in the main view: 100 % on the subject (core.bursts.zoom_point), not the centre."""
         v = self.main_view
         if v is None:
             return
         v.zoom_100()
         it = self.session.current_item()
-        peak = subject_peak(it.record) if it is not None and it.record is not None else None
+        peak = zoom_point(it.record) if it is not None and it.record is not None else None
         if v.full_size:
             fx, fy = peak or (0.5, 0.5)
             v.centerOn(QPointF(fx * v.full_size[0], fy * v.full_size[1]))

@@ -1,0 +1,103 @@
+"""Where a photo's subject is, from the score pass: the point Z (100 %) and compare zoom to.
+
+The aesthetic model's own maps answer "what raises the score", which since it learnt from
+LIVE-C's quality ratings is often a smooth, pleasant background (the ladybird sample: its peak
+sits on the blurred flowers). The ImageNet classifier knows ladybirds, birds and cups. The
+shipped model's first stages are the frozen ImageNet ones, so the classifier's tail (last block,
+head conv, fc) runs from the score pass's own stage output: the CAM of its top classes,
+weighted by their probabilities, as the crop's subject cue (core.subject), plus a quarter of
+the in-focus gradient map (a subject is sharp; it lifts the subject the classifier half sees).
+Chosen on the validation split of the marked set, tools/zoom_benchmark.py (docs/GUI.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .backbones import SPECS, Backbone, BackboneError, _lite_imagenet_state, _remap_lite_state, build_backbone
+
+IMAGENET_BACKBONE = "efficientnet_lite0"
+TOP_CLASSES = 5
+DETAIL_WEIGHT = 0.25
+
+
+def _same_stages(a: Backbone, b: Backbone) -> int:
+    """How many leading stages of two backbones hold identical weights."""
+    n = 0
+    for sa, sb in zip(a.stages, b.stages):
+        ta, tb = sa.state_dict(), sb.state_dict()
+        if ta.keys() != tb.keys() or not all(torch.equal(ta[k], tb[k]) for k in ta):
+            break
+        n += 1
+    return n
+
+
+class ImageNetTail:
+    """The ImageNet classifier's stages after those it shares with an aesthetic backbone."""
+
+    def __init__(self, mine: Backbone, architecture: str, mean: tuple[float, ...],
+                 std: tuple[float, ...], device: torch.device):
+        spec = SPECS[IMAGENET_BACKBONE]
+        self.shared = 0
+        self.stages: torch.nn.ModuleList | None = None
+        if architecture != IMAGENET_BACKBONE or list(mean) != spec.normalization["mean"] \
+                or list(std) != spec.normalization["std"]:
+            return
+        try:
+            state = _lite_imagenet_state(spec)
+        except BackboneError:      # no classifier weights: the zoom uses the model's own map
+            return
+        net = build_backbone(IMAGENET_BACKBONE)
+        net.load_state_dict(_remap_lite_state(state, list(net.stages)))
+        self.shared = _same_stages(mine, net)
+        if self.shared == 0 or self.shared >= len(net.stages):
+            self.shared = 0
+            return
+        self.stages = torch.nn.ModuleList(list(net.stages)[self.shared:]).eval().to(device)
+        self.fc_w = state["_fc.weight"].float().to(device)      # (1000, C)
+        self.fc_b = state["_fc.bias"].float().to(device)
+
+    @property
+    def available(self) -> bool:
+        return self.stages is not None
+
+    def cams(self, shared_out: torch.Tensor) -> torch.Tensor:
+        """(N, h, w) >= 0: each photo's top classes' CAMs weighted by their probabilities, from
+        the output of the `shared` stages."""
+        assert self.stages is not None
+        f = shared_out
+        for stage in self.stages:
+            f = stage(f)
+        f = f.float()
+        probs = torch.softmax(f.mean(dim=(2, 3)) @ self.fc_w.T + self.fc_b, dim=1)
+        top = torch.topk(probs, TOP_CLASSES, dim=1)
+        cams = torch.einsum("nkc,nchw->nkhw", self.fc_w[top.indices], f).clamp(min=0)
+        return torch.einsum("nk,nkhw->nhw", top.values, cams)
+
+
+def gradient_map(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Mean luminance gradient magnitude of a (H, W, 3) uint8 image, pooled to `shape` (h, w)."""
+    g = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    gx = np.zeros_like(g)
+    gy = np.zeros_like(g)
+    gx[:, 1:-1] = g[:, 2:] - g[:, :-2]
+    gy[1:-1, :] = g[2:, :] - g[:-2, :]
+    t = torch.from_numpy(np.sqrt(gx * gx + gy * gy))[None, None]
+    out: np.ndarray = F.adaptive_avg_pool2d(t, shape)[0, 0].numpy()
+    return out
+
+
+def _unit(a: np.ndarray) -> np.ndarray:
+    a = np.maximum(np.asarray(a, np.float32), 0)
+    top = float(a.max()) if a.size else 0.0
+    return a / top if top > 0 else a
+
+
+def subject_map(cam: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """The map whose peak is the zoom point: the unit-scaled CAM plus DETAIL_WEIGHT times the
+    unit-scaled gradient map on the CAM's grid."""
+    cam = np.asarray(cam, np.float32)
+    mixed = _unit(cam) + DETAIL_WEIGHT * _unit(gradient_map(rgb, (cam.shape[0], cam.shape[1])))
+    return mixed.astype(np.float32)

@@ -60,3 +60,38 @@ def test_subject_map_survives_the_cache_and_old_records_fall_back(scorer: Scorer
     assert back is not None and back.subject is None
     assert zoom_point(back) == subject_peak(back)
     cache.close()
+
+
+def test_z_in_the_app_centres_the_ladybird(qtbot, qapp, tmp_path, monkeypatch) -> None:
+    """Z in the main window, with the shoot scored by the app's own worker and shipped model."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from aesview.core.settings import Settings
+    from aesview.gui.main_window import MainWindow
+    from tests.gui_support import isolate_gui, wait_until
+
+    folder = isolate_gui(tmp_path, monkeypatch, scoring=True)
+    (folder / "ladybird.jpg").write_bytes((SAMPLES / "ladybird.jpg").read_bytes())
+    w = MainWindow(Settings(sort_key="name"))
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    assert QTest.qWaitForWindowExposed(w)
+    w.activateWindow()
+    assert QTest.qWaitForWindowActive(w)
+    w.session.open_folder(folder)
+    v = w.viewer
+
+    def ready() -> bool:
+        it = w.session.current_item()
+        return it is not None and it.record is not None and it.record.subject is not None \
+            and v.photo.full is not None and v.full_size == (1600, 1000)
+    assert wait_until(qapp, ready, 120)
+    w.grid.setFocus()
+    QTest.keyClick(w.grid, Qt.Key.Key_Z)
+    assert v.zoom() == pytest.approx(1.0)
+    c = v.mapToScene(v.viewport().rect().center())
+    assert _inside((c.x() / 1600, c.y() / 1000), LADYBIRD)
+    v.viewport().grab().save(str(tmp_path / "z.png"))     # to look at (pytest --basetemp)
+    w.close()

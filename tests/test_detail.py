@@ -167,3 +167,26 @@ def test_no_detail_flag_scores_with_the_global_view_alone(capsys):
                  "--quiet", "--device", "cpu", "--no-detail"]) == 0
     entry = json.loads(capsys.readouterr().out)["images"][0]
     assert "detail" not in entry and 0 <= entry["score"] <= 1
+
+
+def test_tile_labels_call_a_blurred_sky_clean_and_blurred_detail_soft():
+    # With the floor (training/detail.py BLUR_FLOOR; the shipped head was trained without it).
+    from aesview.training.detail import BLUR_FLOOR, _grey, _laplacian_abs
+    from aesview.training.detail import _labels as labels
+
+    def _labels(family, clean, tiles):
+        return labels(family, clean, tiles, blur_floor=BLUR_FLOOR)
+    photo = np.asarray(Image.open(SHARED / "Kleiber_by_Lukas_Baubkus.jpg").convert("RGB"))
+    tiles = [photo[y:y + 192, x:x + 192] for y in range(0, photo.shape[0] - 191, 192)
+             for x in range(0, photo.shape[1] - 191, 192)]
+    textured = max(tiles, key=lambda t: _laplacian_abs(_grey(t)).mean())   # the most fine detail
+    flat = np.full((192, 192, 3), 128, np.uint8)            # a smooth sky, as flat as it gets
+    clean = np.stack([textured, flat])
+    blurred = np.stack([K.gaussian_blur(t, 3.0) for t in clean])
+    lab = _labels("native_focus", clean, blurred)
+    assert lab[0, 1] == 1.0 and lab[1, 1] == 0.0            # softness only where detail was lost
+    assert (lab[:, [0, 2]] == 0).all()
+    noisy = np.stack([K.add_noise(t, 0.04, np.random.default_rng(1)) for t in clean])
+    lab = _labels("native_noise", clean, noisy)
+    assert (lab[:, 0] == 1.0).all() and (lab[:, 1:] == 0).all()
+    assert (_labels("clean", clean, clean) == 0).all()

@@ -111,8 +111,17 @@ def _cut(detail: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return np.stack([detail[y0:y1, x0:x1] for x0, y0, x1, y1 in boxes])
 
 
-def _labels(family: str, clean: np.ndarray, tiles: np.ndarray) -> np.ndarray:
-    """(N, 3) labels of a variant's tiles against the clean take's tiles (module docstring)."""
+# Mean |Laplacian| a clean tile needs for its blurred version to count as soft. The shipped head
+# was trained without it (0: the share lost alone decides, so a blurred flat sky counted as
+# soft, and the head reads a bokeh background's flat patch as softness); 2/255 fixes that
+# (docs/TRAINING.md: validation tie, less bokeh cost), for the next round.
+BLUR_FLOOR = 2.0 / 255
+
+
+def _labels(family: str, clean: np.ndarray, tiles: np.ndarray, blur_floor: float = 0.0) -> np.ndarray:
+    """(N, 3) labels of a variant's tiles against the clean take's tiles (module docstring).
+    `blur_floor`: a clean tile with less fine detail than this (a sky) is labelled clean when
+    blurred, whatever share it lost (0 = the ratio alone decides)."""
     lab = np.zeros((len(tiles), 3), np.float32)
     if family == "clean":
         return lab
@@ -126,6 +135,7 @@ def _labels(family: str, clean: np.ndarray, tiles: np.ndarray) -> np.ndarray:
         ed = np.array([_laplacian_abs(g).mean() for g in gd])
         r = ed / np.maximum(ec, 1e-6)
         lab[:, 1] = np.where(r <= 0.65, 1.0, np.where(r >= 0.9, 0.0, np.nan))
+        lab[ec < blur_floor, 1] = 0.0
     elif family == "native_jpeg":
         vis = np.abs(gd - gc).reshape(len(gd), -1).mean(axis=1) >= 1.0 / 255
         lab[:, 2] = np.where(vis, 1.0, np.nan)
@@ -138,7 +148,8 @@ def global_z(net, arrays: list[np.ndarray], norm) -> np.ndarray:
     return np.asarray(z, np.float64)
 
 
-def build_photo_set(net, photos: list[Path], decode_side: int, norm, seed: int = 0) -> dict:
+def build_photo_set(net, photos: list[Path], decode_side: int, norm, seed: int = 0,
+                    blur_floor: float = 0.0) -> dict:
     """Tiles of every variant of every photo, with labels and each variant's global z."""
     rows: dict[str, list] = {"feats": [], "det": [], "lum": [], "image": [], "labels": []}
     images: list[dict] = []
@@ -163,7 +174,7 @@ def build_photo_set(net, photos: list[Path], decode_side: int, norm, seed: int =
                 rows["det"].append(det)
                 rows["lum"].append(lum)
                 rows["image"].append(np.full(len(boxes), len(images)))
-                rows["labels"].append(_labels(fam, clean_tiles, tiles))
+                rows["labels"].append(_labels(fam, clean_tiles, tiles, blur_floor))
                 images.append({"photo": p.name, "family": fam, "severity": sev,
                                "detail_size": [v.detail.shape[1], v.detail.shape[0]],
                                "boxes": boxes})
@@ -519,6 +530,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--decode-side", type=int, default=960)
     ap.add_argument("--epochs", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--blur-floor", type=float, default=0.0,
+                    help="fine detail (mean |Laplacian|, 0..1) a clean tile needs for its blurred "
+                         f"version to count as soft (default 0: the shipped head; {BLUR_FLOOR:.4f} = "
+                         "2/255 keeps skies clean, see docs/TRAINING.md)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(1)
@@ -530,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
     val_names = set(split_names([s.name for s in lv], 0)["val"])
     builders = {
         "train": lambda: build_photo_set(m.net, [photos / n for n in m.card.training["train_photos"]],
-                                         args.decode_side, norm, seed=0),
+                                         args.decode_side, norm, seed=0, blur_floor=args.blur_floor),
         "val": lambda: build_photo_set(m.net, [photos / n for n in VALIDATION], args.decode_side, norm, seed=1),
         "valbursts": lambda: build_burst_set(m.net, [photos / n for n in VALIDATION], args.decode_side, norm,
                                              bursts_per_photo=6, seed=7),

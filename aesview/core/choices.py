@@ -25,6 +25,8 @@ OVERLAYS: tuple[Choice, ...] = (
     Choice("none", "Off", "O", "no heat map: the photo's own colours"),
     Choice("aesam", "AesAM", "A", "the signed aesthetic map: red raises the score, blue lowers it"),
     Choice("attam", "AttAM", "T", "the map of one attribute: red is evidence for it, blue against"),
+    Choice("detail", "At 100 %", "D", "the detail view: the patches looked at at full size (outlined) "
+                                      "and where their grain, softness or compression lowered the score"),
     Choice("crop", "Crop evidence", "E", "what the proposed crop keeps: the subject, the AesAM, "
                                           "detail and the centre, as weighted (core.crop)"),
 )

@@ -41,6 +41,9 @@ from .imaging import load_image
 from .preprocess import Normalization, normalize, target_size, to_array
 
 CHANNELS = ("noise", "blur", "compression")
+# A channel is named in words when it costs at least a tenth of a logit (a few points of score
+# around the middle of the scale).
+NAMED_SHIFT = 0.1
 
 
 @dataclass(frozen=True)
@@ -158,9 +161,7 @@ class DetailResult:
         if not n:
             return "At 100 %: the photo is too small for a detail view."
         words = {"noise": "grain", "blur": "softness", "compression": "compression artefacts"}
-        # A channel is named when it costs at least a tenth of a logit (a few points of score
-        # around the middle of the scale).
-        found = [(words.get(c, c), -v) for c, v in self.per_channel_shift().items() if -v >= 0.1]
+        found = [(words.get(c, c), -v) for c, v in self.per_channel_shift().items() if -v >= NAMED_SHIFT]
         seen = f"({n} patch{'es' if n > 1 else ''} looked at)"
         if not found:
             return f"At 100 %: no grain, softness or compression found {seen}."

@@ -24,7 +24,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
-from ...core import choices, map_views
+from ...core import choices, detail_view, map_views
 from ...core.explain import display_size, explain_photo, overlay_rgba
 from ...core.records import ScoreRecord
 from ..qtimage import rgb_to_qimage
@@ -50,8 +50,20 @@ def _attam_legend(attribute: str) -> tuple[str, str]:
     return f"against {a}", f"for {a}"
 
 
-_MAPS: dict[str, MapOf] = {"aesam": _aesam, "attam": _attam}
-_LEGENDS: dict[str, LegendOf] = {"attam": _attam_legend}
+def _detail(rec: ScoreRecord, _attribute: str) -> np.ndarray | None:
+    return detail_view.signed_frame_map(rec.detail)
+
+
+def _detail_boxes(rec: ScoreRecord) -> np.ndarray | None:
+    return rec.detail.boxes if rec.detail is not None and len(rec.detail.boxes) else None
+
+
+_MAPS: dict[str, MapOf] = {"aesam": _aesam, "attam": _attam, "detail": _detail}
+_LEGENDS: dict[str, LegendOf] = {"attam": _attam_legend,
+                                 "detail": lambda _a: ("lowers score at 100 %", "(never raises it)")}
+# Modes that also outline regions (full-resolution boxes) over their map: the detail view's
+# patches, so the user sees where it looked.
+_OUTLINES: dict[str, Callable[[ScoreRecord], np.ndarray | None]] = {"detail": _detail_boxes}
 DEFAULT_LEGEND = ("lowers score", "raises score")
 # How the map's values become colours (core.map_views): absolute keeps 0 neutral; relative and
 # normalised show where the evidence concentrates within the photo. Legends: low, high, centre.
@@ -209,7 +221,12 @@ class ExplanationController(QObject):
                   if o is not it and o.record is not None and o.record.ok]
         words = explain_photo(rec.score, it.rank if self._record_override is None else None, n,
                               percentile, rec.aesam, rec.attributes, others, rec.attam, list(names))
-        return Explanation(title, " ".join(html.escape(w) for w in words), dict(rec.attributes), names)
+        text = " ".join(html.escape(w) for w in words)
+        d = rec.detail
+        if d is not None and detail_view.moved(d):
+            # what was seen at 100 % (grain, softness) and what it cost: the global view can't see it
+            text += "<br>" + html.escape(d.sentence())
+        return Explanation(title, text, dict(rec.attributes), names)
 
     def legend(self) -> tuple[str, str]:
         if self.scale in _SCALE_LEGENDS:
@@ -237,11 +254,17 @@ class ExplanationController(QObject):
             size = display_size(rec.image_size)
             if m is None:
                 self._cache_image = None
-            elif self.scale == map_views.ABSOLUTE:
-                self._cache_image = rgb_to_qimage(overlay_rgba(m, size, self.cmap))
             else:
-                v = map_views.view(m, self.scale)
-                self._cache_image = rgb_to_qimage(map_views.render(v, size, self.cmap if v.signed else None))
+                if self.scale == map_views.ABSOLUTE:
+                    rgba = overlay_rgba(m, size, self.cmap)
+                else:
+                    v = map_views.view(m, self.scale)
+                    rgba = map_views.render(v, size, self.cmap if v.signed else None)
+                outline = _OUTLINES.get(self.mode)
+                boxes = outline(rec) if outline is not None else None
+                if boxes is not None:
+                    detail_view.outline_boxes(rgba, boxes, rec.image_size)
+                self._cache_image = rgb_to_qimage(rgba)
             self._cache_key = key
         return self._view(self.legend(), self._cache_image)
 

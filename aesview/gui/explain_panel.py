@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -169,16 +170,17 @@ class ExplainPanel(QWidget):
 
         box = QGroupBox("Heat map")
         form = QFormLayout(box)
-        modes = QHBoxLayout()
+        # three to a row: in one row the modes alone would widen the panel past the photo's share
+        modes = QGridLayout()
         self.mode_group = QButtonGroup(self)
         self.mode_buttons: dict[str, QRadioButton] = {}
-        for choice in OVERLAYS:
+        for i, choice in enumerate(OVERLAYS):
             b = QRadioButton(choice.label)
             b.setObjectName(f"overlay_{choice.key}")
             b.setToolTip(f"{choice.tip} ({choice.shortcut})")
             self.mode_group.addButton(b)
             self.mode_buttons[choice.key] = b
-            modes.addWidget(b)
+            modes.addWidget(b, i // 3, i % 3)
             b.clicked.connect(lambda _c=False, k=choice.key: self.modeChosen.emit(k))
         form.addRow("Overlay", modes)
         self.attribute = QComboBox()

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QFormLayout,
-    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -170,19 +169,21 @@ class ExplainPanel(QWidget):
 
         box = QGroupBox("Heat map")
         form = QFormLayout(box)
-        # three to a row: in one row the modes alone would widen the panel past the photo's share
-        modes = QGridLayout()
+        # One row, no "Overlay" label (the box's title says it) and tight spacing: a second row
+        # pushed the crop buttons below the fold at 1366 x 768, a wider one took the photo's share.
+        modes = QHBoxLayout()
+        modes.setSpacing(2)
         self.mode_group = QButtonGroup(self)
         self.mode_buttons: dict[str, QRadioButton] = {}
-        for i, choice in enumerate(OVERLAYS):
+        for choice in OVERLAYS:
             b = QRadioButton(choice.label)
             b.setObjectName(f"overlay_{choice.key}")
             b.setToolTip(f"{choice.tip} ({choice.shortcut})")
             self.mode_group.addButton(b)
             self.mode_buttons[choice.key] = b
-            modes.addWidget(b, i // 3, i % 3)
+            modes.addWidget(b)
             b.clicked.connect(lambda _c=False, k=choice.key: self.modeChosen.emit(k))
-        form.addRow("Overlay", modes)
+        form.addRow(modes)
         self.attribute = QComboBox()
         self.attribute.setObjectName("attribute")
         self.attribute.textActivated.connect(self.attributeChosen)

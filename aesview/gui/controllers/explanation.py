@@ -225,7 +225,7 @@ class ExplanationController(QObject):
         d = rec.detail
         if d is not None and detail_view.moved(d):
             # what was seen at 100 % (grain, softness) and what it cost: the global view can't see it
-            text += "<br>" + html.escape(d.sentence())
+            text += " " + html.escape(d.sentence())
         return Explanation(title, text, dict(rec.attributes), names)
 
     def legend(self) -> tuple[str, str]:

@@ -193,3 +193,24 @@ def build_backbone(name: str, imagenet: bool = False,
         state = torch.load(imagenet_weights, map_location="cpu", weights_only=True)
         backbone.load_state_dict(_remap_torchvision_state(name, state))
     return backbone
+
+
+def imagenet_classifier(name: str) -> tuple[Backbone, torch.Tensor, torch.Tensor]:
+    """An EfficientNet-Lite with its ImageNet weights and its 1000-way classifier (fc weight
+    (1000, C), bias (1000,)), read and hash-checked once: the subject cues need the class maps."""
+    spec = SPECS[name]
+    state = _lite_imagenet_state(spec)
+    net = build_backbone(name)
+    net.load_state_dict(_remap_lite_state(state, list(net.stages)))
+    return net.eval(), state["_fc.weight"].float(), state["_fc.bias"].float()
+
+
+def shared_stages(a: Backbone, b: Backbone) -> int:
+    """How many leading stages of two backbones hold identical weights."""
+    n = 0
+    for sa, sb in zip(a.stages, b.stages):
+        ta, tb = sa.state_dict(), sb.state_dict()
+        if ta.keys() != tb.keys() or not all(torch.equal(ta[k], tb[k]) for k in ta):
+            break
+        n += 1
+    return n

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .backbones import SPECS, Backbone, _lite_imagenet_state, _remap_lite_state, build_backbone
+from .backbones import SPECS, imagenet_classifier, shared_stages
 from .fused import fuse_stages
 from .imaging import Photo, load_image
 from .preprocess import normalize, target_size, to_array
@@ -62,17 +62,6 @@ class CropMaps:
     faces: list[tuple[float, float, float, float, float]] = field(default_factory=list)
     # ^ (left, top, right, bottom) in full-resolution upright pixels, and MTCNN's probability
     face_finder: str = ""            # which detector looked ("" = none was available)
-
-
-def _shared_prefix(a: Backbone, b: Backbone) -> int:
-    """How many leading stages of two backbones hold identical weights."""
-    n = 0
-    for sa, sb in zip(a.stages, b.stages):
-        ta, tb = sa.state_dict(), sb.state_dict()
-        if ta.keys() != tb.keys() or not all(torch.equal(ta[k], tb[k]) for k in ta):
-            break
-        n += 1
-    return n
 
 
 def crop_threads() -> int:
@@ -130,16 +119,14 @@ class CropAnalyzer:
         self.norm = model.card.normalization
         self.device = model.device
         spec = SPECS[SUBJECT_BACKBONE]
-        state = _lite_imagenet_state(spec)        # read (and hash-checked) once for both parts
-        self.imagenet = build_backbone(SUBJECT_BACKBONE)
-        self.imagenet.load_state_dict(_remap_lite_state(state, list(self.imagenet.stages)))
-        self.imagenet = self.imagenet.eval().to(self.device)
-        self.fc_w = state["_fc.weight"].float().to(self.device)      # (1000, C)
-        self.fc_b = state["_fc.bias"].float().to(self.device)
+        imagenet, fc_w, fc_b = imagenet_classifier(SUBJECT_BACKBONE)
+        self.imagenet = imagenet.to(self.device)
+        self.fc_w = fc_w.to(self.device)      # (1000, C)
+        self.fc_b = fc_b.to(self.device)
         self.imagenet_norm = spec.normalization
         mine = model.net.backbone
         same_arch = model.card.architecture == SUBJECT_BACKBONE
-        self.shared = _shared_prefix(mine, self.imagenet) if same_arch else 0
+        self.shared = shared_stages(mine, self.imagenet) if same_arch else 0
         if same_arch and self.shared and (list(self.norm.mean) != self.imagenet_norm["mean"]
                                           or list(self.norm.std) != self.imagenet_norm["std"]):
             self.shared = 0

@@ -16,22 +16,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .backbones import SPECS, Backbone, BackboneError, _lite_imagenet_state, _remap_lite_state, build_backbone
+from .backbones import SPECS, Backbone, BackboneError, imagenet_classifier, shared_stages
 
 IMAGENET_BACKBONE = "efficientnet_lite0"
 TOP_CLASSES = 5
 DETAIL_WEIGHT = 0.25
-
-
-def _same_stages(a: Backbone, b: Backbone) -> int:
-    """How many leading stages of two backbones hold identical weights."""
-    n = 0
-    for sa, sb in zip(a.stages, b.stages):
-        ta, tb = sa.state_dict(), sb.state_dict()
-        if ta.keys() != tb.keys() or not all(torch.equal(ta[k], tb[k]) for k in ta):
-            break
-        n += 1
-    return n
 
 
 class ImageNetTail:
@@ -46,18 +35,16 @@ class ImageNetTail:
                 or list(std) != spec.normalization["std"]:
             return
         try:
-            state = _lite_imagenet_state(spec)
+            net, fc_w, fc_b = imagenet_classifier(IMAGENET_BACKBONE)
         except BackboneError:      # no classifier weights: the zoom uses the model's own map
             return
-        net = build_backbone(IMAGENET_BACKBONE)
-        net.load_state_dict(_remap_lite_state(state, list(net.stages)))
-        self.shared = _same_stages(mine, net)
+        self.shared = shared_stages(mine, net)
         if self.shared == 0 or self.shared >= len(net.stages):
             self.shared = 0
             return
         self.stages = torch.nn.ModuleList(list(net.stages)[self.shared:]).eval().to(device)
-        self.fc_w = state["_fc.weight"].float().to(device)      # (1000, C)
-        self.fc_b = state["_fc.bias"].float().to(device)
+        self.fc_w = fc_w.to(device)      # (1000, C)
+        self.fc_b = fc_b.to(device)
 
     @property
     def available(self) -> bool:

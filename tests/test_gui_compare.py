@@ -96,3 +96,55 @@ def test_survey_shows_up_to_eight_and_the_loupe_one(qapp, session):
     s.select_path(photos[1])
     loupe = ctl.loupe()
     assert [p.path for p in loupe.visible_panes()] == [photos[1]] and loupe.isFullScreen()
+
+
+def test_survey_panes_share_one_pixel_budget_and_hidden_panes_hold_nothing(qapp, tmp_path,
+                                                                           monkeypatch):
+    """Issue 13: each pane holds its own frame, so 8 panes of big photos decode reduced (the
+    pane says so), compare keeps every pixel, and a pane hidden by a smaller set holds none."""
+    from aesview.core.settings import PANES_MAX_MEGAPIXELS, VIEW_MAX_MEGAPIXELS
+    from aesview.gui.compare_view import pane_megapixels
+    folder = isolate_gui(tmp_path, monkeypatch)
+    big = Image.linear_gradient("L").resize((6000, 4000)).convert("RGB")   # 24 MP, fast to write
+    for i in range(8):
+        big.save(folder / f"b{i}.jpg", quality=70)
+    del big
+    assert pane_megapixels(2) == VIEW_MAX_MEGAPIXELS and pane_megapixels(1) == VIEW_MAX_MEGAPIXELS
+    s = Session(Settings(sort_key="name"))
+    s.open_folder(folder)
+    ctl = CompareController(s)
+    try:
+        photos = sorted(str(p) for p in folder.glob("*.jpg"))
+        s.select_path(photos[0])
+        s.select_all()
+        view = ctl.survey()
+        assert view is not None
+        panes = view.visible_panes()
+        assert len(panes) == 8
+        assert wait_until(qapp, lambda: _loaded(view), 120)
+        budget = PANES_MAX_MEGAPIXELS / 8 * 1e6
+        total = 0
+        for p in panes:
+            full = p.view.photo.full
+            assert full is not None and full.width() * full.height() <= budget
+            total += full.width() * full.height()
+            note = p.view.note_text()
+            assert note is not None and note.startswith(
+                f"Shown at 1/2 size: {full.width()} × {full.height()} of 6000 × 4000")
+        assert total <= PANES_MAX_MEGAPIXELS * 1e6
+        view.show_photos(photos[:2], "compare")                  # compare: every pixel, as before
+        assert wait_until(qapp, lambda: _loaded(view), 60)
+        shown = view.visible_panes()
+        assert [p.path for p in shown] == photos[:2]
+        for p in shown:
+            full = p.view.photo.full
+            assert full is not None and (full.width(), full.height()) == (6000, 4000)
+            assert p.view.note_text() is None
+        hidden = [p for p in view.panes if p.isHidden()]
+        assert len(hidden) == 6
+        assert all(p.view.photo.full is None and p.view.photo.preview is None and p.path is None
+                   for p in hidden)
+        view.close()
+    finally:
+        ctl.shutdown()
+        s.shutdown()

@@ -32,6 +32,11 @@ MAX_RECENT = 10
 # The viewer decodes at most this many megapixels: a 45 MP camera's frame is shown pixel for
 # pixel at 100 %, a larger file is shown reduced by an integer factor, and the viewer says so.
 VIEW_MAX_MEGAPIXELS = 48.0
+# Compare, survey and loupe panes each hold their own frame (outside the cache's byte budget), so
+# their decodes share one pixel budget: each pane gets this divided by the number of panes, at
+# most VIEW_MAX_MEGAPIXELS. Compare (2 panes) keeps 48 MP each; a survey of 8 gets 12 MP each,
+# so a 45 MP photo is shown at 1/2 there, and the pane says so.
+PANES_MAX_MEGAPIXELS = 2 * VIEW_MAX_MEGAPIXELS
 # The compare / survey / loupe cache of full-resolution images is bounded by bytes, not by a
 # count of photos (8 full 100 MP frames would be 3.2 GB). 192 MB is two 24 MP photos as RGB32
 # (a compare's pair); the newest is kept even alone over it. The main viewer's photo goes in the

@@ -5,8 +5,11 @@ Panes are the app's own PhotoView. Zoom and pan are shared as a zoom relative to
 fit and a centre in fractions of the photo, so frames of slightly different framing or size
 stay aligned. Full-resolution images load on a small pool of their own and are kept in a
 least-recently-used cache bounded by bytes (core.settings.FULL_IMAGE_CACHE_BYTES), so switching
-between photos already seen costs a repaint; until a photo's pixels arrive its pane shows the
-thumbnail and says "Loading full resolution…", and a photo that cannot be shown says why.
+between photos already seen costs a repaint. Each pane holds its own frame, so the panes share
+one pixel budget (core.settings.PANES_MAX_MEGAPIXELS, see pane_megapixels): a survey of 8
+decodes big photos reduced and says so, and a hidden pane holds nothing. Until a photo's pixels
+arrive its pane shows the thumbnail and says "Loading full resolution…", and a photo that cannot
+be shown says why.
 Z zooms to 100 % at the subject (core.bursts.zoom_point: the score record's subject map).
 """
 
@@ -20,7 +23,7 @@ from PySide6.QtGui import QImage, QKeyEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from ..core.bursts import zoom_point
-from ..core.settings import FULL_IMAGE_CACHE_BYTES
+from ..core.settings import FULL_IMAGE_CACHE_BYTES, PANES_MAX_MEGAPIXELS, VIEW_MAX_MEGAPIXELS
 from .messages import PhotoLoaded, WorkerSignals
 from .pools import WorkerPool
 from .session import Session
@@ -28,6 +31,12 @@ from .viewer import PhotoView
 from .workers import PhotoLoadTask
 
 MAX_PANES = 8
+
+
+def pane_megapixels(panes: int) -> float:
+    """The decode cap of each of `panes` panes: their frames together stay within
+    PANES_MAX_MEGAPIXELS, and one pane never gets more than the main viewer."""
+    return min(VIEW_MAX_MEGAPIXELS, PANES_MAX_MEGAPIXELS / max(1, panes))
 
 
 @dataclass(frozen=True)
@@ -45,9 +54,10 @@ def _bytes_of(entry: Loaded) -> int:
 
 
 class FullImageCache(QObject):
-    """Full-resolution images by path, loaded off the GUI thread, the most recent kept up to
-    `capacity_bytes` (a count of photos would let eight 100 MP frames hold 3.2 GB). The newest
-    image is always kept, even alone over the budget: it is the one on screen."""
+    """Full-resolution images by path and decode cap (megapixels), loaded off the GUI thread,
+    the most recent kept up to `capacity_bytes` (a count of photos would let eight 100 MP frames
+    hold 3.2 GB). The newest image is always kept, even alone over the budget: it is the one on
+    screen."""
     ready = Signal(str)
 
     def __init__(self, parent: QObject | None = None, capacity_bytes: int = FULL_IMAGE_CACHE_BYTES):
@@ -56,45 +66,56 @@ class FullImageCache(QObject):
         self.signals = WorkerSignals(self)
         # one load at a time: two 48 MP decodes at once would be two frames in flight
         self.pool = WorkerPool(self, 1)
-        self._images: OrderedDict[str, Loaded] = OrderedDict()
+        self._images: OrderedDict[tuple[str, float], Loaded] = OrderedDict()
         self._held = 0
-        self._asked: set[str] = set()
+        self._asked: set[tuple[str, float]] = set()
+        self._tokens: dict[int, tuple[str, float]] = {}     # request token -> what it asked for
+        self._token = 0
         self.errors: dict[str, str] = {}
         self.signals.photo.connect(self._on_photo)
 
     def bytes_held(self) -> int:
         return self._held
 
-    def get(self, path: str) -> Loaded | None:
-        hit = self._images.get(path)
+    def get(self, path: str, megapixels: float = VIEW_MAX_MEGAPIXELS) -> Loaded | None:
+        """The photo as decoded under `megapixels` (a survey pane's smaller cap is another
+        entry: a pane never keeps a frame bigger than its share)."""
+        key = (path, megapixels)
+        hit = self._images.get(key)
         if hit is not None:
-            self._images.move_to_end(path)
+            self._images.move_to_end(key)
         return hit
 
-    def request(self, path: str) -> None:
-        if path in self._images or path in self._asked or path in self.errors:
+    def request(self, path: str, megapixels: float = VIEW_MAX_MEGAPIXELS) -> None:
+        key = (path, megapixels)
+        if key in self._images or key in self._asked or path in self.errors:
             return
-        self._asked.add(path)
-        self.pool.start(PhotoLoadTask(self.signals, 0, path))
+        self._asked.add(key)
+        self._token += 1
+        self._tokens[self._token] = key
+        self.pool.start(PhotoLoadTask(self.signals, self._token, path, megapixels=megapixels))
 
     def _on_photo(self, msg: PhotoLoaded) -> None:
-        self._asked.discard(msg.path)
+        key = self._tokens.pop(msg.token, (msg.path, VIEW_MAX_MEGAPIXELS))
+        self._asked.discard(key)
         if msg.preview is None or msg.size is None:
             self.errors[msg.path] = msg.error or "cannot be shown"
             self.ready.emit(msg.path)
             return
-        self.put(msg)
+        self.put(msg, key[1])
 
-    def put(self, msg: PhotoLoaded) -> None:
-        """Keep a loaded photo (also the main viewer's: the loupe on it then costs no second
-        decode, and the two share one QImage instead of holding two frames)."""
+    def put(self, msg: PhotoLoaded, megapixels: float = VIEW_MAX_MEGAPIXELS) -> None:
+        """Keep a loaded photo (also the main viewer's, decoded under VIEW_MAX_MEGAPIXELS: the
+        loupe on it then costs no second decode, and the two share one QImage instead of
+        holding two frames)."""
         if msg.preview is None or msg.size is None:
             return
-        old = self._images.pop(msg.path, None)
+        key = (msg.path, megapixels)
+        old = self._images.pop(key, None)
         if old is not None:
             self._held -= _bytes_of(old)
         entry = Loaded(msg.preview, msg.full, msg.size)
-        self._images[msg.path] = entry
+        self._images[key] = entry
         self._held += _bytes_of(entry)
         while self._held > self.capacity_bytes and len(self._images) > 1:
             _path, dropped = self._images.popitem(last=False)
@@ -158,12 +179,14 @@ class CompareView(QWidget):
         self._grid.setSpacing(3)
         self._syncing = False
         self.mode = "compare"
+        self.megapixels = pane_megapixels(2)     # each pane's decode cap, set by show_photos
 
     # ------------------------------------------------------------------ content
     def show_photos(self, paths: list[str], mode: str = "compare") -> None:
         """Show `paths` (at most MAX_PANES), keeping the shared zoom and centre."""
         self.mode = mode
         paths = paths[:MAX_PANES]
+        self.megapixels = pane_megapixels(len(paths))
         while len(self.panes) < len(paths):
             pane = Pane(self)
             v = pane.view
@@ -172,7 +195,12 @@ class CompareView(QWidget):
             v.verticalScrollBar().valueChanged.connect(lambda _v, p=pane: self._sync_from(p))
             self.panes.append(pane)
         for pane in self.panes[len(paths):]:
+            # a hidden pane keeps no frame (it would hold a full photo nobody sees)
             pane.hide()
+            pane.view.clear()
+            pane.path = None
+            pane.failed = False
+            pane.loading.hide()
         cols = len(paths) if len(paths) <= 2 else (2 if len(paths) <= 4 else 4)
         state = self.state()
         self._syncing = True       # loading fits each pane; the shared state is put back after
@@ -192,7 +220,8 @@ class CompareView(QWidget):
         name = it.name if it is not None else path
         score = f"  {it.score:.2f}" if it is not None and it.score is not None else ""
         pane.caption.setText(name + score)
-        hit = self.cache.get(path)
+        megapixels = self.megapixels
+        hit = self.cache.get(path, megapixels)
         pane.failed = path in self.cache.errors
         if pane.failed:
             pane.loading.setText(f"Cannot show: {self.cache.errors[path]}")
@@ -213,7 +242,7 @@ class CompareView(QWidget):
         pane.loading.show()
         pane.loading.raise_()
         if not pane.failed:
-            self.cache.request(path)
+            self.cache.request(path, megapixels)
 
     def _image_ready(self, path: str) -> None:
         state = self.state()

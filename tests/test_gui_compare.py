@@ -148,3 +148,18 @@ def test_survey_panes_share_one_pixel_budget_and_hidden_panes_hold_nothing(qapp,
     finally:
         ctl.shutdown()
         s.shutdown()
+
+
+def test_survey_pages_stay_full_at_the_ends_of_the_grid(qapp, session):
+    s, ctl, photos = session
+    s.select_all()
+    view = ctl.survey()
+    view.show_photos(photos[:4], "survey")
+    QTest.keyClick(view, Qt.Key.Key_Right)                  # 2 photos left: the page moves by 2
+    assert [p.path for p in view.visible_panes()] == photos[2:6]
+    QTest.keyClick(view, Qt.Key.Key_Right)                  # at the end: nothing moves
+    assert [p.path for p in view.visible_panes()] == photos[2:6]
+    QTest.keyClick(view, Qt.Key.Key_Left)
+    assert [p.path for p in view.visible_panes()] == photos[:4]
+    QTest.keyClick(view, Qt.Key.Key_Left)                   # at the start: nothing moves
+    assert [p.path for p in view.visible_panes()] == photos[:4]

@@ -339,11 +339,12 @@ class CompareView(QWidget):
             if 0 <= j < len(rows):
                 self.show_photos([paths[0], rows[j]], self.mode)
         else:
-            moved = []
-            for p in paths:
-                i = rows.index(p) if p in rows else 0
-                moved.append(rows[max(0, min(len(rows) - 1, i + delta * len(paths)))])
-            self.show_photos(list(dict.fromkeys(moved)), self.mode)
+            # one common shift, clamped at the grid's ends, so a page near the end stays full
+            # (clamping each pane alone piled them onto the last photo: 8 panes became 4)
+            idx = [rows.index(p) if p in rows else 0 for p in paths]
+            shift = max(-min(idx), min(len(rows) - 1 - max(idx), delta * len(paths)))
+            if shift:
+                self.show_photos(list(dict.fromkeys(rows[i + shift] for i in idx)), self.mode)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         k = event.key()

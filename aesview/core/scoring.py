@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -69,9 +70,14 @@ class Scorer:
         self._w_high = w_aes[HIGH]
         self._w_att = w_att
         self._names = model.attributes
-        norm = model.card.normalization
-        self._tail = ImageNetTail(model.net.backbone, model.card.architecture, tuple(norm.mean),
-                                  tuple(norm.std), model.device)
+
+    @cached_property
+    def _tail(self) -> ImageNetTail:
+        # Built on the first inference, not at start-up: a pass served by the cache (or a
+        # `crop` whose score is cached) never reads and hashes the classifier's weights.
+        norm = self.model.card.normalization
+        return ImageNetTail(self.model.net.backbone, self.model.card.architecture,
+                            tuple(norm.mean), tuple(norm.std), self.model.device)
 
     @property
     def model_id(self) -> str:

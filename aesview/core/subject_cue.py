@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .backbones import SPECS, Backbone, BackboneError, imagenet_classifier, shared_stages
+from .subject import detail_map
 
 IMAGENET_BACKBONE = "efficientnet_lite0"
 TOP_CLASSES = 5
@@ -66,12 +67,7 @@ class ImageNetTail:
 
 def gradient_map(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Mean luminance gradient magnitude of a (H, W, 3) uint8 image, pooled to `shape` (h, w)."""
-    g = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    gx = np.zeros_like(g)
-    gy = np.zeros_like(g)
-    gx[:, 1:-1] = g[:, 2:] - g[:, :-2]
-    gy[1:-1, :] = g[2:, :] - g[:-2, :]
-    t = torch.from_numpy(np.sqrt(gx * gx + gy * gy))[None, None]
+    t = torch.from_numpy(detail_map(rgb, cell=1))[None, None]   # the crop's gradient magnitude
     out: np.ndarray = F.adaptive_avg_pool2d(t, shape)[0, 0].numpy()
     return out
 

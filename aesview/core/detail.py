@@ -139,6 +139,10 @@ class DetailResult:
         means = self.maps.mean(axis=(0, 2, 3))
         return {c: float(-self.alpha * m) for c, m in zip(self.channels, means)}
 
+    def named(self) -> dict[str, float]:
+        """The channels the words name, with what each cost (>= NAMED_SHIFT of logit)."""
+        return {c: -v for c, v in self.per_channel_shift().items() if -v >= NAMED_SHIFT}
+
     def frame_map(self) -> np.ndarray:
         """The logit cost per cell pasted at the patches' frame positions, on the detail image's
         cell grid (0 outside the patches): alpha * the channel-summed map. Its sum over the
@@ -161,7 +165,7 @@ class DetailResult:
         if not n:
             return "At 100 %: the photo is too small for a detail view."
         words = {"noise": "grain", "blur": "softness", "compression": "compression artefacts"}
-        found = [(words.get(c, c), -v) for c, v in self.per_channel_shift().items() if -v >= NAMED_SHIFT]
+        found = [(words.get(c, c), cost) for c, cost in self.named().items()]
         seen = f"({n} patch{'es' if n > 1 else ''} looked at)"
         if not found:
             return f"At 100 %: no grain, softness or compression found {seen}."

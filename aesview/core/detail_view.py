@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .detail import NAMED_SHIFT, DetailResult
+from .detail import DetailResult
 
 BOX_COLOUR = (255, 214, 0)   # yellow: apart from both ends of the diverging colour maps
 BOX_EDGE = (0, 0, 0)
@@ -18,8 +18,7 @@ def moved(d: DetailResult | None) -> bool:
     something the photographer can't see in the score."""
     if d is None or not len(d.boxes):
         return False
-    named = any(-v >= NAMED_SHIFT for v in d.per_channel_shift().values())
-    return named and round(d.global_score, 2) != round(d.score, 2)
+    return bool(d.named()) and round(d.global_score, 2) != round(d.score, 2)
 
 
 def signed_frame_map(d: DetailResult | None) -> np.ndarray | None:

@@ -148,6 +148,26 @@ def global_z(net, arrays: list[np.ndarray], norm) -> np.ndarray:
     return np.asarray(z, np.float64)
 
 
+def _add_rows(rows: dict[str, list], net, norm, v: Views, boxes: np.ndarray, tiles: np.ndarray,
+              image: int, labels: np.ndarray | None = None) -> None:
+    """Append one view's tiles (features, tile scores, image index, labels; None: all ignored)."""
+    assert v.detail is not None
+    det, lum = tile_scores(v.work, boxes, (v.detail.shape[1], v.detail.shape[0]))
+    rows["feats"].append(_features(net.backbone, tiles, norm))
+    rows["det"].append(det)
+    rows["lum"].append(lum)
+    rows["image"].append(np.full(len(boxes), image))
+    rows["labels"].append(np.full((len(boxes), 3), np.nan, np.float32) if labels is None else labels)
+
+
+def _set_z(net, images: list[dict], works: list[np.ndarray], norm) -> None:
+    """Global z of the last len(works) images, in order."""
+    if not works:
+        return
+    for i, zz in enumerate(global_z(net, works, norm)):
+        images[len(images) - len(works) + i]["z"] = float(zz)
+
+
 def build_photo_set(net, photos: list[Path], decode_side: int, norm, seed: int = 0,
                     blur_floor: float = 0.0) -> dict:
     """Tiles of every variant of every photo, with labels and each variant's global z."""
@@ -169,19 +189,13 @@ def build_photo_set(net, photos: list[Path], decode_side: int, norm, seed: int =
                 tiles = _cut(v.detail, boxes)
                 if clean_tiles is None:
                     clean_tiles = tiles
-                det, lum = tile_scores(v.work, boxes, (v.detail.shape[1], v.detail.shape[0]))
-                rows["feats"].append(_features(net.backbone, tiles, norm))
-                rows["det"].append(det)
-                rows["lum"].append(lum)
-                rows["image"].append(np.full(len(boxes), len(images)))
-                rows["labels"].append(_labels(fam, clean_tiles, tiles, blur_floor))
+                _add_rows(rows, net, norm, v, boxes, tiles, len(images),
+                          _labels(fam, clean_tiles, tiles, blur_floor))
                 images.append({"photo": p.name, "family": fam, "severity": sev,
                                "detail_size": [v.detail.shape[1], v.detail.shape[0]],
                                "boxes": boxes})
                 works.append(v.work)
-            z = global_z(net, works, norm) if works else np.zeros(0)
-            for i, zz in enumerate(z):
-                images[len(images) - len(z) + i]["z"] = float(zz)
+            _set_z(net, images, works, norm)
             log.info("%s: %d variants, %.1f s", p.name, len(works), time.time() - t0)
     return _stack(rows, images)
 
@@ -210,18 +224,11 @@ def build_burst_set(net, photos: list[Path], decode_side: int, norm, bursts_per_
                     v = through(take(full, kind, rng), CLEAN_QUALITY, Path(tmp), decode_side)
                     assert v.detail is not None
                     boxes = _tiles(v)
-                    tiles = _cut(v.detail, boxes)
-                    det, lum = tile_scores(v.work, boxes, (v.detail.shape[1], v.detail.shape[0]))
-                    rows["feats"].append(_features(net.backbone, tiles, norm))
-                    rows["det"].append(det)
-                    rows["lum"].append(lum)
-                    rows["image"].append(np.full(len(boxes), len(images)))
-                    rows["labels"].append(np.full((len(boxes), 3), np.nan, np.float32))
+                    _add_rows(rows, net, norm, v, boxes, _cut(v.detail, boxes), len(images))
                     images.append({"photo": p.name, "burst": b, "take": kind, "boxes": boxes,
                                    "detail_size": [v.detail.shape[1], v.detail.shape[0]]})
                     works.append(v.work)
-                for i, zz in enumerate(global_z(net, works, norm)):
-                    images[len(images) - len(works) + i]["z"] = float(zz)
+                _set_z(net, images, works, norm)
             log.info("bursts of %s done", p.name)
     return _stack(rows, images)
 
@@ -235,23 +242,14 @@ def build_file_set(net, files: list[tuple[str, float]], decode_side: int, norm) 
         v = decode_views(path, 320, 32, _probe_spec(decode_side))
         assert v.detail is not None
         boxes = _tiles(v)
-        tiles = _cut(v.detail, boxes)
-        det, lum = tile_scores(v.work, boxes, (v.detail.shape[1], v.detail.shape[0]))
-        rows["feats"].append(_features(net.backbone, tiles, norm))
-        rows["det"].append(det)
-        rows["lum"].append(lum)
-        rows["image"].append(np.full(len(boxes), len(images)))
-        rows["labels"].append(np.full((len(boxes), 3), np.nan, np.float32))
+        _add_rows(rows, net, norm, v, boxes, _cut(v.detail, boxes), len(images))
         images.append({"photo": Path(path).name, "mos": mos, "boxes": boxes,
                        "detail_size": [v.detail.shape[1], v.detail.shape[0]]})
         works.append(v.work)
         if len(works) == 16:
-            for i, zz in enumerate(global_z(net, works, norm)):
-                images[len(images) - len(works) + i]["z"] = float(zz)
+            _set_z(net, images, works, norm)
             works = []
-    if works:
-        for i, zz in enumerate(global_z(net, works, norm)):
-            images[len(images) - len(works) + i]["z"] = float(zz)
+    _set_z(net, images, works, norm)
     return _stack(rows, images)
 
 
@@ -287,17 +285,11 @@ def build_bokeh_set(net, photos: list[Path], decode_side: int, norm, radii=(4.0,
                                                  Path(tmp), decode_side)
                 assert v.detail is not None
                 boxes = _tiles(v)
-                det, lum = tile_scores(v.work, boxes, (v.detail.shape[1], v.detail.shape[0]))
-                rows["feats"].append(_features(net.backbone, _cut(v.detail, boxes), norm))
-                rows["det"].append(det)
-                rows["lum"].append(lum)
-                rows["image"].append(np.full(len(boxes), len(images)))
-                rows["labels"].append(np.full((len(boxes), 3), np.nan, np.float32))
+                _add_rows(rows, net, norm, v, boxes, _cut(v.detail, boxes), len(images))
                 images.append({"photo": p.name, "radius": r, "boxes": boxes,
                                "detail_size": [v.detail.shape[1], v.detail.shape[0]]})
                 works.append(v.work)
-            for i, zz in enumerate(global_z(net, works, norm)):
-                images[len(images) - len(works) + i]["z"] = float(zz)
+            _set_z(net, images, works, norm)
     return _stack(rows, images)
 
 

@@ -15,14 +15,20 @@ from aesview.gui.photo_model import Role
 from tests.gui_support import isolate_gui, wait_until
 
 
-def test_a_filter_keeps_the_current_photo_selected(qtbot, qapp, tmp_path, monkeypatch):
+def _window(qtbot, tmp_path, monkeypatch, n: int, seed: int, auto_advance: bool):
+    """A shown main window and its folder of `n` small noise photos p0.jpg ... (not yet opened)."""
     folder = isolate_gui(tmp_path, monkeypatch)
-    rng = np.random.default_rng(0)
-    for i in range(5):
+    rng = np.random.default_rng(seed)
+    for i in range(n):
         Image.fromarray(rng.integers(0, 255, (60, 80, 3), np.uint8)).save(folder / f"p{i}.jpg")
-    win = MainWindow(Settings(sort_key="name", auto_advance=False))
+    win = MainWindow(Settings(sort_key="name", auto_advance=auto_advance))
     qtbot.addWidget(win)
     win.show()
+    return win, folder
+
+
+def test_a_filter_keeps_the_current_photo_selected(qtbot, qapp, tmp_path, monkeypatch):
+    win, folder = _window(qtbot, tmp_path, monkeypatch, 5, 0, auto_advance=False)
     s = win.session
     s.open_folder(folder)
     assert wait_until(qapp, lambda: s.proxy.rowCount() == 5, 10)
@@ -65,13 +71,7 @@ def test_undo_stays_on_the_photo_when_it_was_part_of_the_edit(qtbot, qapp, tmp_p
     it; one that did not (P moved on) goes back to the photo it changed."""
     from aesview.core import culling
     from aesview.core.culling import Flag
-    folder = isolate_gui(tmp_path, monkeypatch)
-    rng = np.random.default_rng(1)
-    for i in range(6):
-        Image.fromarray(rng.integers(0, 255, (60, 80, 3), np.uint8)).save(folder / f"p{i}.jpg")
-    win = MainWindow(Settings(sort_key="name", auto_advance=True))
-    qtbot.addWidget(win)
-    win.show()
+    win, folder = _window(qtbot, tmp_path, monkeypatch, 6, 1, auto_advance=True)
     s, cull = win.session, win.culling
     s.open_folder(folder)
     assert wait_until(qapp, lambda: s.proxy.rowCount() == 6, 10)

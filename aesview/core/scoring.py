@@ -153,8 +153,8 @@ class Scorer:
                 continue
             size = (p.detail.shape[1], p.detail.shape[0])
             b = DV.select_patches(work, size, spec)
-            boxes.append(b)
             if len(b):
+                boxes.append(b)
                 patches.append(DV.cut(p.detail, b))
                 owner.append(i)
         if not patches:
@@ -166,7 +166,7 @@ class Scorer:
             self._prefix, pp, self.model.card.normalization, spec.stage, self.model.device).float()
         ).cpu().numpy() for pp in patches])
         at = 0
-        for i, b in zip(owner, [b for b in boxes if len(b)]):
+        for i, b in zip(owner, boxes):
             p = batch[i]
             assert p.detail is not None and p.size is not None
             out[i] = DV.build_result(maps[at:at + len(b)], b, spec, float(z[i]),

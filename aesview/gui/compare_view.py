@@ -223,12 +223,9 @@ class CompareView(QWidget):
         megapixels = self.megapixels
         hit = self.cache.get(path, megapixels)
         pane.failed = path in self.cache.errors
-        if pane.failed:
-            pane.loading.setText(f"Cannot show: {self.cache.errors[path]}")
-            pane.loading.adjustSize()
-        else:
-            pane.loading.setText("Loading full resolution…")
-            pane.loading.adjustSize()
+        pane.loading.setText(f"Cannot show: {self.cache.errors[path]}" if pane.failed
+                             else "Loading full resolution…")
+        pane.loading.adjustSize()
         if hit is not None:
             pane.loading.hide()
             pane.view.show_image(path, hit.preview, hit.size, hit.full)

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aesview.core.bursts import map_peak  # noqa: E402
 from aesview.core.crop_eval import Marked, load_marked  # noqa: E402
+from aesview.core.subject_cue import _unit  # noqa: E402  (the shipped cue's scaling)
 
 Maps = dict[str, np.ndarray]
 
@@ -36,13 +37,6 @@ Maps = dict[str, np.ndarray]
 def _pool(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     t = torch.from_numpy(np.ascontiguousarray(a, np.float32))[None, None]
     return F.adaptive_avg_pool2d(t, shape)[0, 0].numpy()
-
-
-def _unit(a: np.ndarray) -> np.ndarray:
-    """Scaled to a maximum of 1 (negative parts dropped), so two maps can be mixed."""
-    a = np.maximum(np.asarray(a, np.float32), 0)
-    top = float(a.max())
-    return a / top if top > 0 else a
 
 
 def cues() -> dict[str, Callable[[Maps], np.ndarray]]:
@@ -97,8 +91,7 @@ def collect(marked: list[Marked], store: Path) -> dict[str, Maps]:
             raise SystemExit(f"{m.path}: not scored ({rec.error})")
         cm = analyzer.analyze(m.path)
         out[str(m.path)] = {"highmap": rec.highmap, "aesam": rec.aesam, "cam": cm.subject,
-                                "subject": rec.subject,
-                            "detail": cm.detail}
+                            "subject": rec.subject, "detail": cm.detail}
     print(f"maps of {len(marked)} photos in {time.perf_counter() - t0:.0f} s "
           f"({model.model_id}, working size {scorer.long_side})", file=sys.stderr)
     flat: dict[str, np.ndarray] = {f"{p}::{k}": v for p, d in out.items() for k, v in d.items()}

@@ -199,10 +199,15 @@ class Views:
     size: tuple[int, int]           # full-resolution (width, height)
 
 
+def decode_side(long_side: int, spec: DetailSpec | None) -> int:
+    """The long side a photo is decoded at (at least) for both views."""
+    return max(long_side, spec.decode_side) if spec is not None else long_side
+
+
 def decode_views(path: str | os.PathLike[str], long_side: int, multiple: int,
                  spec: DetailSpec | None, reduced: bool = True) -> Views:
     """The one decode scoring (and the trainer's app-path check) does for a photo."""
-    side = max(long_side, spec.decode_side) if spec is not None else long_side
+    side = decode_side(long_side, spec)
     photo = load_image(path, max_side=side if reduced else None)
     img = photo.image if photo.image.mode == "RGB" else photo.image.convert("RGB")
     work = to_array(img, target_size(*img.size, long_side, multiple))

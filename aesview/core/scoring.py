@@ -194,7 +194,7 @@ class Scorer:
     def decode_side(self) -> int:
         """The long side scoring decodes a photo at (at least): what `working_array` and the
         detail view are made from."""
-        return max(self.long_side, self.detail.decode_side) if self.detail is not None else self.long_side
+        return DV.decode_side(self.long_side, self.detail)
 
     def _finish(self, batch: list[_Prepared]) -> list[ScoreRecord]:
         recs = self._infer(batch)

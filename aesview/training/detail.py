@@ -37,6 +37,7 @@ from ..core.detail import (
     Views,
     _grey,
     _laplacian_abs,
+    cut,
     decode_views,
     grid_boxes,
     patch_features,
@@ -105,10 +106,6 @@ def _tiles(views: Views) -> np.ndarray:
     assert views.detail is not None
     h, w = views.detail.shape[:2]
     return grid_boxes(w, h, PATCH, CELL)
-
-
-def _cut(detail: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    return np.stack([detail[y0:y1, x0:x1] for x0, y0, x1, y1 in boxes])
 
 
 # Mean |Laplacian| a clean tile needs for its blurred version to count as soft. The shipped head
@@ -186,7 +183,7 @@ def build_photo_set(net, photos: list[Path], decode_side: int, norm, seed: int =
                 boxes = _tiles(v)
                 if not len(boxes):
                     break
-                tiles = _cut(v.detail, boxes)
+                tiles = cut(v.detail, boxes)
                 if clean_tiles is None:
                     clean_tiles = tiles
                 _add_rows(rows, net, norm, v, boxes, tiles, len(images),
@@ -224,7 +221,7 @@ def build_burst_set(net, photos: list[Path], decode_side: int, norm, bursts_per_
                     v = through(take(full, kind, rng), CLEAN_QUALITY, Path(tmp), decode_side)
                     assert v.detail is not None
                     boxes = _tiles(v)
-                    _add_rows(rows, net, norm, v, boxes, _cut(v.detail, boxes), len(images))
+                    _add_rows(rows, net, norm, v, boxes, cut(v.detail, boxes), len(images))
                     images.append({"photo": p.name, "burst": b, "take": kind, "boxes": boxes,
                                    "detail_size": [v.detail.shape[1], v.detail.shape[0]]})
                     works.append(v.work)
@@ -242,7 +239,7 @@ def build_file_set(net, files: list[tuple[str, float]], decode_side: int, norm) 
         v = decode_views(path, 320, 32, _probe_spec(decode_side))
         assert v.detail is not None
         boxes = _tiles(v)
-        _add_rows(rows, net, norm, v, boxes, _cut(v.detail, boxes), len(images))
+        _add_rows(rows, net, norm, v, boxes, cut(v.detail, boxes), len(images))
         images.append({"photo": Path(path).name, "mos": mos, "boxes": boxes,
                        "detail_size": [v.detail.shape[1], v.detail.shape[0]]})
         works.append(v.work)
@@ -285,7 +282,7 @@ def build_bokeh_set(net, photos: list[Path], decode_side: int, norm, radii=(4.0,
                                                  Path(tmp), decode_side)
                 assert v.detail is not None
                 boxes = _tiles(v)
-                _add_rows(rows, net, norm, v, boxes, _cut(v.detail, boxes), len(images))
+                _add_rows(rows, net, norm, v, boxes, cut(v.detail, boxes), len(images))
                 images.append({"photo": p.name, "radius": r, "boxes": boxes,
                                "detail_size": [v.detail.shape[1], v.detail.shape[0]]})
                 works.append(v.work)

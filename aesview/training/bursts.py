@@ -80,26 +80,35 @@ def app_view(path: Path, long_side: int, multiple: int = 32) -> np.ndarray:
     return to_array(photo.image, target_size(*photo.image.size, long_side, multiple))
 
 
+def burst_files(photos, bursts_per_photo: int, seed: int, tmp: Path):
+    """The bursts `burst_check` scores: (photo, burst index, one JPEG per take of TAKES, saved
+    in `tmp` as a camera would), each burst's takes drawn from its own seeded generator."""
+    n = 0
+    for p in photos:
+        full = np.asarray(load_image(p).image.convert("RGB"))
+        for b in range(bursts_per_photo):
+            rng = np.random.default_rng([seed, b, n])
+            files = []
+            for kind in TAKES:
+                f = tmp / f"{n}_{kind}.jpg"
+                Image.fromarray(take(full, kind, rng)).save(f, quality=92)
+                files.append(f)
+            yield p, b, files
+            n += 1
+
+
 def burst_check(net, photos, normalization, long_side: int = 320, bursts_per_photo: int = 2,
                 seed: int = 99) -> dict:
     from .evaluate import predict
     wins: list[bool] = []
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="aesview-bursts-") as tmp:
-        for p in photos:
-            full = np.asarray(load_image(p).image.convert("RGB"))
-            for b in range(bursts_per_photo):
-                rng = np.random.default_rng([seed, b, len(rows)])
-                arrays = []
-                for kind in TAKES:
-                    f = Path(tmp) / f"{len(rows)}_{kind}.jpg"
-                    Image.fromarray(take(full, kind, rng)).save(f, quality=92)
-                    arrays.append(app_view(f, long_side))
-                z, _, _ = predict(net, arrays, normalization)
-                winner = TAKES[int(np.argmax(z))]
-                wins.append(winner == "clean")
-                rows.append({"photo": Path(p).name, "burst": b, "winner": winner,
-                             "z": {k: float(v) for k, v in zip(TAKES, z)}})
+        for p, b, files in burst_files(photos, bursts_per_photo, seed, Path(tmp)):
+            z, _, _ = predict(net, [app_view(f, long_side) for f in files], normalization)
+            winner = TAKES[int(np.argmax(z))]
+            wins.append(winner == "clean")
+            rows.append({"photo": Path(p).name, "burst": b, "winner": winner,
+                         "z": {k: float(v) for k, v in zip(TAKES, z)}})
     losers: dict[str, int] = {}
     for r in rows:
         if r["winner"] != "clean":

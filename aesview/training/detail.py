@@ -44,7 +44,7 @@ from ..core.detail import (
     tile_scores,
 )
 from ..core.imaging import load_image
-from .bursts import NATIVE, TAKES, native_defect, take
+from .bursts import NATIVE, TAKES, burst_files, native_defect, take
 
 log = logging.getLogger(__name__)
 
@@ -351,21 +351,16 @@ def burst_check_detail(scorer, photos, bursts_per_photo: int = 2, seed: int = 99
     detail view. Reports the fused and the global-only winners."""
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="aesview-bursts-") as tmp:
-        for p in photos:
-            full = np.asarray(load_image(p).image.convert("RGB"))
-            for b in range(bursts_per_photo):
-                rng = np.random.default_rng([seed, b, len(rows)])
-                zs, gs = [], []
-                for kind in TAKES:
-                    f = Path(tmp) / f"{len(rows)}_{kind}.jpg"
-                    Image.fromarray(take(full, kind, rng)).save(f, quality=92)
-                    z, g = score_views(scorer, _decode(scorer, f))
-                    zs.append(z)
-                    gs.append(g)
-                rows.append({"photo": Path(p).name, "burst": b,
-                             "winner": TAKES[int(np.argmax(zs))],
-                             "winner_global": TAKES[int(np.argmax(gs))],
-                             "z": dict(zip(TAKES, zs)), "z_global": dict(zip(TAKES, gs))})
+        for p, b, files in burst_files(photos, bursts_per_photo, seed, Path(tmp)):
+            zs, gs = [], []
+            for f in files:
+                z, g = score_views(scorer, _decode(scorer, f))
+                zs.append(z)
+                gs.append(g)
+            rows.append({"photo": Path(p).name, "burst": b,
+                         "winner": TAKES[int(np.argmax(zs))],
+                         "winner_global": TAKES[int(np.argmax(gs))],
+                         "z": dict(zip(TAKES, zs)), "z_global": dict(zip(TAKES, gs))})
     out: dict = {"bursts": len(rows), "rows": rows}
     for key, col in (("clean_wins", "winner"), ("clean_wins_global", "winner_global")):
         out[key] = float(np.mean([r[col] == "clean" for r in rows]))

@@ -207,8 +207,11 @@ def _stack(rows: dict[str, list], images: list[dict]) -> dict:
 
 def build_burst_set(net, photos: list[Path], decode_side: int, norm, bursts_per_photo: int,
                     seed: int) -> dict:
-    """Bursts made exactly as training/bursts.py `burst_check` makes them (its TAKES), kept as
-    tiles + global z so selection rules and alpha can be compared."""
+    """Bursts made the way training/bursts.py `burst_check` makes them (its TAKES, JPEG
+    quality, decode), kept as tiles + global z so selection rules and alpha can be compared.
+    Not the same draws: each burst's generator is seeded with the running count of takes, where
+    `burst_check` counts bursts, so from the second burst on the jitter and defects differ (the
+    shipped choice was made on these; keep it so that rebuilding gives the same set)."""
     rows: dict[str, list] = {"feats": [], "det": [], "lum": [], "image": [], "labels": []}
     images: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="aesview-detail-") as tmp:

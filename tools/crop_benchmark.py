@@ -1,6 +1,6 @@
 """Crop evaluation on the hand-marked set: aesview vs a centre crop vs smartcrop, per aspect.
 
-    .venv/bin/python tools/crop_benchmark.py [--split test|test2|validation|all] [--tune] [--json]
+    .venv/bin/python tools/crop_benchmark.py [--split test|test2|test3|validation|all] [--tune] [--json]
     .venv/bin/python tools/crop_benchmark.py --timing [--repeat 20] [--threads N]
 
 For every marked photo (tests/data/crop_subjects.json) and aspect — 9:16 from landscape and
@@ -226,8 +226,9 @@ def timing(repeat: int, model_name: str | None, threads: int | None = None) -> d
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--split", default="test", choices=("test", "test2", "validation", "all"),
-                    help="test2: the fresh test part drawn from LIVE-C (see the marked set's \"test2\")")
+    ap.add_argument("--split", default="test", choices=("test", "test2", "test3", "validation", "all"),
+                    help="test2, test3: fresh test parts drawn from LIVE-C (see the marked set's "
+                         "\"test2\" and \"test3\")")
     ap.add_argument("--tune", action="store_true", help="search the weights on the validation half")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--model", default=None, help="model name or .pt (default: the shipped default)")
@@ -247,12 +248,14 @@ def main() -> int:
     model = load_model(args.model, device="cpu")
     analyzer = CropAnalyzer(model, **({"long_side": args.long_side} if args.long_side else {}))
     marked = load_marked()
-    maps = {m.path: analyzer.analyze(m.path) for m in marked}
+    chosen = [m for m in marked if args.split == "all" or m.split == args.split]
+    # only the photos this run judges: a test part's photos are not looked at by a validation run
+    needed = chosen + ([m for m in marked if m.split == "validation"] if args.tune else [])
+    maps = {m.path: analyzer.analyze(m.path) for m in needed}
     settings = DEFAULT_SETTINGS
     if args.tune:
         settings = tune([m for m in marked if m.split == "validation"], maps)
         print(f"best on validation: {settings}")
-    chosen = [m for m in marked if args.split == "all" or m.split == args.split]
     summ = summary(evaluate(chosen, maps, settings, ["aesview", "centre", "smartcrop"], {}))
     model_name = model.card["name"] if isinstance(model.card, dict) else model.card.name
     if args.json:

@@ -163,3 +163,56 @@ def test_survey_pages_stay_full_at_the_ends_of_the_grid(qapp, session):
     assert [p.path for p in view.visible_panes()] == photos[:4]
     QTest.keyClick(view, Qt.Key.Key_Left)                   # at the start: nothing moves
     assert [p.path for p in view.visible_panes()] == photos[:4]
+
+
+def _says(view, text):
+    return lambda: all(text in p.loading.text() for p in view.visible_panes())
+
+
+def test_a_photo_that_could_not_be_shown_is_tried_again_once_its_file_changed(qapp, session):
+    s, ctl, photos = session
+    whole = open(photos[2], "rb").read()
+    with open(photos[2], "wb") as f:                         # still being copied from the card
+        f.write(whole[:400])
+    s.select_path(photos[2])
+    view = ctl.loupe()
+    assert wait_until(qapp, _says(view, "Cannot show"), 30)
+    view = ctl.loupe()                                        # the same file: not decoded again
+    assert _says(view, "Cannot show")() and not ctl.cache._asked
+    with open(photos[2], "wb") as f:                         # the copy finished
+        f.write(whole)
+    view = ctl.loupe()
+    assert wait_until(qapp, lambda: _loaded(view), 30)
+    assert view.visible_panes()[0].view.full_size == (1200, 900)
+
+
+@pytest.fixture
+def budget_reset(monkeypatch):
+    from aesview.core import imaging
+    monkeypatch.delenv(imaging.BUDGET_ENV, raising=False)
+    imaging.set_pixel_budget(None)
+    yield
+    imaging.set_pixel_budget(None)
+
+
+def test_raising_the_pixel_budget_in_preferences_shows_a_refused_photo(qapp, tmp_path, monkeypatch,
+                                                                       budget_reset):
+    from tests.fault_zoo import png_zeros
+    folder = isolate_gui(tmp_path, monkeypatch)
+    png_zeros(folder / "scan.png", 4000, 3000, 6)            # 12 MP RGBA: 48 MB decoded
+    s = Session(Settings(sort_key="name", max_megapixels=10))
+    ctl = CompareController(s)
+    try:
+        s.apply_settings()
+        s.open_folder(folder)
+        s.select_path(str(folder / "scan.png"))
+        view = ctl.loupe()
+        assert wait_until(qapp, _says(view, "decode budget"), 30)
+        s.settings.max_megapixels = 20                       # Preferences' OK
+        s.apply_settings()
+        view = ctl.loupe()
+        assert wait_until(qapp, lambda: _loaded(view), 60)
+        assert view.visible_panes()[0].view.full_size == (4000, 3000)
+    finally:
+        ctl.shutdown()
+        s.shutdown()

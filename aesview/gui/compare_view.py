@@ -15,6 +15,7 @@ Z zooms to 100 % at the subject (core.bursts.zoom_point: the score record's subj
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -46,6 +47,14 @@ class Loaded:
     size: tuple[int, int]
 
 
+def _stamp(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 def _bytes_of(entry: Loaded) -> int:
     held = entry.preview.sizeInBytes()
     if entry.full is not None and entry.full is not entry.preview:
@@ -71,7 +80,9 @@ class FullImageCache(QObject):
         self._asked: set[tuple[str, float]] = set()
         self._tokens: dict[int, tuple[str, float]] = {}     # request token -> what it asked for
         self._token = 0
-        self.errors: dict[str, str] = {}
+        # path -> (why it failed, the file's (mtime, size) then): a file copied in full or
+        # repaired since, or a raised pixel budget (forget_errors), gets another try
+        self._errors: dict[str, tuple[str, tuple[int, int] | None]] = {}
         self.signals.photo.connect(self._on_photo)
 
     def bytes_held(self) -> int:
@@ -86,9 +97,22 @@ class FullImageCache(QObject):
             self._images.move_to_end(key)
         return hit
 
+    def error(self, path: str) -> str | None:
+        """Why the photo could not be shown, while the file is as it was then."""
+        hit = self._errors.get(path)
+        if hit is None:
+            return None
+        if _stamp(path) != hit[1]:
+            del self._errors[path]
+            return None
+        return hit[0]
+
+    def forget_errors(self) -> None:
+        self._errors.clear()
+
     def request(self, path: str, megapixels: float = VIEW_MAX_MEGAPIXELS) -> None:
         key = (path, megapixels)
-        if key in self._images or key in self._asked or path in self.errors:
+        if key in self._images or key in self._asked or self.error(path) is not None:
             return
         self._asked.add(key)
         self._token += 1
@@ -99,7 +123,7 @@ class FullImageCache(QObject):
         key = self._tokens.pop(msg.token, (msg.path, VIEW_MAX_MEGAPIXELS))
         self._asked.discard(key)
         if msg.preview is None or msg.size is None:
-            self.errors[msg.path] = msg.error or "cannot be shown"
+            self._errors[msg.path] = (msg.error or "cannot be shown", _stamp(msg.path))
             self.ready.emit(msg.path)
             return
         self.put(msg, key[1])
@@ -222,9 +246,9 @@ class CompareView(QWidget):
         pane.caption.setText(name + score)
         megapixels = self.megapixels
         hit = self.cache.get(path, megapixels)
-        pane.failed = path in self.cache.errors
-        pane.loading.setText(f"Cannot show: {self.cache.errors[path]}" if pane.failed
-                             else "Loading full resolution…")
+        error = self.cache.error(path)
+        pane.failed = error is not None
+        pane.loading.setText(f"Cannot show: {error}" if pane.failed else "Loading full resolution…")
         pane.loading.adjustSize()
         if hit is not None:
             pane.loading.hide()
@@ -380,6 +404,8 @@ class CompareController(QObject):
         self.session = session
         self.cache = FullImageCache(self)
         session.photoLoaded.connect(self.cache.put)
+        session.folderChanged.connect(self.cache.forget_errors)
+        session.settingsApplied.connect(self.cache.forget_errors)   # e.g. a raised pixel budget
         self.window: CompareView | None = None
         self.main_view: PhotoView | None = None     # the window's viewer, for keep_zoom
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.settings import PREFERENCES, apply_to_process
+from ..core.settings import PREFERENCES
 
 if TYPE_CHECKING:
     from .session import Session
@@ -62,6 +62,5 @@ class PreferencesDialog(QDialog):
         checked = st.validated()
         for name in self.fields:
             setattr(st, name, getattr(checked, name))
-        apply_to_process(st)
-        self.session.persist()
+        self.session.apply_settings()
         super().accept()

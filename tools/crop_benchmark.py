@@ -159,7 +159,7 @@ def tune(marked: list[Marked], maps: dict) -> CropSettings:
     return best
 
 
-def timing(repeat: int, model_name: str | None, threads: int | None = None) -> dict:
+def timing(repeat: int, model_name: str | None, threads: int | None = None, people: bool = True) -> dict:
     """One crop end to end (decode, finer maps, search) on a 24-MP JPEG, `repeat` times after a
     warm-up run: min and median per stage (the maps split by CropAnalyzer.stage_ms), and the
     load average, since this machine's 2 cores are shared."""
@@ -178,7 +178,7 @@ def timing(repeat: int, model_name: str | None, threads: int | None = None) -> d
         rng = np.random.default_rng(0)
         a = np.asarray(im, dtype=np.int16) + rng.integers(-6, 7, (4000, 6000, 1), dtype=np.int16)
         Image.fromarray(a.clip(0, 255).astype(np.uint8)).save(dst, quality=92)
-    analyzer = CropAnalyzer(load_model(model_name, device="cpu"), threads=threads)
+    analyzer = CropAnalyzer(load_model(model_name, device="cpu"), threads=threads, people=people)
     load_before = os.getloadavg()
     runs: dict[str, list[float]] = {}
     for i in range(repeat + 1):
@@ -204,23 +204,31 @@ def timing(repeat: int, model_name: str | None, threads: int | None = None) -> d
            "cpu_count": os.cpu_count(), "ms": {k: ms(v) for k, v in runs.items()},
            "load_average_before": [round(v, 2) for v in load_before],
            "load_average_after": [round(v, 2) for v in os.getloadavg()]}
-    if analyzer.face_finder is not None:
-        # the face detector's part of the maps, per photo, on the same 448-px input
-        from aesview.core.preprocess import target_size, to_array
-        from aesview.core.subject import torch_threads
-        faces_ms = {}
+    # the face and people detectors' parts of the maps, per photo, on the same 448-px input (the
+    # 24-MP photo has no person; the astronaut has one, so BlazePose's landmark model runs too)
+    from aesview.core.preprocess import target_size, to_array
+    from aesview.core.subject import torch_threads
+    finders = {"faces_ms": analyzer.face_finder, "people_ms": analyzer.people_finder}
+    for key, finder in finders.items():
+        if finder is None:
+            continue
+        per_photo = {}
         for name in (dst, ROOT.parent / "shared" / "photos" / "skimage_astronaut.jpg"):
             im = load_image(name, max_side=analyzer.long_side).image
-            small = Image.fromarray(to_array(im, target_size(*im.size, analyzer.long_side, analyzer.multiple)))
+            arr = to_array(im, target_size(*im.size, analyzer.long_side, analyzer.multiple))
+            small = Image.fromarray(arr)
             fruns = []
             for i in range(repeat + 1):
                 t0 = time.perf_counter()
                 with torch_threads(analyzer.threads):     # as inside the crop pass
-                    analyzer.face_finder.find(small)
+                    if key == "faces_ms":
+                        analyzer.face_finder.find(small)   # type: ignore[union-attr]
+                    else:
+                        analyzer.people_finder.find(arr)   # type: ignore[union-attr]
                 if i:
                     fruns.append(1000 * (time.perf_counter() - t0))
-            faces_ms[Path(name).name] = ms(fruns)
-        out["faces_ms"] = faces_ms
+            per_photo[Path(name).name] = ms(fruns)
+        out[key] = per_photo
     return out
 
 
@@ -238,9 +246,11 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--threads", type=int, default=None,
                     help="--timing: torch threads for the crop pass (default: crop_threads())")
+    ap.add_argument("--no-people", action="store_true",
+                    help="--timing: without the people detector (core.people), for comparison")
     args = ap.parse_args()
     if args.timing:
-        print(json.dumps(timing(args.repeat, args.model, args.threads), indent=1))
+        print(json.dumps(timing(args.repeat, args.model, args.threads, not args.no_people), indent=1))
         return 0
 
     from aesview.core.subject import CropAnalyzer

@@ -41,3 +41,14 @@ if ! "$VPY" -c "import facenet_pytorch" >/dev/null 2>&1; then
   "$VPY" -m pip install -q requests 2> >(grep -v "^WARNING: Location" >&2)
   "$VPY" -m pip install -q --no-deps facenet-pytorch==2.6.0 2> >(grep -v "^WARNING: Location" >&2)
 fi
+# mediapipe 0.10.14: the crop's people cue (core/people.py), its models inside the wheel. 0.10.15,
+# 0.10.18 and 0.10.21 ship them too but pin numpy < 2; 0.10.30, 0.10.35 and 1.2.3 ship none (the
+# caller fetches .task files). Its metadata also asks for jax, sounddevice and opencv-contrib,
+# which the two solutions used never import, hence --no-deps and its real imports listed here.
+# Optional: without it the crop has no people cue. No wheel for CPython 3.13 or later.
+if ! "$VPY" -c "from mediapipe.python.solutions import pose" >/dev/null 2>&1; then
+  "$VPY" -m pip install -q "opencv-python-headless>=4.8,<5" "protobuf>=4.25.3,<5" absl-py attrs flatbuffers \
+    2> >(grep -v "^WARNING: Location" >&2) || echo "setup: mediapipe's requirements did not install; no people cue" >&2
+  "$VPY" -m pip install -q --no-deps mediapipe==0.10.14 2> >(grep -v "^WARNING: Location" >&2) \
+    || echo "setup: mediapipe 0.10.14 did not install (no wheel for this Python?); the crop has no people cue" >&2
+fi

@@ -14,6 +14,8 @@ window on a small bird. A crop concerns one photo, so it can afford one pass at 
   works when the classifier knows no class for the subject.
 - `faces`: face boxes found by MTCNN (core.faces) on the same decoded image; the classifier
   knows no person or face, so this is what keeps a head inside a landscape crop of a portrait.
+- `people`: MediaPipe's faces (profiles and smaller faces too) and the most prominent person's
+  head and shoulders (core.people), on the same network input.
 
 When the aesthetic backbone starts with stages whose weights equal the ImageNet ones (the
 shipped model freezes its first stages), those stages run once and both heads continue from
@@ -62,6 +64,9 @@ class CropMaps:
     faces: list[tuple[float, float, float, float, float]] = field(default_factory=list)
     # ^ (left, top, right, bottom) in full-resolution upright pixels, and MTCNN's probability
     face_finder: str = ""            # which detector looked ("" = none was available)
+    people: list[tuple[float, float, float, float, float, str]] = field(default_factory=list)
+    # ^ core.people: (left, top, right, bottom) in full-resolution upright pixels, score, kind
+    people_finder: str = ""          # which detector looked ("" = none was available)
 
 
 def crop_threads() -> int:
@@ -108,10 +113,12 @@ class CropAnalyzer:
     Not thread-safe (it holds the model); in the GUI it belongs to the inference worker."""
 
     def __init__(self, model: LoadedModel, long_side: int = CROP_LONG_SIDE, faces: bool = True,
-                 threads: int | None = None):
+                 threads: int | None = None, people: bool = True):
         from .faces import load_face_finder
+        from .people import load_people_finder
         self.model = model
         self.face_finder = load_face_finder(model.device) if faces else None
+        self.people_finder = load_people_finder() if people else None
         self.threads = int(threads or crop_threads())
         self.stage_ms: dict[str, float] = {}     # the last analyze's time per stage (benchmark)
         self.long_side = int(long_side)
@@ -194,6 +201,12 @@ class CropAnalyzer:
             found = self.face_finder.find(Image.fromarray(arr))
             faces = [(f[0] * sx, f[1] * sy, f[2] * sx, f[3] * sy, f[4]) for f in found]
         lap("faces")
+        people = []
+        if self.people_finder is not None:
+            sx, sy = photo.size[0] / size[0], photo.size[1] / size[1]
+            people = [(p[0] * sx, p[1] * sy, p[2] * sx, p[3] * sy, p[4], p[5])
+                      for p in self.people_finder.find(arr)]
+        lap("people")
         detail = detail_map(arr)
         lap("detail")
         return CropMaps(
@@ -203,4 +216,5 @@ class CropAnalyzer:
             detail=detail,
             working_size=size,
             classes=[(int(i), float(p)) for i, p in zip(top.indices, top.values)],
-            faces=faces, face_finder=self.face_finder.name if self.face_finder else "")
+            faces=faces, face_finder=self.face_finder.name if self.face_finder else "",
+            people=people, people_finder=self.people_finder.name if self.people_finder else "")

@@ -185,3 +185,21 @@ def test_exporting_the_picks_crops_is_an_operation_that_cancels(window, qapp, tm
         left, top, right, bottom = plan_crop(maps, "9:16").box
         assert size == (right - left, bottom - top)
         assert abs(size[0] / size[1] - parse_aspect("9:16", (1, 1))) < 0.01
+
+
+def test_the_crop_line_names_the_people_cue_only_when_it_found_someone():
+    import numpy as np
+
+    from aesview.core.subject import CropMaps
+    from aesview.gui.controllers.crop import CropView
+    from aesview.gui.crop_controls import describe
+
+    maps = CropMaps(image_size=(900, 900), aesam=np.zeros((14, 14), np.float32),
+                    subject=np.ones((14, 14), np.float32), detail=np.ones((56, 56), np.float32),
+                    working_size=(448, 448), people=[(400.0, 150.0, 500.0, 270.0, 0.9, "face")])
+    plan = plan_crop(maps, "16:9")
+    line = describe(CropView("p.jpg", plan.box, 16 / 9, "maps", plan.explain()))
+    assert f"people {100 * plan.kept['people']:.0f} %" in line and "faces" not in line
+    maps.people = []
+    plan = plan_crop(maps, "16:9")
+    assert "people" not in describe(CropView("p.jpg", plan.box, 16 / 9, "maps", plan.explain()))

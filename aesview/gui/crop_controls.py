@@ -24,7 +24,9 @@ def describe(view: CropView | None) -> str:
     if view.source != "maps" or not view.explain:
         return "Provisional, from the scoring map; the finer crop maps are on their way."
     kept = view.explain.get("kept", {})
-    cues = CUES + ((("face", "faces"),) if view.explain.get("maps", {}).get("face", {}).get("faces") else ())
+    maps = view.explain.get("maps", {})
+    cues = (CUES + ((("face", "faces"),) if maps.get("face", {}).get("faces") else ())
+            + ((("people", "people"),) if maps.get("people", {}).get("found") else ()))
     shares = " · ".join(f"{label} {100 * kept[k]:.0f} %" for k, label in cues if k in kept)
     return (f"Inside the crop: {shares} of each map; window {100 * view.explain.get('scale', 1):.0f} %"
             " of the largest.")

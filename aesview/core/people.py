@@ -25,7 +25,10 @@ simply has no people cue and CropMaps.people_finder says so.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -46,15 +49,20 @@ class PeopleFinder:
     name = "MediaPipe 0.10 BlazeFace full range + BlazePose head and shoulders"
 
     def __init__(self) -> None:
-        # the graphs log through glog: keep its INFO lines out of the CLI's stderr
-        os.environ.setdefault("GLOG_minloglevel", "2")
         # mediapipe 0.10.14 calls a protobuf 4 API that warns on every process(); nothing to act on
         warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated",
                                 category=UserWarning)
         from mediapipe.python.solutions import face_detection, pose
-        self._faces = face_detection.FaceDetection(model_selection=1,
-                                                   min_detection_confidence=FACE_MIN_SCORE)
-        self._pose = pose.Pose(static_image_mode=True, model_complexity=1)
+        with _quiet_stderr():
+            self._faces = face_detection.FaceDetection(model_selection=1,
+                                                       min_detection_confidence=FACE_MIN_SCORE)
+            self._pose = pose.Pose(static_image_mode=True, model_complexity=1)
+            # TFLite and absl print their start-up notes (an XNNPACK line, one "feedback manager"
+            # warning per model) straight to file descriptor 2 on each graph's first run, whatever
+            # GLOG_minloglevel or TF_CPP_MIN_LOG_LEVEL say: run each graph once here, quietly
+            blank = np.zeros((64, 64, 3), np.uint8)
+            self._faces.process(blank)
+            self._pose.process(blank)
 
     def find(self, rgb: np.ndarray) -> list[Person]:
         """People in a (H, W, 3) uint8 RGB image, in its pixels: faces (kind "face") and the
@@ -84,6 +92,26 @@ class PeopleFinder:
     def close(self) -> None:
         self._faces.close()
         self._pose.close()
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """File descriptor 2 to the null device for the block (C++ libraries write there directly).
+    Anything another thread writes to stderr meanwhile (a few tens of ms, once per finder) is
+    lost too; Python's own sys.stderr is flushed first so nothing written before is."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, AttributeError, ValueError):      # no real descriptor 2 (a GUI launch)
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def load_people_finder() -> PeopleFinder | None:

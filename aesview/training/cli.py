@@ -319,7 +319,10 @@ def _train_livec(args, out: Path) -> int:
                           "aesthetics"),
         "recipe": ("EfficientNet-Lite0 (ImageNet, from its PyPI wheel) at long side "
                    f"{cfg.long_side}; stages 0-{cfg.freeze - 1} frozen (their outputs cached), "
-                   "the head conv and the GAP heads trained; loss = sample-weighted two-class "
+                   f"stages {cfg.freeze}-17 (the head conv last) and the GAP heads trained"
+                   + (f" (backbone blocks at lr x {cfg.backbone_lr_scale:g})"
+                      if cfg.backbone_lr_scale != 1.0 else "")
+                   + "; loss = sample-weighted two-class "
                    "CE (label MOS > 50, i.e. > 5.5 on 1..10; c = |P(r>t)-P(r<=t)| under "
                    "N(mos, mos_std); w = c**gamma; class-balanced) + RankNet pair loss on "
                    "people's means + attribute BCE + within-photo and cross-scene ranking of "
@@ -327,8 +330,9 @@ def _train_livec(args, out: Path) -> int:
                    "synthetic bokeh (background lens blur outside the ImageNet CAM's subject) "
                    "on the high side, subject blur on the low side; noise, shake and missed "
                    "focus also made at the photo's full resolution and passed through a JPEG "
-                   "and the app's reduced decode; the epoch best on the "
-                   "split's validation photos (mean of SRCC and clean-beats-defect) kept"),
+                   "and the app's reduced decode; the epoch best on the split's validation "
+                   "photos (mean of SRCC, clean-beats-defect and the local-blur map AUC: "
+                   "joint.SELECT_KEYS) kept"),
         "command": "aesview train " + " ".join(_argv_tail()),
         "split": {"seed": SPLIT_SEED,
                   "index": args.split, "rule": "aesview.training.joint.split_names",

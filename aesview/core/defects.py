@@ -15,8 +15,6 @@ import io
 import math
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
 
 BLUR_SIGMA = (1.3, 2.3, 3.6)
@@ -53,6 +51,11 @@ def _linear_to_srgb(x: np.ndarray) -> np.ndarray:
 
 def convolve(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """Per-channel 2-D convolution with reflect padding (torch: fast on CPU)."""
+    # torch here, not at the top: the GUI names the defect families at start-up, before any
+    # worker has loaded torch.
+    import torch
+    import torch.nn.functional as F
+
     k = torch.from_numpy(np.ascontiguousarray(kernel, dtype=np.float32))
     k = (k / k.sum())[None, None].repeat(3, 1, 1, 1)
     x = torch.from_numpy(_to_float(img)).permute(2, 0, 1)[None]

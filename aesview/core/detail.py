@@ -31,14 +31,17 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from .imaging import load_image
-from .preprocess import Normalization, normalize, target_size, to_array
+from .preprocess import target_size, to_array
+
+if TYPE_CHECKING:
+    from .detail_net import DetailHead as DetailHead
+    from .detail_net import Prefix as Prefix
+    from .detail_net import patch_features as patch_features
 
 CHANNELS = ("noise", "blur", "compression")
 # A channel is named in words when it costs at least a tenth of a logit (a few points of score
@@ -77,18 +80,6 @@ class DetailSpec:
         return {"decode_side": self.decode_side, "patch": self.patch, "patches": self.patches,
                 "stage": self.stage, "channels_in": self.channels_in, "cell": self.cell,
                 "alpha": self.alpha, "smooth": self.smooth, "channels": list(self.channels)}
-
-
-class DetailHead(nn.Module):
-    """1x1 convolution + ReLU on the prefix's features: (P, C_in, h, w) -> (P, channels, h, w)."""
-
-    def __init__(self, channels_in: int, channels: int = len(CHANNELS)):
-        super().__init__()
-        self.conv = nn.Conv2d(channels_in, channels, 1)
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = torch.relu(self.conv(features))
-        return out
 
 
 @dataclass
@@ -315,35 +306,17 @@ def cut(detail: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------ the pass
 
-class Prefix(nn.Module):
-    """A copy of the backbone's first `stage` stages in channels-last memory order, for the
-    patches only: oneDNN's depthwise convolutions run about twice as fast on it here
-    (runs/detail/cl.py: 2 patches 119 -> 61 ms on the loaded 2-core CPU), with the same weights;
-    outputs equal the model's own stages' to float rounding (~1e-5). The global view keeps
-    using the model's stages."""
-
-    def __init__(self, backbone: nn.Module, stage: int):
-        super().__init__()
-        import copy
-        stages = backbone.stages[:stage]  # type: ignore[index]
-        self.stages = copy.deepcopy(stages).to(memory_format=torch.channels_last)
-
-    def forward(self, x: torch.Tensor, stop: int | None = None) -> torch.Tensor:
-        x = x.contiguous(memory_format=torch.channels_last)
-        for s in self.stages[:stop]:
-            x = s(x)
-        return x.contiguous()
+# The network parts (DetailHead, Prefix, patch_features) live in detail_net, which imports torch;
+# this module stays torch-free so the GUI can read results and cards without loading it. The
+# names still resolve here, on first use, for callers that import them from core.detail.
+_NET = ("DetailHead", "Prefix", "patch_features")
 
 
-def patch_features(backbone: nn.Module, patches: np.ndarray,
-                   normalization: Normalization | Mapping[str, Sequence[float]],
-                   stage: int, device: torch.device | None = None) -> torch.Tensor:
-    """The frozen prefix's output for uint8 patches (P, S, S, 3)."""
-    x = normalize(patches, normalization)
-    if device is not None:
-        x = x.to(device)
-    out: torch.Tensor = backbone(x, stop=stage)
-    return out
+def __getattr__(name: str) -> Any:
+    if name in _NET:
+        from . import detail_net
+        return getattr(detail_net, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def build_result(maps: np.ndarray, boxes_detail: np.ndarray, spec: DetailSpec, global_logit: float,

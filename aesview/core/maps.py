@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import HIGH, LOW
+from .classes import HIGH, LOW
 
 
 def aesam(features: np.ndarray, w_aes: np.ndarray) -> np.ndarray:

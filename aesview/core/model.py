@@ -16,9 +16,9 @@ import torch
 from torch import nn
 
 from .backbones import Backbone, build_backbone
-from .detail import DetailHead
-
-LOW, HIGH = 0, 1
+from .classes import HIGH as HIGH  # re-exported: training and tests name them here
+from .classes import LOW as LOW
+from .detail_net import DetailHead
 
 
 @dataclass

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
+
+if TYPE_CHECKING:
+    import torch
 
 
 def target_size(width: int, height: int, long_side: int, multiple: int = 32) -> tuple[int, int]:
@@ -39,6 +42,8 @@ def normalize(batch_uint8: np.ndarray,
               normalization: Normalization | Mapping[str, Sequence[float]]) -> torch.Tensor:
     """(N, H, W, 3) uint8 -> (N, 3, H, W) float32, normalised as the card (typed) or a backbone
     spec (a dict) says."""
+    import torch  # here, not at the top: the GUI imports this module before any torch is loaded
+
     mean_v: Sequence[float]
     std_v: Sequence[float]
     if isinstance(normalization, Normalization):

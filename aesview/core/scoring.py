@@ -22,6 +22,7 @@ from PIL import Image
 from . import detail as DV
 from .bursts import make_embedding
 from .cache import FileKey, ScoreCache, file_key
+from .detail_net import Prefix, patch_features
 from .imaging import ImageLoadError
 from .model import HIGH, LOW
 from .preprocess import normalize, target_size, to_array
@@ -63,7 +64,7 @@ class Scorer:
         self.workers = max(0, workers)
         self.reduced_decode = reduced_decode
         self.detail = model.card.detail if detail and model.net.detail_head is not None else None
-        self._prefix = DV.Prefix(model.net.backbone, self.detail.stage).eval() \
+        self._prefix = Prefix(model.net.backbone, self.detail.stage).eval() \
             if self.detail is not None else None
         w_aes, _, w_att, _ = (torch.from_numpy(a).to(model.device) for a in model.net.head_weights())
         self._w_diff = w_aes[HIGH] - w_aes[LOW]
@@ -162,7 +163,7 @@ class Scorer:
         assert self._prefix is not None
         # One photo's patches at a time: on this CPU a batch of 16 patches cost about twice the
         # CPU per patch of a batch of 2 (tools/detail_cost.py measures the batch of one photo).
-        maps = np.concatenate([head(DV.patch_features(
+        maps = np.concatenate([head(patch_features(
             self._prefix, pp, self.model.card.normalization, spec.stage, self.model.device).float()
         ).cpu().numpy() for pp in patches])
         at = 0

@@ -17,16 +17,22 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from ..paths import weights_dir
 from .atomic import atomic_write_bytes, atomic_write_text
-from .backbones import SPECS
-from .detail import DetailHead, DetailSpec
-from .model import AesNet, build_model
+from .backbone_specs import SPECS
+from .detail import DetailSpec
 from .preprocess import Normalization
+
+if TYPE_CHECKING:
+    import torch
+
+    from .model import AesNet
+
+# torch is imported by the functions that load, place or save a network, not here: the GUI
+# reads cards (the model menu, a report's header) on its own thread, where importing torch
+# would freeze the window for seconds or wait on the scoring thread's import of it.
 
 REQUIRED = ("name", "file", "sha256", "architecture", "input", "normalization", "labels",
             "attributes", "trained", "training", "metrics")
@@ -208,6 +214,8 @@ def pick_device(device: str = "auto", fall_back: bool = False) -> torch.device:
     """The one place a device choice (core.choices.DEVICES) becomes a torch device. auto: CUDA
     when torch sees one, else the CPU. cuda without CUDA: ModelError, or with `fall_back` the CPU
     (the GUI says so in its log; the CLI and the trainer refuse)."""
+    import torch
+
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
@@ -228,6 +236,9 @@ def load_model(name_or_file: str | None = None, device: str = "auto", fall_back:
     if digest != card.sha256:
         raise ModelError(f"{weights}: sha256 {digest[:16]}… does not match its card "
                          f"({card.sha256[:16]}…); the file is damaged or not this model")
+    from .detail_net import DetailHead
+    from .model import build_model
+
     net = build_model(card.architecture, len(card.attributes))
     if card.detail is not None:
         net.detail_head = DetailHead(card.detail.channels_in, len(card.detail.channels))
@@ -250,6 +261,8 @@ def _safe_state_dict(weights: Path, data: bytes) -> dict[str, torch.Tensor]:
     """torch.load with weights_only=True, its refusals turned into one plain line. torch's own
     message suggests retrying with weights_only=False; that advice must never reach a user,
     since safe loading is exactly what stopped a pickle from running code."""
+    import torch
+
     try:
         state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -273,6 +286,8 @@ def _safe_state_dict(weights: Path, data: bytes) -> dict[str, torch.Tensor]:
 
 def save_model(net: AesNet, card: dict[str, Any], path: str | Path) -> dict[str, Any]:
     """Write NAME.pt and NAME.json atomically; the card gets the file name and sha256."""
+    import torch
+
     path = Path(path).with_suffix(".pt")
     path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -22,7 +23,9 @@ from PIL import Image
 from . import defects as D
 from .imaging import load_image
 from .records import ScoreRecord
-from .scoring import Scorer
+
+if TYPE_CHECKING:
+    from .scoring import Scorer  # the GUI names FAMILIES at start-up; torch waits for a worker
 
 MAX_STRENGTH = 3.0
 NOISE_SEED = 0  # the same strength always draws the same grain, so repeated runs agree

@@ -36,6 +36,10 @@ from .pools import WorkerPool
 from .thumbnails import ThumbnailQueue
 from .workers import PhotoLoadTask, ScoreJob, ScoringService
 
+# The first scoring run (which loads torch and the model) waits for the thumbnails on screen,
+# but never longer than this.
+FIRST_SCREEN_WAIT_S = 1.0
+
 
 def _cache_factory() -> Any:
     from ..core.cache import ScoreCache
@@ -85,7 +89,8 @@ class Session(QObject):
         self.sidecar_pool = WorkerPool(self, 1)   # one thread: reads and writes land in order
         self.job_pool = WorkerPool(self, 1)
         self.thumbs = ThumbnailQueue(self.thumb_pool, self.signals)
-        self.scoring = ScoringService(cache_factory, self)
+        self.scoring = ScoringService(cache_factory, self, first_wait_s=FIRST_SCREEN_WAIT_S)
+        self._screen_wait: set[str] | None = None   # thumbnails on screen the model waits for
         self.operations = OperationRunner(self.signals, self.job_pool, self.sidecar_pool, self)
         self._closed = False
 
@@ -130,6 +135,10 @@ class Session(QObject):
         self.settingsApplied.emit()
 
     def persist(self) -> None:
+        if self._closed:
+            # A closed window saved its settings as it closed; a timer of it that fires later
+            # (a thumbnail-size change, an overlay choice) must not write over them.
+            return
         try:
             save_settings(self.settings)
         except OSError as exc:
@@ -164,6 +173,7 @@ class Session(QObject):
         self.countsChanged.emit()
         if paths:
             self.select_top()
+            self._screen_wait = None           # the grid's next prefer_rows names them
             self.start_scoring()
         else:
             self.currentChanged.emit(None)
@@ -179,7 +189,20 @@ class Session(QObject):
     # ------------------------------------------------------------------ thumbnails
     def prefer_rows(self, rows: list[int]) -> None:
         """These proxy rows are on screen (then the next screenful): their thumbnails first."""
-        self.thumbs.prefer([self.proxy.index(r, 0).data(Role.PATH) for r in rows])
+        paths = [self.proxy.index(r, 0).data(Role.PATH) for r in rows]
+        if paths and self._screen_wait is None and not self.scoring.gate.is_set():
+            self._screen_wait = {p for p in paths if (it := self.model.item(p)) and it.thumb is None
+                                 and it.load_error is None}
+            self._screen_arrived("")
+        self.thumbs.prefer(paths)
+
+    def _screen_arrived(self, path: str) -> None:
+        """A thumbnail arrived: once those on screen are all in, the model may load."""
+        if self._screen_wait is None or self.scoring.gate.is_set():
+            return
+        self._screen_wait.discard(path)
+        if not self._screen_wait:
+            self.scoring.open_gate()
 
     def _on_thumbnail(self, msg: ThumbnailReady) -> None:
         self.thumbs.done(msg.gen)
@@ -189,6 +212,7 @@ class Session(QObject):
         if msg.error:
             self.log_once("error", msg.error)
         self.thumbnailArrived.emit(msg.path)
+        self._screen_arrived(msg.path)
 
     def _on_metadata(self, msg: MetadataRead) -> None:
         if msg.gen != self.generation:

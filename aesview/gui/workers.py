@@ -323,8 +323,10 @@ class ScoringWorker(QObject):
     whatif = Signal(object)          # WhatIfDone
     cropmaps = Signal(object)        # CropMapsReady
 
-    def __init__(self, cache_factory: Callable[[], Any] | None = None):
+    def __init__(self, cache_factory: Callable[[], Any] | None = None,
+                 gate: threading.Event | None = None, gate_wait_s: float = 0.0):
         super().__init__()
+        self._gate, self._gate_wait_s = gate, gate_wait_s
         self._scorer: Any = None
         self._key: tuple[str | None, str] | None = None
         self._cache: Any = None
@@ -410,6 +412,14 @@ class ScoringWorker(QObject):
         if job.cancel.is_set():
             self.finished.emit(ScoreFinished(job.gen, True))
             return
+        if self._gate is not None and not self._gate.is_set():
+            # Once, before torch and the model load: until the thumbnails on screen are in
+            # (ScoringService.__init__ says why), or for at most the wait given.
+            self._gate.wait(self._gate_wait_s)
+            self._gate.set()
+            if job.cancel.is_set():
+                self.finished.emit(ScoreFinished(job.gen, True))
+                return
         try:
             import torch
             # Leave a core to the GUI thread and the thumbnail decoders.
@@ -458,11 +468,19 @@ class ScoringService(QObject):
     _release = Signal()
     _whatif = Signal()
 
-    def __init__(self, cache_factory: Callable[[], Any] | None = None, parent: QObject | None = None):
+    def __init__(self, cache_factory: Callable[[], Any] | None = None, parent: QObject | None = None,
+                 first_wait_s: float = 0.0):
+        """`first_wait_s`: the first job waits up to this long, on the scoring thread, for
+        open_gate() (the session calls it once the thumbnails on screen are in): loading torch
+        and the model holds the GIL in stretches of a few hundred milliseconds, which would
+        hold those thumbnails up. Nothing on the GUI thread waits for it."""
         super().__init__(parent)
+        self.gate = threading.Event()
+        if first_wait_s <= 0:
+            self.gate.set()
         self.worker_thread = QThread()
         self.worker_thread.setObjectName("aesview-scoring")
-        self.worker = ScoringWorker(cache_factory)
+        self.worker = ScoringWorker(cache_factory, self.gate, first_wait_s)
         self.worker.moveToThread(self.worker_thread)
         self.submit.connect(self.worker.run_job)
         self._release.connect(self.worker.release)
@@ -477,6 +495,10 @@ class ScoringService(QObject):
         self.job = job
         self.started_at = time.monotonic()
         self.submit.emit(job)
+
+    def open_gate(self) -> None:
+        """The first job may load the model now (see __init__)."""
+        self.gate.set()
 
     def cancel(self) -> None:
         if self.job is not None:
@@ -502,6 +524,7 @@ class ScoringService(QObject):
     def shutdown(self, timeout_ms: int = 60000) -> bool:
         """Cancel, let the current batch finish, stop the thread. True if it stopped."""
         self.cancel()
+        self.gate.set()                  # a first job still waiting for it ends at once
         self._release.emit()
         self.worker_thread.quit()
         return self.worker_thread.wait(timeout_ms)

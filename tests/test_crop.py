@@ -204,3 +204,30 @@ def test_people_boxes_widen_faces_to_heads_and_keep_pose_boxes_as_found():
     assert info["found"] == [[400, 150, 500, 270, 0.9, "face"]] and info["boxes"] == [[380, 90, 520, 282]]
     alone = plan_crop(maps, "16:9", settings=CropSettings(**{**weights, "people": 0.0}))
     assert alone.box[1] > 90                           # without the cue the detail map wins
+
+
+def test_the_plan_says_what_drove_the_crop():
+    """explain()'s driven_by names the cue that moved the window off the centred one (and which
+    way), says "centre" when nothing did and "frame" when the window cannot move; the gains
+    are each weighted cue's share over the centred window's."""
+    from aesview.core.crop import DEFAULT_SETTINGS, plan_crop
+    from aesview.core.subject import CropMaps
+
+    def maps_with(subject: np.ndarray) -> CropMaps:
+        return CropMaps(image_size=(1600, 900), aesam=np.zeros((9, 16), np.float32), subject=subject,
+                        detail=np.ones((36, 64), np.float32), working_size=(448, 252))
+
+    right = np.zeros((9, 16), np.float32)
+    right[3:6, 13:15] = 1.0                                   # a subject near the right edge
+    plan = plan_crop(maps_with(right), "9:16")
+    info = plan.explain()
+    assert info["driven_by"].startswith("subject: moved right")
+    assert info["gain_over_centred"]["subject"] > 0.3 and info["offset_from_centre"] > 0.5
+    assert plan.box[2] > 1400
+
+    middle = np.zeros((9, 16), np.float32)
+    middle[3:6, 7:9] = 1.0                                    # the subject in the middle
+    centred = plan_crop(maps_with(middle), "9:16").explain()
+    assert centred["driven_by"].startswith("centre") and centred["offset_from_centre"] < 0.1
+    whole = plan_crop(maps_with(right), "original", settings=DEFAULT_SETTINGS).explain()
+    assert whole["driven_by"].startswith("frame")

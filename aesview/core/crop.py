@@ -189,10 +189,16 @@ class CropPlan:
     weights: dict[str, float]         # the weights J used
     evidence: np.ndarray              # the combined map E on the working grid, for display
     sources: dict[str, Any] = field(default_factory=dict)   # which maps, at what size (--json, GUI)
+    gain: dict[str, float] = field(default_factory=dict)    # each weighted cue's share kept over
+                                                            # that of the centred window of this size
+    offset: float = 0.0               # the window's offset from the centred position, 0..1 (_offsets)
+    driven_by: str = ""               # one line: what put the window where it is
 
     def explain(self) -> dict[str, Any]:
         return {"box": list(self.box), "aspect": round(self.aspect, 6), "scale": round(self.scale, 4),
                 "tightness": self.tightness, "objective": round(self.objective, 6),
+                "driven_by": self.driven_by, "offset_from_centre": round(self.offset, 3),
+                "gain_over_centred": {k: round(v, 4) for k, v in self.gain.items()},
                 "kept": {k: round(v, 4) for k, v in self.kept.items()},
                 "weights": dict(self.weights), "maps": dict(self.sources),
                 "objective_formula": "J = sum_i w_i * kept_i - mu * kept_negative - tightness * scale^2"}
@@ -269,6 +275,51 @@ def _aspects(aspect: float | None, w: int, h: int) -> list[float]:
     if not (math.isfinite(aspect) and aspect > 0):
         raise ValueError(f"invalid aspect ratio {aspect!r}")
     return [float(aspect)]
+
+
+def _offsets(rows: int, cols: int) -> np.ndarray:
+    """Each window position's distance from the centred position, as a share of the farthest
+    position's (0 centred, 1 at a corner of the slide; 0 everywhere when the window cannot move)."""
+    def axis(n: int) -> np.ndarray:
+        return np.abs(np.arange(n) - (n - 1) / 2) / ((n - 1) / 2) if n > 1 else np.zeros(1)
+    d: np.ndarray = np.sqrt(axis(rows)[:, None] ** 2 + axis(cols)[None, :] ** 2)
+    return d / max(1.0, float(d.max()))
+
+
+# Below this offset (a share of the window's slide) a window counts as centred in driven_by.
+CENTRED_OFFSET = 0.1
+
+
+def _drivers(layers: Layers, weights: dict[str, float], cells: tuple[int, int],
+             at: tuple[int, int]) -> tuple[dict[str, float], float, str]:
+    """What moved the window off the centred position: each weighted cue's share inside it less
+    that inside the centred window of the same size, its offset from centre, and one line."""
+    cw, ch = cells
+    col, row = at
+    gain: dict[str, float] = {}
+    shape = (0, 0)
+    for name, layer in layers.items():
+        if not weights.get(name):
+            continue
+        sums = _integral_sums(layer)(cw, ch)
+        shape = sums.shape
+        rows, cols = sums.shape
+        # the centred position sits between grid positions when the slack is odd: average them
+        centred = float(sums[np.ix_(sorted({(rows - 1) // 2, rows // 2}),
+                                    sorted({(cols - 1) // 2, cols // 2}))].mean())
+        gain[name] = weights[name] * (float(sums[row, col]) - centred)
+    if shape[0] * shape[1] <= 1:
+        return gain, 0.0, "frame: a window of this shape and size cannot move"
+    offset = float(_offsets(*shape)[row, col])
+    if offset < CENTRED_OFFSET:
+        return gain, offset, "centre: no cue pulls the window off the centre"
+    name = max(gain, key=lambda k: gain[k])
+    rows, cols = shape
+    where = [w for w, d in (("left", -(col - (cols - 1) / 2)), ("right", col - (cols - 1) / 2),
+                            ("up", -(row - (rows - 1) / 2)), ("down", row - (rows - 1) / 2))
+             if d > CENTRED_OFFSET * (cols - 1 if w in ("left", "right") else rows - 1) / 2]
+    return gain, offset, (f"{name}: moved {' and '.join(where) or 'off-centre'} to keep "
+                          f"{gain[name]:+.3f} more of the weighted {name} cue than the centred window")
 
 
 def _search(evidence: np.ndarray, negative: np.ndarray, mu: float, image_size: tuple[int, int],
@@ -452,10 +503,11 @@ def plan_from_layers(layers: Layers, negative: np.ndarray, image_size: tuple[int
         return float(m[row:row + ch, col:col + cw].sum())
     shares = {n: kept(m) for n, m in layers.items()}
     shares["negative"] = kept(negative)
+    gain, offset, driven_by = _drivers(layers, weights, c.cells, (col, row))
     return CropPlan(box=box, aspect=c.aspect, scale=c.scale, tightness=tightness,
                     objective=float(c.score[row, col]), kept=shares,
                     weights={**weights, "mu": settings.mu, "subject_gamma": settings.subject_gamma},
-                    evidence=evidence.astype(np.float32))
+                    evidence=evidence.astype(np.float32), gain=gain, offset=offset, driven_by=driven_by)
 
 
 def _map_only(aesam: np.ndarray, image_size: tuple[int, int],

@@ -62,6 +62,16 @@ def _icc_rgb(description: str, red, green, blue, gamma: float) -> bytes:
 
 
 @pytest.fixture
+def budget_reset(monkeypatch):
+    """The decode pixel budget as a fresh process has it, before and after the test."""
+    from aesview.core import imaging
+    monkeypatch.delenv(imaging.BUDGET_ENV, raising=False)
+    imaging.set_pixel_budget(None)
+    yield
+    imaging.set_pixel_budget(None)
+
+
+@pytest.fixture
 def make_pattern():
     return pattern_array
 

@@ -186,15 +186,6 @@ def test_a_photo_that_could_not_be_shown_is_tried_again_once_its_file_changed(qa
     assert view.visible_panes()[0].view.full_size == (1200, 900)
 
 
-@pytest.fixture
-def budget_reset(monkeypatch):
-    from aesview.core import imaging
-    monkeypatch.delenv(imaging.BUDGET_ENV, raising=False)
-    imaging.set_pixel_budget(None)
-    yield
-    imaging.set_pixel_budget(None)
-
-
 def test_raising_the_pixel_budget_in_preferences_shows_a_refused_photo(qapp, tmp_path, monkeypatch,
                                                                        budget_reset):
     from tests.fault_zoo import png_zeros

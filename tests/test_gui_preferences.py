@@ -18,14 +18,6 @@ from tests.gui_support import isolate_gui, wait_until
 NAME = "scan-12mp.png"          # RGBA: 12 MP x 4 bytes as decoded = 48 MB
 
 
-@pytest.fixture
-def budget_reset(monkeypatch):
-    monkeypatch.delenv(imaging.BUDGET_ENV, raising=False)
-    imaging.set_pixel_budget(None)
-    yield
-    imaging.set_pixel_budget(None)
-
-
 def _set_in_dialog(qapp, win, megapixels: int, ok: bool = True) -> None:
     """Edit → Preferences…, type the number as a person would, then OK (or Cancel)."""
     seen = []

@@ -42,7 +42,7 @@ from .grid import PhotoGrid
 from .log_panel import LogPanel
 from .maps_window import MapsWindow
 from .screen_fit import available_geometry, clamp_to_screen, first_geometry
-from .session import Session
+from .session import FIRST_SCREEN_WAIT_S, Session
 from .status import JobProgress
 from .viewer import PhotoView
 
@@ -60,7 +60,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("aesview")
-        self.session = Session(settings, self)
+        self.session = Session(settings, self, screen_wait_s=FIRST_SCREEN_WAIT_S)
         self.settings = self.session.settings
         self.culling = CullingController(self.session)
         self.explanation = ExplanationController(self.session)

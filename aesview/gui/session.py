@@ -36,8 +36,9 @@ from .pools import WorkerPool
 from .thumbnails import ThumbnailQueue
 from .workers import PhotoLoadTask, ScoreJob, ScoringService
 
-# The first scoring run (which loads torch and the model) waits for the thumbnails on screen,
-# but never longer than this.
+# The window's first scoring run (which loads torch and the model) waits for the thumbnails on
+# screen, but never longer than this. A Session without a grid (tests, benchmarks) has no screen
+# to wait for and passes no wait.
 FIRST_SCREEN_WAIT_S = 1.0
 
 
@@ -62,7 +63,7 @@ class Session(QObject):
     settingsApplied = Signal()           # Preferences' OK put new settings into effect
 
     def __init__(self, settings: Settings | None = None, parent: QObject | None = None,
-                 cache_factory: Any = _cache_factory):
+                 cache_factory: Any = _cache_factory, screen_wait_s: float = 0.0):
         super().__init__(parent)
         self.settings = settings or Settings()
         apply_to_process(self.settings)     # the decode budget, before anything is decoded
@@ -89,7 +90,7 @@ class Session(QObject):
         self.sidecar_pool = WorkerPool(self, 1)   # one thread: reads and writes land in order
         self.job_pool = WorkerPool(self, 1)
         self.thumbs = ThumbnailQueue(self.thumb_pool, self.signals)
-        self.scoring = ScoringService(cache_factory, self, first_wait_s=FIRST_SCREEN_WAIT_S)
+        self.scoring = ScoringService(cache_factory, self, first_wait_s=screen_wait_s)
         self._screen_wait: set[str] | None = None   # thumbnails on screen the model waits for
         self.operations = OperationRunner(self.signals, self.job_pool, self.sidecar_pool, self)
         self._closed = False

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,11 +45,13 @@ Person = tuple[float, float, float, float, float, str]   # left, top, right, bot
 
 
 class PeopleFinder:
-    """Not thread-safe (MediaPipe graphs); one per inference worker, like the model."""
+    """Thread-safe: find() runs one image at a time (MediaPipe's graphs are not re-entrant).
+    The process shares one, made by load_people_finder."""
 
     name = "MediaPipe 0.10 BlazeFace full range + BlazePose head and shoulders"
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
         # mediapipe 0.10.14 calls a protobuf 4 API that warns on every process(); nothing to act on
         warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated",
                                 category=UserWarning)
@@ -69,14 +72,16 @@ class PeopleFinder:
         head and shoulders of the most prominent person (kind "pose")."""
         rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
         h, w = rgb.shape[:2]
+        with self._lock:
+            faces = self._faces.process(rgb).detections or []
+            result = self._pose.process(rgb)
         out: list[Person] = []
-        for d in self._faces.process(rgb).detections or []:
+        for d in faces:
             b = d.location_data.relative_bounding_box
             x0, y0 = max(0.0, b.xmin), max(0.0, b.ymin)
             x1, y1 = min(1.0, b.xmin + b.width), min(1.0, b.ymin + b.height)
             if x1 > x0 and y1 > y0:
                 out.append((x0 * w, y0 * h, x1 * w, y1 * h, float(d.score[0]), "face"))
-        result = self._pose.process(rgb)
         if result.pose_landmarks is not None:
             lm = np.array([(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark])
             seen = lm[:UPPER_LANDMARKS][lm[:UPPER_LANDMARKS, 2] > LANDMARK_MIN_VISIBILITY]
@@ -89,35 +94,50 @@ class PeopleFinder:
                             float(seen[:, 2].mean()), "pose"))
         return out
 
-    def close(self) -> None:
-        self._faces.close()
-        self._pose.close()
+
+# Two threads muting at once could each save the other's null device and leave fd 2 muted.
+_STDERR_LOCK = threading.Lock()
 
 
 @contextmanager
 def _quiet_stderr() -> Iterator[None]:
-    """File descriptor 2 to the null device for the block (C++ libraries write there directly).
-    Anything another thread writes to stderr meanwhile (a few tens of ms, once per finder) is
-    lost too; Python's own sys.stderr is flushed first so nothing written before is."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, AttributeError, ValueError):      # no real descriptor 2 (a GUI launch)
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    """File descriptor 2 to the null device for the block (C++ libraries write there directly),
+    restored however the block ends. Anything another thread writes to stderr meanwhile (a few
+    tens of ms, once per process) is lost too; Python's own sys.stderr is flushed first so
+    nothing written before is."""
+    with _STDERR_LOCK:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, AttributeError, ValueError):  # no real descriptor 2 (a GUI launch)
+            saved = -1
+        if saved < 0:
+            yield
+            return
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+_FINDER_LOCK = threading.Lock()
+_finder: PeopleFinder | None = None
+_finder_tried = False
 
 
 def load_people_finder() -> PeopleFinder | None:
-    """A PeopleFinder, or None when mediapipe (or the OpenCV its package imports) can't be
-    loaded: the crop then has no people cue, and CropMaps.people_finder says so."""
-    try:
-        return PeopleFinder()
-    except (ImportError, OSError, RuntimeError, AttributeError):
-        return None
+    """The process's one PeopleFinder, made on the first call (the inference worker's and the
+    export's analyzers share it), or None when mediapipe (or the OpenCV its package imports)
+    can't be loaded: the crop then has no people cue, and CropMaps.people_finder says so."""
+    global _finder, _finder_tried
+    with _FINDER_LOCK:
+        if not _finder_tried:
+            _finder_tried = True
+            try:
+                _finder = PeopleFinder()
+            except (ImportError, OSError, RuntimeError, AttributeError):
+                _finder = None
+        return _finder

@@ -14,9 +14,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-# Re-exported: the specs live in a torch-free module so model cards can be read without torch.
-from .backbone_specs import IMAGENET_NORM as IMAGENET_NORM
-from .backbone_specs import LITE_NORM as LITE_NORM
+# The specs live in a torch-free module so model cards can be read without torch; SPECS and
+# BackboneSpec are re-exported for the callers (training, crop, tests) that name them here.
 from .backbone_specs import SPECS as SPECS
 from .backbone_specs import BackboneSpec as BackboneSpec
 

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .backbones import Backbone, build_backbone
-from .classes import HIGH as HIGH  # re-exported: training and tests name them here
+from .classes import HIGH as HIGH  # re-exported: tests name them here
 from .classes import LOW as LOW
 from .detail_net import DetailHead
 

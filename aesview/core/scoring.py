@@ -22,9 +22,9 @@ from PIL import Image
 from . import detail as DV
 from .bursts import make_embedding
 from .cache import FileKey, ScoreCache, file_key
+from .classes import HIGH, LOW
 from .detail_net import Prefix, patch_features
 from .imaging import ImageLoadError
-from .model import HIGH, LOW
 from .preprocess import normalize, target_size, to_array
 from .records import ScoreRecord
 from .subject_cue import ImageNetTail, subject_map

@@ -387,14 +387,19 @@ def _resolve_aspect(aspect: float | str | None, image_size: tuple[int, int]) -> 
 def head_boxes(maps: CropMaps, head_box: tuple[float, float, float]) -> list[Box]:
     """The face boxes widened by head_box = (each side, above, below), as shares of each face
     box's size, clipped to the photo (upright full-resolution pixels)."""
+    return [_widened(f[:4], head_box, maps.image_size) for f in getattr(maps, "faces", [])]
+
+
+def _widened(box: tuple[float, float, float, float], head_box: tuple[float, float, float],
+             image_size: tuple[int, int]) -> Box:
+    """`box` widened by head_box = (each side, above, below), shares of its size, in whole pixels
+    inside the photo."""
+    left, top, right, bottom = box
     side, above, below = head_box
-    w, h = maps.image_size
-    out = []
-    for left, top, right, bottom, _p in getattr(maps, "faces", []):
-        fw, fh = right - left, bottom - top
-        out.append((max(0, round(left - side * fw)), max(0, round(top - above * fh)),
-                    min(w, round(right + side * fw)), min(h, round(bottom + below * fh))))
-    return out
+    fw, fh = right - left, bottom - top
+    w, h = image_size
+    return (max(0, round(left - side * fw)), max(0, round(top - above * fh)),
+            min(w, round(right + side * fw)), min(h, round(bottom + below * fh)))
 
 
 def face_layer(maps: CropMaps, shape: tuple[int, int],
@@ -407,15 +412,8 @@ def people_boxes(maps: CropMaps, head_box: tuple[float, float, float]) -> list[B
     """The people cue's boxes (core.people), clipped to the photo (upright full-resolution
     pixels): each MediaPipe face widened to the head like MTCNN's (head_box), each
     head-and-shoulders box as found."""
-    side, above, below = head_box
-    w, h = maps.image_size
-    out = []
-    for left, top, right, bottom, _p, kind in getattr(maps, "people", []):
-        if kind == "face":
-            fw, fh = right - left, bottom - top
-            left, top, right, bottom = left - side * fw, top - above * fh, right + side * fw, bottom + below * fh
-        out.append((max(0, round(left)), max(0, round(top)), min(w, round(right)), min(h, round(bottom))))
-    return out
+    return [_widened(p[:4], head_box if p[5] == "face" else (0.0, 0.0, 0.0), maps.image_size)
+            for p in getattr(maps, "people", [])]
 
 
 def _box_layer(boxes: list[Box], image_size: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:

@@ -38,25 +38,38 @@ def _is_type_checking(test: ast.expr) -> bool:
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
-def _module_level(body: list[ast.stmt]):
-    """Statements that run when the module is imported (class bodies included, functions not)."""
-    for node in body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            continue
-        if isinstance(node, ast.If):
-            if not _is_type_checking(node.test):
-                yield from _module_level(node.body)
-            yield from _module_level(node.orelse)
-        elif isinstance(node, ast.Try):
-            for part in (node.body, node.orelse, node.finalbody, *(h.body for h in node.handlers)):
-                yield from _module_level(part)
-        elif isinstance(node, (ast.With, ast.ClassDef)):
-            yield from _module_level(node.body)
-        else:
-            yield node
+@lru_cache(maxsize=1)
+def _known() -> frozenset[str]:
+    return frozenset(module_name(p) for p in PKG.rglob("*.py"))
 
 
-def resolve(node: ast.Import | ast.ImportFrom, package: str, known: set[str]) -> list[str]:
+def _imports(path: Path):
+    """(where, in_function, module) for every import statement in a file that can run (those
+    under `if TYPE_CHECKING:` left out): `where` is the enclosing function's qualified name, or
+    the module's (class bodies run at import, so their imports count as the module's)."""
+    known = _known()
+    package = _package_of(path)
+
+    def walk(body: list[ast.stmt], where: str, in_function: bool):
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                yield from walk(node.body, f"{where}.{node.name}",
+                                in_function or not isinstance(node, ast.ClassDef))
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for m in resolve(node, package, known):
+                    yield where, in_function, m
+            else:
+                if not (isinstance(node, ast.If) and _is_type_checking(node.test)):
+                    yield from walk(getattr(node, "body", None) or [], where, in_function)
+                for field in ("orelse", "finalbody"):
+                    yield from walk(getattr(node, field, None) or [], where, in_function)
+                for handler in getattr(node, "handlers", ()):
+                    yield from walk(handler.body, where, in_function)
+
+    yield from walk(ast.parse(path.read_text(), str(path)).body, module_name(path), False)
+
+
+def resolve(node: ast.Import | ast.ImportFrom, package: str, known: frozenset[str]) -> list[str]:
     """The modules an import statement loads (a `from X import y` loads X, and X.y when y is
     a module)."""
     if isinstance(node, ast.Import):
@@ -74,16 +87,8 @@ def _package_of(path: Path) -> str:
 @lru_cache(maxsize=1)
 def torch_modules() -> frozenset[str]:
     """The aesview modules whose import loads torch."""
-    files = {module_name(p): p for p in PKG.rglob("*.py")}
-    known = set(files)
-    deps: dict[str, set[str]] = {}
-    for name, path in files.items():
-        tree = ast.parse(path.read_text(), str(path))
-        out: set[str] = set()
-        for node in _module_level(tree.body):
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                out.update(resolve(node, _package_of(path), known))
-        deps[name] = out
+    deps = {module_name(p): {m for _, in_function, m in _imports(p) if not in_function}
+            for p in PKG.rglob("*.py")}
     needs = {n for n, d in deps.items() if any(is_torch_package(m) for m in d)}
     changed = True
     while changed:
@@ -140,25 +145,5 @@ class MainThreadImports:
 def function_imports(folder: Path):
     """(qualified function name, module imported) for every import inside a function under
     `folder`: the imports that run when the function does, on whichever thread calls it."""
-    known = {module_name(p) for p in PKG.rglob("*.py")}
-
-    def walk(body, package: str, prefix: str, in_function: bool):
-        for node in body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                yield from walk(node.body, package, f"{prefix}.{node.name}",
-                                in_function or not isinstance(node, ast.ClassDef))
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                if in_function:
-                    for m in resolve(node, package, known):
-                        yield prefix, m
-            else:
-                for field in ("body", "orelse", "finalbody"):
-                    part = getattr(node, field, None)
-                    if isinstance(part, list):
-                        yield from walk(part, package, prefix, in_function)
-                for handler in getattr(node, "handlers", ()):
-                    yield from walk(handler.body, package, prefix, in_function)
-
     for path in sorted(folder.rglob("*.py")):
-        tree = ast.parse(path.read_text(), str(path))
-        yield from walk(tree.body, _package_of(path), module_name(path), False)
+        yield from ((where, m) for where, in_function, m in _imports(path) if in_function)

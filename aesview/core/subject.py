@@ -194,16 +194,16 @@ class CropAnalyzer:
         cams = torch.einsum("kc,chw->khw", self.fc_w[top.indices], f)
         subject = torch.einsum("k,khw->hw", top.values, cams.clamp(min=0))
         lap("cams")
+        # the detectors look at the network's input (long side CROP_LONG_SIDE): a reduced decode
+        # may be larger
+        sx, sy = photo.size[0] / size[0], photo.size[1] / size[1]
         faces = []
         if self.face_finder is not None:
-            # on the network's input (long side CROP_LONG_SIDE): a reduced decode may be larger
-            sx, sy = photo.size[0] / size[0], photo.size[1] / size[1]
             found = self.face_finder.find(Image.fromarray(arr))
             faces = [(f[0] * sx, f[1] * sy, f[2] * sx, f[3] * sy, f[4]) for f in found]
         lap("faces")
         people = []
         if self.people_finder is not None:
-            sx, sy = photo.size[0] / size[0], photo.size[1] / size[1]
             people = [(p[0] * sx, p[1] * sy, p[2] * sx, p[3] * sy, p[4], p[5])
                       for p in self.people_finder.find(arr)]
         lap("people")

@@ -301,13 +301,14 @@ def _drivers(layers: Layers, weights: dict[str, float], cells: tuple[int, int],
     for name, layer in layers.items():
         if not weights.get(name):
             continue
-        sums = _integral_sums(layer)(cw, ch)
-        shape = sums.shape
-        rows, cols = sums.shape
+        # a handful of windows, summed directly: a whole integral image per cue cost as much as
+        # the search itself, and the evaluation plans thousands of crops
+        rows, cols = shape = (layer.shape[0] - ch + 1, layer.shape[1] - cw + 1)
         # the centred position sits between grid positions when the slack is odd: average them
-        centred = float(sums[np.ix_(sorted({(rows - 1) // 2, rows // 2}),
-                                    sorted({(cols - 1) // 2, cols // 2}))].mean())
-        gain[name] = weights[name] * (float(sums[row, col]) - centred)
+        centred = float(np.mean([layer[r:r + ch, c:c + cw].sum()
+                                 for r in sorted({(rows - 1) // 2, rows // 2})
+                                 for c in sorted({(cols - 1) // 2, cols // 2})]))
+        gain[name] = weights[name] * (float(layer[row:row + ch, col:col + cw].sum()) - centred)
     if shape[0] * shape[1] <= 1:
         return gain, 0.0, "frame: a window of this shape and size cannot move"
     offset = float(_offsets(*shape)[row, col])

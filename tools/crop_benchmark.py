@@ -261,7 +261,7 @@ def main() -> int:
     chosen = [m for m in marked if args.split == "all" or m.split == args.split]
     # only the photos this run judges: a test part's photos are not looked at by a validation run
     needed = chosen + ([m for m in marked if m.split == "validation"] if args.tune else [])
-    maps = {m.path: analyzer.analyze(m.path) for m in needed}
+    maps = {path: analyzer.analyze(path) for path in dict.fromkeys(m.path for m in needed)}   # each once
     settings = DEFAULT_SETTINGS
     if args.tune:
         settings = tune([m for m in marked if m.split == "validation"], maps)

@@ -145,6 +145,44 @@ def test_people_cue_finds_heads_and_keeps_a_face_mtcnn_misses(analyzer):
     assert plan.explain()["maps"]["people"]["boxes"] and plan.kept["people"] > 0.5
 
 
+def test_the_people_finder_is_made_once_and_its_absence_is_clean(monkeypatch, analyzer):
+    """One finder per process (the worker's and the export's analyzers share MediaPipe's graphs);
+    without mediapipe (the frozen app leaves it out) there is none, remembered, not retried; and
+    fd 2, muted while the graphs start, comes back even when the block fails."""
+    import os
+    import threading
+
+    from aesview.core import people
+
+    ino = os.fstat(2).st_ino
+    with pytest.raises(ValueError):
+        with people._quiet_stderr():
+            assert os.fstat(2).st_ino != ino
+            raise ValueError("the graph failed to start")
+    assert os.fstat(2).st_ino == ino
+
+    def mute() -> None:
+        for _ in range(100):
+            with people._quiet_stderr():
+                pass
+    threads = [threading.Thread(target=mute) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert os.fstat(2).st_ino == ino                   # no thread left it at the null device
+
+    if analyzer.people_finder is not None:
+        assert people.load_people_finder() is analyzer.people_finder
+    monkeypatch.setattr(people, "_finder_tried", False)
+    monkeypatch.setattr(people, "_finder", None)
+    for name in ("mediapipe", "mediapipe.python", "mediapipe.python.solutions"):
+        monkeypatch.setitem(sys.modules, name, None)
+    assert people.load_people_finder() is None
+    monkeypatch.setattr(people, "PeopleFinder", lambda: pytest.fail("retried"))
+    assert people.load_people_finder() is None
+
+
 @pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool not installed")
 def test_cli_crop_xmp_records_the_same_box(tmp_path):
     photo = tmp_path / "nuthatch.jpg"

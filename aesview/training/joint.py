@@ -199,10 +199,11 @@ def make_validation(net_cfg: TrainConfig, val_human, val_selfsup, device):
     return val_fn, select
 
 
-def run_split(livec: list[Sample], photos_train, photos_val, cfg: TrainConfig, split: int,
-              out_dir: Path | None, resume=False, extra_train: list[Sample] | None = None,
-              seed: int = SPLIT_SEED, device="cpu"):
-    """Train one split with fixed settings; returns (net, summary with the test figures)."""
+def train_split(livec: list[Sample], photos_train, photos_val, cfg: TrainConfig, split: int,
+                out_dir: Path | None, resume=False, extra_train: list[Sample] | None = None,
+                seed: int = SPLIT_SEED, device="cpu"):
+    """Train one split, the epoch chosen on its validation photos; its test part is not
+    touched (run_split scores it). Returns (net, summary, the split's parts)."""
     by_name = {s.name: s for s in livec}
     parts = split_names(list(by_name), split, seed)
     train_h = [by_name[n] for n in parts["train"]]
@@ -213,8 +214,20 @@ def run_split(livec: list[Sample], photos_train, photos_val, cfg: TrainConfig, s
             s.group = -2 - i
     val_fn, select = make_validation(cfg, [by_name[n] for n in parts["val"]],
                                      selfsup_validation(photos_val, cfg.long_side), device)
-    t0 = time.time()
     net, summary = train(samples, cfg, out_dir, resume=resume, val_fn=val_fn, select=select)
+    for entry in summary["history"]:
+        entry["select"] = float(select(entry))
+    return net, summary, parts
+
+
+def run_split(livec: list[Sample], photos_train, photos_val, cfg: TrainConfig, split: int,
+              out_dir: Path | None, resume=False, extra_train: list[Sample] | None = None,
+              seed: int = SPLIT_SEED, device="cpu"):
+    """Train one split with fixed settings; returns (net, summary with the test figures)."""
+    t0 = time.time()
+    net, summary, parts = train_split(livec, photos_train, photos_val, cfg, split, out_dir,
+                                      resume, extra_train, seed, device)
+    by_name = {s.name: s for s in livec}
     test = [by_name[n] for n in parts["test"]]
     test_inputs = Inputs(test, net, cfg, device)
     figures = human_figures(cached_z(net, test_inputs), test)

@@ -205,21 +205,6 @@ def fit_head(x: np.ndarray, t: np.ndarray, w: np.ndarray, l2: float, epochs: int
     return out
 
 
-def drops(att: np.ndarray, samples) -> dict[str, float]:
-    """Per family: how often the clean photo's own attribute is above the defective one's
-    (ties half), over photos x severities; the check of evaluate.py's "attribute drops"."""
-    clean = {s.group: att[i] for i, s in enumerate(samples) if s.family == "clean"}
-    res: dict[str, list[float]] = {}
-    for i, s in enumerate(samples):
-        attr = own_attribute(s.family or "")
-        if attr is None or s.group not in clean:
-            continue
-        k = D.ATTRIBUTES.index(attr)
-        c, v = clean[s.group][k], att[i][k]
-        res.setdefault(f"{s.family}->{attr}", []).append(1.0 if c > v else 0.5 if c == v else 0.0)
-    return {k: float(np.mean(v)) for k, v in sorted(res.items())}
-
-
 # The choice rule, fixed before any fit was scored: the setting with the highest mean, over
 # the 12 defect families, of the validation photos' attribute drops (the 5 validation photos'
 # benchmark variants, each attribute against its own family); ties go to the stronger L2, then

@@ -1,0 +1,75 @@
+"""The attribute-head refit (aesview/training/attrefit.py): only the head's tensors change, the
+pairs say what the check asks, and the fit sorts a planted within-photo difference."""
+
+import hashlib
+
+import numpy as np
+import torch
+
+from aesview.core.model import build_model
+from aesview.training import attrefit as A
+from aesview.training import degradations as D
+
+
+def test_write_weights_changes_only_the_attribute_head(tmp_path):
+    torch.manual_seed(0)
+    net = build_model("efficientnet_lite0", len(D.ATTRIBUTES))
+    old = tmp_path / "old.pt"
+    torch.save({k: v.detach() for k, v in net.state_dict().items()}, old)
+    k, c = net.att_head.weight.shape
+    W = np.random.default_rng(0).normal(size=(k, c)).astype(np.float32)
+    b = np.arange(k, dtype=np.float32)
+    sha = A.write_weights(old, (W, b), tmp_path / "new.pt")
+    assert sha == hashlib.sha256((tmp_path / "new.pt").read_bytes()).hexdigest()
+    before = torch.load(old, weights_only=True)
+    after = torch.load(tmp_path / "new.pt", weights_only=True)
+    assert list(after) == list(before)
+    for name, t in before.items():
+        if name.startswith("att_head."):
+            assert not torch.equal(after[name], t)
+        else:
+            assert torch.equal(after[name], t), name
+    assert np.array_equal(after["att_head.weight"].numpy(), W)
+    assert np.array_equal(after["att_head.bias"].numpy(), b)
+
+
+def test_pairs_stay_inside_a_photo_and_a_severity():
+    fam = ["clean", "near_lossless", "underexposure", "color_cast", "clean", "underexposure"]
+    grp = [0, 0, 0, 0, 1, 1]
+    pairs = A.within_photo_pairs(fam, grp)
+    k = D.ATTRIBUTES.index("exposure")
+    assert {tuple(p) for p in pairs} == {(0, 2, k), (1, 2, k), (0, 3, D.ATTRIBUTES.index("color")),
+                                         (1, 3, D.ATTRIBUTES.index("color")), (4, 5, k)}
+    sev = np.array([0, 0, 2, 2, 0, 1])
+    spec = {tuple(p) for p in A.specificity_pairs(fam, grp, sev)}
+    # the cast keeps exposure above the dark frame (same photo, same severity), and vice versa
+    assert spec == {(3, 2, k), (2, 3, D.ATTRIBUTES.index("color"))}
+
+
+def test_fit_learns_a_within_photo_drop_that_scenes_hide():
+    """Scenes differ along feature 0 far more than a dark frame lowers feature 1: the pair loss
+    must still put every photo's dark frame below its clean frame."""
+    rng = np.random.default_rng(0)
+    n_photo, kk = 30, len(D.ATTRIBUTES)
+    xs: list[np.ndarray] = []
+    ts: list[np.ndarray] = []
+    fam: list[str] = []
+    grp: list[int] = []
+    for g in range(n_photo):
+        scene = rng.normal(size=8).astype(np.float32) * 3
+        for f, shift in (("clean", 0.0), ("underexposure", -0.5)):
+            v = scene.copy()
+            v[1] += shift
+            xs.append(v)
+            tt = np.ones(kk, np.float32)
+            if f != "clean":
+                tt[D.ATTRIBUTES.index("exposure")] = 0.0
+            ts.append(tt)
+            fam.append(f)
+            grp.append(g)
+    x, t = np.stack(xs), np.stack(ts)
+    w = np.ones_like(t)
+    W, b = A.fit_head(x, t, w, 1e-3, 500, pairs=A.within_photo_pairs(fam, grp),
+                      pair_weight=1.0)[500]
+    att = A.sigmoid(x @ W.T + b)[:, D.ATTRIBUTES.index("exposure")]
+    assert all(att[2 * g] > att[2 * g + 1] for g in range(n_photo))

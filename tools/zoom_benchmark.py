@@ -82,7 +82,7 @@ def collect(marked: list[Marked], store: Path) -> dict[str, Maps]:
     from aesview.core.weights import load_model
     model = load_model(device="cpu")
     scorer = Scorer(model, cache=None)
-    analyzer = CropAnalyzer(model, long_side=scorer.long_side, faces=False)
+    analyzer = CropAnalyzer(model, long_side=scorer.long_side, faces=False, people=False)
     out: dict[str, Maps] = {}
     t0 = time.perf_counter()
     for m in marked:

@@ -96,16 +96,9 @@ def variant_features(net, photos, seed: int = 1234, long_side: int = 320):
 
 def variant_drops(att: np.ndarray, meta) -> dict[str, float]:
     """evaluate.py's "attribute drops" on variant_features' rows."""
-    index = {m: i for i, m in enumerate(meta)}
-    names = sorted({m[0] for m in meta})
-    res = {}
-    for fam, (_, attr, _) in D.DEFECTS.items():
-        k = D.ATTRIBUTES.index(attr)
-        w = [1.0 if att[index[(n, "clean", 0)]][k] > att[index[(n, fam, s)]][k] else
-             0.5 if att[index[(n, "clean", 0)]][k] == att[index[(n, fam, s)]][k] else 0.0
-             for n in names for s in D.SEVERITIES]
-        res[f"{fam}->{attr}"] = float(np.mean(w))
-    return res
+    from .evaluate import attribute_clean_beats
+    return attribute_clean_beats(att, {m: i for i, m in enumerate(meta)},
+                                 sorted({m[0] for m in meta}))
 
 
 def targets(samples) -> tuple[np.ndarray, np.ndarray]:

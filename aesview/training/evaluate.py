@@ -277,7 +277,13 @@ def evaluate_photos(net: AesNet, photos: list[Path], architecture: str, long_sid
                     lap_aucs.append(auc(sm[mask < 0.05], sm[mask >= 0.5]))
             res["laplacian_var"][f"{fam}_map_auc"] = float(np.mean(lap_aucs))
 
-    # Does the attribute a defect spoils drop below the clean photo's?
+    res["attributes_clean_beats"] = attribute_clean_beats(att, index, names)
+    return res
+
+
+def attribute_clean_beats(att, index, names) -> dict[str, float]:
+    """Per defect family: how often the attribute it spoils is lower than on the clean photo
+    (`index` maps (photo, family, severity) to a row of `att`)."""
     att_res = {}
     for fam, (_, attr, _) in D.DEFECTS.items():
         k = D.ATTRIBUTES.index(attr)
@@ -286,8 +292,7 @@ def evaluate_photos(net: AesNet, photos: list[Path], architecture: str, long_sid
         w = [_beats(att[index[(n, "clean", 0)]][k], att[index[(n, fam, sev)]][k])
              for n in names for sev in D.SEVERITIES]
         att_res[f"{fam}->{attr}"] = _rate(w)
-    res["attributes_clean_beats"] = att_res
-    return res
+    return att_res
 
 
 def format_report(res: dict) -> str:

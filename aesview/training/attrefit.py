@@ -74,20 +74,14 @@ def variant_features(net, photos, seed: int = 1234, long_side: int = 320):
     [(photo, family, severity)])."""
     from ..core.backbones import SPECS
     from ..core.preprocess import normalize
-    from .datasets import load_rgb
-    from .selfsup import seed_for
+    from .evaluate import photo_variants
     norm = SPECS["efficientnet_lite0"].normalization
     net.eval()
     feats, meta = [], []
     for p in photos:
-        img = load_rgb(p, long_side)
-        arrays = [img]
-        meta.append((p.name, "clean", 0))
-        for fam in D.DEFECTS:
-            for sev in D.SEVERITIES:
-                rng = np.random.default_rng(seed_for(seed, p.name, fam))
-                arrays.append(D.apply(fam, img, sev, rng)[0])
-                meta.append((p.name, fam, sev))
+        variants = photo_variants(p, long_side, seed, near_lossless=0)
+        arrays = [a for a, _ in variants]
+        meta += [m[:3] for _, m in variants]
         for j in range(0, len(arrays), 16):
             f = net.backbone(normalize(np.stack(arrays[j:j + 16]), norm)).float()
             feats.append(f.mean(dim=(2, 3)).numpy())

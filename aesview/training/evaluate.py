@@ -181,6 +181,22 @@ def cross_scene_beats(scores, meta, families=D.TECHNICAL, min_severity=2) -> flo
     return wins / n if n else float("nan")
 
 
+def photo_variants(p: Path, long_side=320, seed=1234, near_lossless=4):
+    """The benchmark's variants of one photo, as (array, (photo, family, severity, mask)): the
+    clean photo, `near_lossless` near-lossless takes, then every defect family at every
+    severity (one random draw per family, shared by its severities)."""
+    img = load_rgb(p, long_side)
+    out = [(img, (p.name, "clean", 0, None))]
+    rng = np.random.default_rng(seed_for(seed, p.name, "near"))
+    for _ in range(near_lossless):
+        out.append((D.near_lossless(img, rng), (p.name, "near_lossless", 0, None)))
+    for fam in D.DEFECTS:
+        for sev in D.SEVERITIES:
+            a, mask = D.apply(fam, img, sev, np.random.default_rng(seed_for(seed, p.name, fam)))
+            out.append((a, (p.name, fam, sev, mask)))
+    return out
+
+
 def evaluate_photos(net: AesNet, photos: list[Path], architecture: str, long_side=320,
                     seed=1234, near_lossless=4) -> dict:
     """The held-out defect benchmark. Every photo gets every defect family at every severity
@@ -189,18 +205,9 @@ def evaluate_photos(net: AesNet, photos: list[Path], architecture: str, long_sid
     norm = SPECS[architecture].normalization
     arrays, meta = [], []   # meta: (photo, family, severity, mask)
     for p in photos:
-        img = load_rgb(p, long_side)
-        arrays.append(img)
-        meta.append((p.name, "clean", 0, None))
-        rng = np.random.default_rng(seed_for(seed, p.name, "near"))
-        for _ in range(near_lossless):
-            arrays.append(D.near_lossless(img, rng))
-            meta.append((p.name, "near_lossless", 0, None))
-        for fam in D.DEFECTS:
-            for sev in D.SEVERITIES:
-                out, mask = D.apply(fam, img, sev, np.random.default_rng(seed_for(seed, p.name, fam)))
-                arrays.append(out)
-                meta.append((p.name, fam, sev, mask))
+        for a, m in photo_variants(p, long_side, seed, near_lossless):
+            arrays.append(a)
+            meta.append(m)
     z, att, amaps = predict(net, arrays, norm, with_maps=True)
     scores = {"model": z}
     for name, fn in BASELINES.items():

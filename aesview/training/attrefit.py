@@ -167,7 +167,6 @@ def fit_head(x: np.ndarray, t: np.ndarray, w: np.ndarray, l2: float, epochs: int
     torch.manual_seed(seed)
     # Raw features, not standardised: standardising lifts the many near-silent channels of the
     # head conv to unit scale and the fit over-fits them (round 2 below: 0.76 on validation).
-    mu, sd = np.zeros(x.shape[1], np.float32), np.ones(x.shape[1], np.float32)
     xt = torch.from_numpy(x)
     tt, wt = torch.from_numpy(t), torch.from_numpy(w)
     k = t.shape[1]
@@ -187,8 +186,7 @@ def fit_head(x: np.ndarray, t: np.ndarray, w: np.ndarray, l2: float, epochs: int
         loss.backward()
         opt.step()
         if e in checkpoints or e == epochs:
-            Wn = W.detach().numpy() / sd
-            out[e] = (Wn.astype(np.float32), (b.detach().numpy() - Wn @ mu).astype(np.float32))
+            out[e] = (W.detach().numpy().astype(np.float32), b.detach().numpy().astype(np.float32))
     return out
 
 

@@ -317,11 +317,20 @@ def write_weights(old_pt: Path, head: tuple[np.ndarray, np.ndarray], new_pt: Pat
     return hashlib.sha256(data).hexdigest()
 
 
+def save_npz(path: Path, **arrays) -> None:
+    """np.savez, written atomically: main() reuses features.npz and val_variants.npz when they
+    exist, so a run killed mid-write must not leave a torn one."""
+    from ..core.atomic import atomic_writer
+    with atomic_writer(path) as fh:
+        np.savez(fh, **arrays)
+
+
 def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
 def main(argv=None) -> int:
+    from ..core.atomic import atomic_write_text
     from ..core.weights import load_model
     from .joint import bokeh_samples, native_samples, selfsup_samples, selfsup_validation
     from .selfsup import HELD_OUT, VALIDATION, list_photos
@@ -354,7 +363,7 @@ def main(argv=None) -> int:
         xtr = pooled_features(net, tr, args.cache)
         xva = pooled_features(net, va, args.cache)
         ttr, wtr = targets(tr)
-        np.savez(feats, xtr=xtr, xva=xva, ttr=ttr, wtr=wtr,
+        save_npz(feats, xtr=xtr, xva=xva, ttr=ttr, wtr=wtr,
                  fam_tr=np.array([s.family or "" for s in tr]),
                  grp_tr=np.array([s.group for s in tr]),
                  fam_va=np.array([s.family or "" for s in va]),
@@ -366,17 +375,16 @@ def main(argv=None) -> int:
     vv = out / "val_variants.npz"
     if not vv.is_file():
         xv, mv = variant_features(net, val_photos_sorted)
-        np.savez(vv, x=xv, meta=np.array(mv, dtype=object))
+        save_npz(vv, x=xv, meta=np.array(mv, dtype=object))
     v = np.load(vv, allow_pickle=True)
-    meta_val = [tuple(m) for m in v["meta"]]
-    meta_val = [(str(a), str(b), int(c)) for a, b, c in meta_val]
+    meta_val = [(str(a), str(b), int(c)) for a, b, c in v["meta"]]
     W0, b0 = (t.detach().numpy() for t in (net.att_head.weight, net.att_head.bias))
     before = variant_drops(sigmoid(v["x"] @ W0.T + b0), meta_val)
     t0 = time.time()
     pairs = within_photo_pairs(f["fam_tr"], f["grp_tr"])
     best, rows = choose(f["xtr"], f["ttr"], f["wtr"], pairs, v["x"], meta_val)
     W, b = best["head"]
-    np.savez(out / "head.npz", W=W, b=b)
+    save_npz(out / "head.npz", W=W, b=b)
     report = {"rule": "max mean over the 12 families of the validation photos' attribute drops "
                       "(evaluate_photos variants, seed 1234); ties: stronger l2, fewer epochs",
               "validation_before": before,
@@ -385,7 +393,6 @@ def main(argv=None) -> int:
                        for r in rows],
               "fit_time_s": round(time.time() - t0, 1),
               "samples": int(len(f["xtr"])), "pairs": int(len(pairs))}
-    (out / "choice.json").write_text(json.dumps(report, indent=1))
     # Round 4: the same fit with the specificity pairs added; its setting chosen on the mean
     # of validation clean-beats and specificity; then each attribute's row taken from the
     # shipped head, round 3's or round 4's by pick_rows.
@@ -401,7 +408,7 @@ def main(argv=None) -> int:
             log.info("round 4 l2=%g epochs=%d: validation %.4f", l2, ep, sc)
     best4 = max(r4, key=lambda r: (round(r[0], 6), r[1], r[2]))
     head4, rows_from = pick_rows([(W0, b0), (W, b), (best4[4], best4[5])], v["x"], meta_val)
-    np.savez(out / "head_round4.npz", W=head4[0], b=head4[1])
+    save_npz(out / "head_round4.npz", W=head4[0], b=head4[1])
     # The shipped head: round 3's rows where they raise the attribute's validation clean-beats,
     # the shipped rows elsewhere (per_attribute). Round 4's head raised the validation
     # specificity (0.43 -> 0.61) but lost 1-4 of 24 held-out clean-beats pairs on sharpness,
@@ -409,7 +416,7 @@ def main(argv=None) -> int:
     # docs/TRAINING.md.
     take = per_attribute(before, best["drops"])
     head = merged_head((W0, b0), (W, b), take)
-    np.savez(out / "head_merged.npz", W=head[0], b=head[1])
+    save_npz(out / "head_merged.npz", W=head[0], b=head[1])
     report["refit_rows"] = take
     report["round4"] = {
         "l2": best4[1], "epochs": best4[3], "validation_combined": best4[0],
@@ -422,7 +429,7 @@ def main(argv=None) -> int:
     report["validation_specificity_before"] = variant_specificity(
         sigmoid(v["x"] @ W0.T + b0), meta_val)
     report["validation_specificity_after"] = variant_specificity(att_v, meta_val)
-    (out / "choice.json").write_text(json.dumps(report, indent=1))
+    atomic_write_text(out / "choice.json", json.dumps(report, indent=1))
     log.info("chosen: pair=%g l2=%g epochs=%d validation mean %.4f (before %.4f)",
              best["pair_weight"], best["l2"], best["epochs"], best["mean"],
              float(np.mean(list(before.values()))))

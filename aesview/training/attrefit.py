@@ -108,15 +108,20 @@ def targets(samples) -> tuple[np.ndarray, np.ndarray]:
     return t, w
 
 
+def _by_group(groups) -> list[list[int]]:
+    """Sample indices per source photo, in order of first appearance."""
+    by_group: dict[int, list[int]] = {}
+    for i, g in enumerate(groups):
+        by_group.setdefault(int(g), []).append(i)
+    return list(by_group.values())
+
+
 def within_photo_pairs(families, groups) -> np.ndarray:
     """(P, 3) rows (good, defective, attribute index): within each source photo, its clean and
     near-lossless takes against every defect that spoils that attribute. The check is within a
     photo, and a pointwise loss alone lets differences between scenes swamp it."""
     rows = []
-    by_group: dict[int, list[int]] = {}
-    for i, g in enumerate(groups):
-        by_group.setdefault(int(g), []).append(i)
-    for idx in by_group.values():
+    for idx in _by_group(groups):
         good = [i for i in idx if families[i] in ("clean", "near_lossless")]
         for i in idx:
             attr = own_attribute(str(families[i]))
@@ -143,10 +148,7 @@ def specificity_pairs(families, groups, sev: np.ndarray) -> np.ndarray:
     a defect of another attribute's family must keep this attribute above its own family's
     defect, so that an attribute drops most under its own family (issue 8's test)."""
     rows = []
-    by_group: dict[int, list[int]] = {}
-    for i, g in enumerate(groups):
-        by_group.setdefault(int(g), []).append(i)
-    for idx in by_group.values():
+    for idx in _by_group(groups):
         for i in idx:
             attr = own_attribute(str(families[i]))
             if attr is None:

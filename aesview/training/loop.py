@@ -110,11 +110,10 @@ def param_groups(net: AesNet, cfg: TrainConfig) -> list[dict]:
     stage, and the GAP heads) at lr: ImageNet blocks moved less than the new layers."""
     if cfg.backbone_lr_scale == 1.0:
         return [{"params": freeze_prefix(net, cfg.freeze), "lr": cfg.lr}]
-    freeze_prefix(net, cfg.freeze)
-    blocks = {id(p) for stage in list(net.backbone.stages)[:-1] for p in stage.parameters()
-              if p.requires_grad}
-    slow = [p for p in net.parameters() if p.requires_grad and id(p) in blocks]
-    fast = [p for p in net.parameters() if p.requires_grad and id(p) not in blocks]
+    trainable = freeze_prefix(net, cfg.freeze)
+    blocks = {id(p) for stage in list(net.backbone.stages)[:-1] for p in stage.parameters()}
+    slow = [p for p in trainable if id(p) in blocks]
+    fast = [p for p in trainable if id(p) not in blocks]
     return [g for g in ({"params": slow, "lr": cfg.lr * cfg.backbone_lr_scale},
                         {"params": fast, "lr": cfg.lr}) if g["params"]]
 

@@ -73,3 +73,26 @@ def test_fit_learns_a_within_photo_drop_that_scenes_hide():
                       pair_weight=1.0)[500]
     att = A.sigmoid(x @ W.T + b)[:, D.ATTRIBUTES.index("exposure")]
     assert all(att[2 * g] > att[2 * g + 1] for g in range(n_photo))
+
+
+def test_pooled_features_read_the_cache_of_the_models_own_prefix(tmp_path):
+    """A model trained from stage 12 needs its GAP features computed from the cached stage-0..11
+    outputs: the cache entry keyed with freeze 12 is used, the stage-16 key is not."""
+    from aesview.training import protocol
+    from aesview.training.datasets import Sample
+    from aesview.training.loop import sample_key
+    torch.manual_seed(0)
+    net = build_model("efficientnet_lite0", len(D.ATTRIBUTES)).eval()
+    img = np.random.default_rng(0).integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    s = Sample(np.ones(10), np.ones(len(D.ATTRIBUTES), np.float32), image=img)
+    planted = torch.full((112, 4, 6), 0.25, dtype=torch.float16)   # stride 16, 112 channels
+    cache = tmp_path / "prefix.pt"
+    torch.save({sample_key(s, protocol.config(str(cache), freeze=12)): planted}, cache)
+    with torch.no_grad():
+        want = net.backbone(planted[None].float(), start=12).float().mean(dim=(2, 3)).numpy()
+        real = A.pooled_features(net, [s], None, freeze=16)
+    got = A.pooled_features(net, [s], str(cache), freeze=12)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(real, want, atol=1e-3)
+    # the default (the shipped recipe's stage 16) does not read the stage-12 entry
+    np.testing.assert_allclose(A.pooled_features(net, [s], str(cache)), real, rtol=1e-4, atol=1e-5)

@@ -51,12 +51,14 @@ def own_attribute(family: str) -> str | None:
 
 
 @torch.no_grad()
-def pooled_features(net, samples, cache_file: str | None, device="cpu") -> np.ndarray:
-    """(N, C) GAP features of the net's last conv map, from the cached stage-0..15 outputs
-    where the cache holds the sample (else the prefix is run here)."""
+def pooled_features(net, samples, cache_file: str | None, device="cpu",
+                    freeze: int = FREEZE) -> np.ndarray:
+    """(N, C) GAP features of the net's last conv map, from the cached stage-0..freeze-1
+    outputs where the cache holds the sample (else the prefix is run here). `freeze` must be
+    the model's own: its stages from there on were trained, and the cache key names it."""
     from . import protocol
     from .loop import Inputs
-    cfg = protocol.config(cache_file)
+    cfg = protocol.config(cache_file, freeze=freeze)
     net.eval()
     inputs = Inputs(samples, net, cfg, device)
     out = np.zeros((len(samples), net.att_head.in_features), np.float32)
@@ -340,6 +342,10 @@ def main(argv=None) -> int:
     p.add_argument("--photos", required=True)
     p.add_argument("--cache", default=None)
     p.add_argument("--model", default=None)
+    p.add_argument("--freeze", type=int, default=None,
+                   help="the model's first trained stage (default: its card's "
+                        f"training.hyperparameters.freeze, else {FREEZE}); --cache must hold "
+                        "that prefix")
     p.add_argument("--out", required=True)
     p.add_argument("--write", default=None,
                    help="also write the model's weights with the chosen head to this .pt")
@@ -350,6 +356,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     lm = load_model(args.model, device="cpu")
     net = lm.net
+    freeze = args.freeze or int((lm.card.training or {}).get("hyperparameters", {})
+                                .get("freeze", FREEZE))
     photos = list_photos(args.photos)
     held, val = set(HELD_OUT), set(VALIDATION)
     train_photos = [q for q in photos if q.name not in held | val]
@@ -362,8 +370,8 @@ def main(argv=None) -> int:
         va = selfsup_validation(val_photos, 320)
         log.info("%d training, %d validation samples built (%.0f s)", len(tr), len(va),
                  time.time() - t0)
-        xtr = pooled_features(net, tr, args.cache)
-        xva = pooled_features(net, va, args.cache)
+        xtr = pooled_features(net, tr, args.cache, freeze=freeze)
+        xva = pooled_features(net, va, args.cache, freeze=freeze)
         ttr, wtr = targets(tr)
         save_npz(feats, xtr=xtr, xva=xva, ttr=ttr, wtr=wtr,
                  fam_tr=np.array([s.family or "" for s in tr]),

@@ -22,12 +22,13 @@ def test_marked_set_is_well_formed():
     assert doc["marked_by"] and doc["how"] and doc["split"]
     marked = load_marked()
     assert len(marked) >= 40
-    assert {m.split for m in marked} == {"validation", "test", "test2", "test3", "test4"}
+    assert {m.split for m in marked} == {"validation", "test", "test2", "test3", "test4", "test5"}
     assert sum(m.split == "test" for m in marked) >= 15
     # the fresh test part: at least 25 drawn LIVE-C photos, its draw and skips written down
     assert sum(m.split == "test2" for m in marked) >= 25 and "random.Random(" in doc["test2"]
     assert sum(m.split == "test3" for m in marked) >= 25 and "random.Random(" in doc["test3"]
     assert sum(m.split == "test4" for m in marked) >= 25 and "random.Random(" in doc["test4"]
+    assert sum(m.split == "test5" for m in marked) >= 28 and "random.Random(20261206)" in doc["test5"]
     assert sum(m.split == "validation" for m in marked) >= 70 and "random.Random(" in doc["validation_added2"]
     assert len({m.path for m in marked}) == len(marked)          # no photo marked twice
     for m in marked:                                   # referenced in place, never copied here

@@ -240,6 +240,8 @@ def main() -> int:
                          "\"test2\" … \"test5\")")
     ap.add_argument("--tune", action="store_true", help="search the weights on the validation half")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--per-photo", action="store_true",
+                    help="--json: also each photo's normalised retention and retention per aspect and method")
     ap.add_argument("--model", default=None, help="model name or .pt (default: the shipped default)")
     ap.add_argument("--long-side", type=int, default=None,
                     help="the crop's working size (default: aesview.core.subject.CROP_LONG_SIDE)")
@@ -267,11 +269,16 @@ def main() -> int:
     if args.tune:
         settings = tune([m for m in marked if m.split == "validation"], maps)
         print(f"best on validation: {settings}")
-    summ = summary(evaluate(chosen, maps, settings, ["aesview", "centre", "smartcrop"], {}))
+    rows = evaluate(chosen, maps, settings, ["aesview", "centre", "smartcrop"], {})
+    summ = summary(rows)
     model_name = model.card["name"] if isinstance(model.card, dict) else model.card.name
     if args.json:
-        print(json.dumps({"split": args.split, "photos": len(chosen), "model": model_name,
-                          "settings": settings.__dict__, "aspects": summ}, indent=1))
+        out = {"split": args.split, "photos": len(chosen), "model": model_name,
+               "settings": settings.__dict__, "aspects": summ}
+        if args.per_photo:
+            out["per_photo"] = {label: {method: [[name, round(nr, 4), round(r, 4)] for nr, name, r in vals]
+                                        for method, vals in by.items()} for label, by in rows.items()}
+        print(json.dumps(out, indent=1))
     else:
         print_tables(summ, f"{args.split} half: {len(chosen)} photos, model {model_name}, "
                            f"working size {analyzer.long_side}, {settings}")

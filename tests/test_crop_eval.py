@@ -57,3 +57,21 @@ def test_normalised_retention():
     best = retention(best_window(size, a, wide), wide)
     assert best < 0.4
     assert normalised_retention(best_window(size, a, wide), wide, size, a) == pytest.approx(1.0)
+
+
+def test_the_fresh_test_parts_are_the_draws_their_notes_name():
+    """test4 and test5 are exactly the photos the recorded draw gives (marked or named as skipped):
+    random.Random(seed).sample(pool, 60) over the pool as it stood before each was drawn."""
+    import sys
+    sys.path.insert(0, str(MARKED_SET.parents[2] / "tools"))
+    import crop_draw
+    doc = json.loads(MARKED_SET.read_text())
+    for part, seed, keep in (("test4", 20261205, ("test4", "test5")), ("test5", 20261206, ("test5",))):
+        marked = {m.path.name for m in load_marked() if m.split == part}
+        skipped = set(crop_draw._NAME.findall(doc[part]))
+        assert not marked & skipped
+        drawn = crop_draw.draw(crop_draw.pool(doc, keep), seed, 60)
+        assert set(drawn) == marked | skipped, part
+        assert f"random.Random({seed})" in doc[part]
+    # the next draw's pool: 1,162 less 152 marked and 89 skipped before test5, less test5's 60
+    assert len(crop_draw.pool(doc)) == 861

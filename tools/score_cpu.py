@@ -1,12 +1,14 @@
 """Thread CPU time of the score pass, part by part, for 12-MP JPEGs (a benchmark, not a test).
 
     .venv/bin/python tools/score_cpu.py [--model NAME-or-FILE ...] [--compare-rev REV]
-                                        [--files 3] [--repeat 7] [--rounds 3] [--json OUT]
+                                        [--files 3] [--repeat 7] [--rounds 3] [--batch 1]
+                                        [--json OUT]
 
 Each model (a name from weights/ or a .pt file with its card beside it; default: the shipped
 one) is scored by the real `Scorer` (`_prepare` = the decode, `_infer` = everything after it),
-one photo at a time, on `--files` of tools/benchmark.py's 4000 x 3000 JPEGs (made in
-/tmp/aesview-bench if missing). The parts are timed by wrapping what the pass calls, so the
+one photo at a time (`--batch 8`: eight to a call, as the app and the CLI run; figures per
+photo), on `--files` of tools/benchmark.py's 4000 x 3000 JPEGs (made in /tmp/aesview-bench if
+missing). The parts are timed by wrapping what the pass calls, so the
 same script times old and new code alike:
 
 * decode: `Scorer._prepare` (one decode serves the global and the detail view);
@@ -97,11 +99,11 @@ def _instrument(scorer: Any, clock: _Clock) -> None:
     cams = subject_cue.ImageNetTail.cams
     subject_cue.ImageNetTail.cams = clock.wrap("ImageNet tail", cams)  # type: ignore[method-assign]
     scorer._details = clock.wrap("detail patches", scorer._details)
-    scoring.subject_map = clock.wrap("subject map", scoring.subject_map)
-    scoring.make_embedding = clock.wrap("embedding", scoring.make_embedding)
+    for name, part in (("subject_map", "subject map"), ("make_embedding", "embedding")):
+        setattr(scoring, name, clock.wrap(part, getattr(scoring, name)))
 
 
-def measure(model_name: str | None, files: list[Path], repeat: int) -> dict[str, Any]:
+def measure(model_name: str | None, files: list[Path], repeat: int, batch: int = 1) -> dict[str, Any]:
     import torch
     torch.set_num_threads(1)
     import aesview
@@ -114,21 +116,22 @@ def measure(model_name: str | None, files: list[Path], repeat: int) -> dict[str,
     clock = _Clock()
     _instrument(scorer, clock)
     per_file = []
-    for f in files:
+    groups = [files[i:i + batch] for i in range(0, len(files) - batch + 1, batch)]
+    for group in groups:
         best: dict[str, float] = {}
         for _ in range(repeat):
             clock.spent = {}
             t0 = time.thread_time()
-            prep = scorer._prepare(str(f))
+            preps = [scorer._prepare(str(f)) for f in group]
             t1 = time.thread_time()
-            scorer._infer([prep])
+            scorer._infer(preps)
             t2 = time.thread_time()
             got = dict(clock.spent)
             got["decode"] = t1 - t0
             got["rest"] = (t2 - t1) - sum(v for k, v in got.items() if k != "decode")
             got["total"] = t2 - t0
             for k, v in got.items():
-                best[k] = min(best.get(k, 1e9), v)
+                best[k] = min(best.get(k, 1e9), v / len(group))
         per_file.append(best)
     keys = sorted({k for b in per_file for k in b})
     ms = {k: 1000 * sum(b.get(k, 0.0) for b in per_file) / len(per_file) for k in keys}
@@ -157,14 +160,22 @@ def _code_at(rev: str) -> Path:
 
 
 def _photos(n: int) -> list[Path]:
+    """n of the benchmark's photos, all of the first one's shape (a batch is of one shape)."""
     sys.path.insert(0, str(ROOT / "tools"))
     from benchmark import make_photos
-    return make_photos(BENCH, max(1, n))[:n]
+    from PIL import Image
+    made = make_photos(BENCH, max(2 * n, 8))
+    shape = Image.open(made[0]).size
+    same = [f for f in made if Image.open(f).size == shape][:n]
+    if len(same) < n:
+        raise SystemExit(f"fewer than {n} photos of one shape in {BENCH}")
+    return same
 
 
-def _run_worker(code: Path, model: str | None, files: list[Path], repeat: int) -> dict[str, Any]:
+def _run_worker(code: Path, model: str | None, files: list[Path], repeat: int,
+                batch: int) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", str(code),
-           "--repeat", str(repeat), *(["--model", model] if model else []),
+           "--repeat", str(repeat), "--batch", str(batch), *(["--model", model] if model else []),
            *["--file=" + str(f) for f in files]]
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
@@ -181,6 +192,8 @@ def main() -> int:
     ap.add_argument("--files", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=1,
+                    help="photos per _infer call (the app and the CLI run 8); figures stay per photo")
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--file", action="append", help=argparse.SUPPRESS)
@@ -188,13 +201,13 @@ def main() -> int:
     if args.worker:                       # one configuration, in a fresh process
         sys.path.insert(0, args.worker)
         model = args.model[0] if args.model else None
-        res = measure(model, [Path(f) for f in args.file], args.repeat)
+        res = measure(model, [Path(f) for f in args.file], args.repeat, args.batch)
         print(json.dumps(res))
         return 0
     models: list[str | None] = [
         str(Path(m).resolve()) if Path(m).suffix in (".pt", ".json") else m
         for m in (args.model or [])] or [None]
-    files = _photos(args.files)
+    files = _photos(max(args.files, args.batch))
     codes = []
     if args.compare_rev:
         codes.append((args.compare_rev, _code_at(args.compare_rev)))
@@ -204,7 +217,7 @@ def main() -> int:
     best: dict[int, dict[str, Any]] = {}
     for r in range(args.rounds):
         for i, (label, code, m) in enumerate(configs):
-            res = _run_worker(code, m, files, args.repeat)
+            res = _run_worker(code, m, files, args.repeat, args.batch)
             if i not in best:
                 best[i] = res
             else:
@@ -214,8 +227,9 @@ def main() -> int:
     load1 = os.getloadavg()
     first = best[0]["ms"]["total"]
     head = f"{'code':12s} {'model':44s} " + " ".join(f"{p[:10]:>10s}" for p in PARTS)
-    print(f"thread CPU ms per 12-MP photo (torch threads 1, min of {args.repeat} x {args.rounds} "
-          f"rounds, mean of {len(files)} files); load average {load0[0]:.2f} before, {load1[0]:.2f} after")
+    print(f"thread CPU ms per 12-MP photo (torch threads 1, batches of {args.batch}, min of "
+          f"{args.repeat} x {args.rounds} rounds, mean of {len(files)} files); "
+          f"load average {load0[0]:.2f} before, {load1[0]:.2f} after")
     print(head + f" {'total':>8s} {'ratio':>6s}")
     rows = []
     for i, (label, _, _) in enumerate(configs):

@@ -1,4 +1,4 @@
-"""Inference-only copies of backbone stages, for the crop's one-photo pass.
+"""Inference-only copies of backbone stages, for the crop's one-photo pass and the score pass.
 
 In eval mode a BatchNorm after a convolution is an affine map per channel, so it folds into the
 convolution's weights and bias (`torch.nn.utils.fusion.fuse_conv_bn_eval`); EfficientNet-Lite's
@@ -12,7 +12,8 @@ the prefix (25 -> 18 ms at 448 x 288) but cost 0.2-0.6 s per new shape and held 
 to 50 ms while tracing (a stall of the GUI thread): a loss for an export of a few hundred picks,
 so it is not used.
 
-The model's own stages are never changed: scoring, training and the maps keep using them.
+The model's own stages are never changed: training keeps using them, and the score pass falls
+back to them wherever a copy fails its check.
 """
 
 from __future__ import annotations
@@ -97,3 +98,19 @@ def fuse_stages(stages: list[nn.Module], example: torch.Tensor) -> nn.Module:
     except Exception:  # noqa: BLE001 - any failure of the copy or its check keeps the original
         pass
     return original
+
+
+def fuse_segments(stages: list[nn.Module], bounds: list[int], example: torch.Tensor) -> list[nn.Module]:
+    """`fuse_stages` of stages[a:b] for each consecutive pair (a, b) of `bounds` (from 0 to
+    len(stages)), each checked on the output of the original stages before it: a pass that
+    reads intermediate outputs runs the segments in order and keeps what it needs."""
+    if bounds[0] != 0 or bounds[-1] != len(stages) or any(a >= b for a, b in zip(bounds, bounds[1:])):
+        raise ValueError(f"segment bounds {bounds} do not cut {len(stages)} stages in order")
+    out: list[nn.Module] = []
+    x = example
+    for a, b in zip(bounds, bounds[1:]):
+        out.append(fuse_stages(stages[a:b], x))
+        with torch.inference_mode():
+            for stage in stages[a:b]:
+                x = stage(x)
+    return out

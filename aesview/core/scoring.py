@@ -23,7 +23,7 @@ from . import detail as DV
 from .bursts import make_embedding
 from .cache import FileKey, ScoreCache, file_key
 from .classes import HIGH, LOW
-from .detail_net import Prefix, patch_features
+from .fused import fuse_segments
 from .imaging import ImageLoadError
 from .preprocess import normalize, target_size, to_array
 from .records import ScoreRecord
@@ -64,8 +64,6 @@ class Scorer:
         self.workers = max(0, workers)
         self.reduced_decode = reduced_decode
         self.detail = model.card.detail if detail and model.net.detail_head is not None else None
-        self._prefix = Prefix(model.net.backbone, self.detail.stage).eval() \
-            if self.detail is not None else None
         w_aes, _, w_att, _ = (torch.from_numpy(a).to(model.device) for a in model.net.head_weights())
         self._w_diff = w_aes[HIGH] - w_aes[LOW]
         self._w_high = w_aes[HIGH]
@@ -79,6 +77,46 @@ class Scorer:
         norm = self.model.card.normalization
         return ImageNetTail(self.model.net.backbone, self.model.card.architecture,
                             tuple(norm.mean), tuple(norm.std), self.model.device)
+
+    @cached_property
+    def _bounds(self) -> list[int]:
+        """Where the backbone is cut: at every stage whose output the pass reads (the embedding
+        stage's, the last one shared with the ImageNet tail, the detail prefix's end)."""
+        n = len(self.model.net.backbone.stages)
+        cuts = {0, n, embedding_stage(n) + 1, self._tail.shared}
+        if self.detail is not None:
+            cuts.add(self.detail.stage)
+        return sorted(c for c in cuts if 0 <= c <= n)
+
+    @cached_property
+    def _segments(self) -> list[torch.nn.Module]:
+        # BN-folded, channels-last copies of the model's stages (core.fused), one per segment
+        # between two cuts, each checked against the stages it replaces: about a third less
+        # CPU than the model's own stages (tools/score_cpu.py). The model is left unchanged.
+        ex = torch.rand(1, 3, 96, 128, device=self.model.device) * 2 - 1
+        return fuse_segments(list(self.model.net.backbone.stages), self._bounds, ex)
+
+    def _through(self, x: torch.Tensor, stop: int | None = None) -> dict[int, torch.Tensor]:
+        """The output of every cut up to `stop` (all of them by default), keyed by the cut."""
+        each_alone = self.photo_at_a_time
+        if each_alone is None:
+            each_alone = torch.get_num_threads() == 1
+        if len(x) > 1 and each_alone:
+            each = [self._through(x[i:i + 1], stop) for i in range(len(x))]
+            return {b: torch.cat([e[b] for e in each]) for b in each[0]}
+        outs = {}
+        for b, seg in zip(self._bounds[1:], self._segments):
+            if stop is not None and b > stop:
+                break
+            x = outs[b] = seg(x)
+        return outs
+
+    # The network's pass runs one photo at a time inside a batch when torch has one intra-op
+    # thread (the GUI's inference worker on a 2-core machine): a batch of 8 at 320 px holds
+    # ~60 MB per activation, far past the caches, and cost 40-100 % more CPU per photo in the
+    # stages than one photo at a time (tools/score_cpu.py --batch 8). With more threads the
+    # batch keeps them busy. None: decide by the thread count; True / False: always / never.
+    photo_at_a_time: bool | None = None
 
     @property
     def model_id(self) -> str:
@@ -107,19 +145,16 @@ class Scorer:
             raise ValueError("a photo without its decoded array reached inference")
         x = normalize(np.stack(arrays), self.model.card.normalization)
         x = x.to(dev, non_blocking=True)
-        cut = embedding_stage(len(net.backbone.stages))
+        n = len(net.backbone.stages)
         # The ImageNet tail continues from the last stage both networks share (subject_cue).
-        tail = self._tail if self._tail.available and self._tail.shared > cut else None
+        tail = self._tail if self._tail.available else None
         cams = None
         with torch.autocast("cuda", enabled=dev.type == "cuda"):
-            mid = net.backbone(x, stop=cut + 1)
+            outs = self._through(x)
+            out = net.heads(outs[n])
             if tail is not None:
-                pre = net.backbone(mid, start=cut + 1, stop=tail.shared)
-                out = net.heads(net.backbone(pre, start=tail.shared))
-                cams = tail.cams(pre).cpu().numpy()
-            else:
-                out = net.heads(net.backbone(mid, start=cut + 1))
-        content = mid.float().mean(dim=(2, 3)).cpu().numpy()
+                cams = tail.cams(outs[tail.shared]).cpu().numpy()
+        content = outs[embedding_stage(n) + 1].float().mean(dim=(2, 3)).cpu().numpy()
         feats = out.features.float()
         aes = torch.einsum("c,nchw->nhw", self._w_diff, feats).cpu().numpy()
         att = torch.einsum("kc,nchw->nkhw", self._w_att, feats).cpu().numpy()
@@ -160,12 +195,12 @@ class Scorer:
                 owner.append(i)
         if not patches:
             return out
-        assert self._prefix is not None
         # One photo's patches at a time: on this CPU a batch of 16 patches cost about twice the
         # CPU per patch of a batch of 2 (tools/detail_cost.py measures the batch of one photo).
-        maps = np.concatenate([head(patch_features(
-            self._prefix, pp, self.model.card.normalization, spec.stage, self.model.device).float()
-        ).cpu().numpy() for pp in patches])
+        # The prefix is the global pass's own first segments (same fused copies).
+        norm, dev = self.model.card.normalization, self.model.device
+        maps = np.concatenate([head(self._through(normalize(pp, norm).to(dev), spec.stage)[spec.stage]
+                                    .float()).cpu().numpy() for pp in patches])
         at = 0
         for i, b in zip(owner, boxes):
             p = batch[i]

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .backbones import SPECS, Backbone, BackboneError, imagenet_classifier, shared_stages
+from .fused import fuse_stages
 from .subject import detail_map
 
 IMAGENET_BACKBONE = "efficientnet_lite0"
@@ -25,13 +26,14 @@ DETAIL_WEIGHT = 0.25
 
 
 class ImageNetTail:
-    """The ImageNet classifier's stages after those it shares with an aesthetic backbone."""
+    """The ImageNet classifier's stages after those it shares with an aesthetic backbone, as an
+    inference copy (core.fused; `stages` is None when there is no tail to run)."""
 
     def __init__(self, mine: Backbone, architecture: str, mean: tuple[float, ...],
                  std: tuple[float, ...], device: torch.device):
         spec = SPECS[IMAGENET_BACKBONE]
         self.shared = 0
-        self.stages: torch.nn.ModuleList | None = None
+        self.stages: torch.nn.Module | None = None
         if architecture != IMAGENET_BACKBONE or list(mean) != spec.normalization["mean"] \
                 or list(std) != spec.normalization["std"]:
             return
@@ -43,7 +45,12 @@ class ImageNetTail:
         if self.shared == 0 or self.shared >= len(net.stages):
             self.shared = 0
             return
-        self.stages = torch.nn.ModuleList(list(net.stages)[self.shared:]).eval().to(device)
+        net = net.eval().to(device)
+        # A BN-folded, channels-last copy of the tail (core.fused), checked against the
+        # classifier's own stages on a small input cut where the tail starts.
+        with torch.inference_mode():
+            ex = net(torch.rand(1, 3, 64, 96, device=device) * 2 - 1, stop=self.shared)
+        self.stages = fuse_stages(list(net.stages)[self.shared:], ex)
         self.fc_w = fc_w.to(device)      # (1000, C)
         self.fc_b = fc_b.to(device)
 
@@ -55,10 +62,7 @@ class ImageNetTail:
         """(N, h, w) >= 0: each photo's top classes' CAMs weighted by their probabilities, from
         the output of the `shared` stages."""
         assert self.stages is not None
-        f = shared_out
-        for stage in self.stages:
-            f = stage(f)
-        f = f.float()
+        f = self.stages(shared_out).float()
         probs = torch.softmax(f.mean(dim=(2, 3)) @ self.fc_w.T + self.fc_b, dim=1)
         top = torch.topk(probs, TOP_CLASSES, dim=1)
         cams = torch.einsum("nkc,nchw->nkhw", self.fc_w[top.indices], f).clamp(min=0)

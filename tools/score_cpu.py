@@ -136,8 +136,10 @@ def measure(model_name: str | None, files: list[Path], repeat: int, batch: int =
     keys = sorted({k for b in per_file for k in b})
     ms = {k: 1000 * sum(b.get(k, 0.0) for b in per_file) / len(per_file) for k in keys}
     tail = scorer._tail if "_tail" in scorer.__dict__ else None
+    # 872e1b5 ran no tail when it would start before the embedding stage (a freeze-9 model)
+    ran = tail is not None and tail.available and ms.get("ImageNet tail", 0.0) > 0
     return {"ms": ms, "model": model.model_id, "aesview": aesview.__file__,
-            "tail_from": getattr(tail, "shared", None) if tail is not None and tail.available else None,
+            "tail_from": getattr(tail, "shared", None) if ran else None,
             "threads": torch.get_num_threads(), "files": [f.name for f in files]}
 
 

@@ -8,6 +8,13 @@ head conv, fc) runs from the score pass's own stage output: the CAM of its top c
 weighted by their probabilities, as the crop's subject cue (core.subject), plus a quarter of
 the in-focus gradient map (a subject is sharp; it lifts the subject the classifier half sees).
 Chosen on the validation split of the marked set, tools/zoom_benchmark.py (docs/GUI.md).
+
+A model that fine-tunes more stages shares fewer, and the tail starts earlier (freeze 12: stages
+12-17, about 9 ms of CPU a photo against 3.6 from stage 16, tools/score_cpu.py). There is no
+exact way around that second copy: from the first fine-tuned stage on, the two networks'
+weights differ, and the top classes need the whole 1280-channel head map at every cell. A
+cheaper cue (fewer stages, a coarser input) would move the zoom point, so it would have to win
+on the zoom benchmark's validation split first.
 """
 
 from __future__ import annotations

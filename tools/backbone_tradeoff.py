@@ -170,36 +170,32 @@ def paired_interval(pred: np.ndarray, base: np.ndarray, y: np.ndarray, n: int = 
 
 
 @torch.inference_mode()
-def speed(key: str, shapes: list[tuple[int, int]], repeat: int = 7) -> dict[str, float]:
-    """ms of thread CPU for one forward pass (head output), one torch thread, min of `repeat`."""
-    net, _ = load_backbone(BACKBONES[key])
-    out = {}
-    for w, h in shapes:
-        x = torch.randn(1, 3, h, w)
-        net(x)
-        best = 1e9
-        for _ in range(repeat):
-            t = time.thread_time()
+def speed(keys: list[str], shapes: list[tuple[int, int]], repeat: int) -> dict[str, dict[str, float]]:
+    """ms of thread CPU for one forward pass (to the head), one torch thread, min of `repeat`.
+    Rounds are interleaved over backbones and shapes, so a burst of load on the shared machine
+    hits every entry alike rather than one backbone's whole series."""
+    nets = {}
+    for key in keys:
+        try:
+            nets[key] = load_backbone(BACKBONES[key])[0]
+        except B.BackboneError as exc:
+            print(f"  {key}: skipped ({exc})")
+    xs = {f"{w}x{h}": torch.randn(1, 3, h, w) for w, h in shapes}
+    best = {k: dict.fromkeys(xs, 1e9) for k in nets}
+    for net in nets.values():       # warm-up: first passes allocate and pick kernels
+        for x in xs.values():
             net(x)
-            best = min(best, time.thread_time() - t)
-        out[f"{w}x{h}"] = round(best * 1000, 1)
-    return out
+    for _ in range(repeat):
+        for key, net in nets.items():
+            for name, x in xs.items():
+                t = time.thread_time()
+                net(x)
+                best[key][name] = min(best[key][name], time.thread_time() - t)
+    return {k: {n: round(v * 1000, 1) for n, v in d.items()} for k, d in best.items()}
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--livec", default="../shared/datasets/livec")
-    ap.add_argument("--out", required=True, help="feature cache and results.json (keep it outside the repo)")
-    ap.add_argument("--split", type=int, default=0)
-    ap.add_argument("--configs", default="lite0@320,lite0@500,lite1@320,lite1@500,lite2@320,lite2@500",
-                    help="backbone@long-side, comma-separated")
-    ap.add_argument("--speed-sides", default="320,448,500")
-    ap.add_argument("--no-speed", action="store_true")
-    args = ap.parse_args()
-    torch.set_num_threads(1)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-
+def frozen_ridge(args: argparse.Namespace, out: Path) -> dict:
+    """Features of the split's training and validation photos, then the ridge rows (printed)."""
     samples = read_livec(args.livec)
     parts = split_names([s.name for s in samples], args.split)
     names = parts["train"] + parts["val"]
@@ -241,7 +237,7 @@ def main() -> int:
                 row(f"{key}@320+500 {label}", np.hstack([pick(f["feats"], f["levels"], which(f))
                                                          for f in (a, b)]))
     base = next((r for r in rows if r["label"] == "lite0@320 head"), None)
-    results: dict = {"split": args.split, "n_train": len(train), "n_val": len(val), "rows": []}
+    results: dict = {"n_train": len(train), "n_val": len(val), "rows": []}
     print("\n| features | dims | alpha | 5-fold CV SRCC (train part) | val SRCC | val PLCC | "
           "val SRCC − lite0@320 head (90 % bootstrap) |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
@@ -253,20 +249,41 @@ def main() -> int:
         print(f"| {r['label']} | {r['dims']} | {r['alpha']:.0f} | {r['cv_srcc']:.3f} | {r['val_srcc']:.3f} | "
               f"{r['val_plcc']:.3f} | {diff} |")
         results["rows"].append({k: v for k, v in r.items() if k != "pred"})
+    return results
 
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--livec", default="../shared/datasets/livec")
+    ap.add_argument("--out", required=True, help="feature cache and results.json (keep it outside the repo)")
+    ap.add_argument("--split", type=int, default=0)
+    ap.add_argument("--configs", default="lite0@320,lite0@500,lite1@320,lite1@500,lite2@320,lite2@500",
+                    help="backbone@long-side, comma-separated")
+    ap.add_argument("--speed-sides", default="320,448,500")
+    ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--speed-only", action="store_true", help="skip features and ridge")
+    ap.add_argument("--repeat", type=int, default=7, help="timed passes per entry (the minimum is kept)")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    res_path = out / "results.json"    # a --speed-only or --no-speed run keeps the other half
+    results: dict = json.loads(res_path.read_text()) if res_path.exists() else {}
+    results["split"] = args.split
+    if not args.speed_only:
+        results.update(frozen_ridge(args, out))
     if not args.no_speed:
         sides = [int(s) for s in args.speed_sides.split(",")]
         shapes = [(s, s) for s in sides] + [target_size(4000, 3000, s, 32) for s in sides]
-        print("\nms thread CPU per forward pass (1 thread, min of 7); WxH:")
-        results["speed_ms"] = {}
-        for key in dict.fromkeys(c.split("@")[0] for c in args.configs.split(",")):
-            try:
-                results["speed_ms"][key] = sp = speed(key, shapes)
-            except B.BackboneError as exc:
-                print(f"  {key}: skipped ({exc})")
-                continue
-            print(f"  {key}: " + ", ".join(f"{k} {v}" for k, v in sp.items()), flush=True)
-    (out / "results.json").write_text(json.dumps(results, indent=1))
+        keys = list(dict.fromkeys(c.split("@")[0] for c in args.configs.split(",")))
+        results["speed_ms"] = sp = speed(keys, shapes, args.repeat)
+        print(f"\nms thread CPU per forward pass (1 thread, min of {args.repeat}, interleaved); WxH:")
+        for key, d in sp.items():
+            print(f"  {key}: " + ", ".join(f"{k} {v}" for k, v in d.items()), flush=True)
+    tmp = res_path.with_name(res_path.name + ".tmp")
+    tmp.write_text(json.dumps(results, indent=1))
+    os.replace(tmp, res_path)
     return 0
 
 

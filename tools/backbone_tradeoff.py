@@ -174,23 +174,28 @@ def speed(keys: list[str], shapes: list[tuple[int, int]], repeat: int) -> dict[s
     """ms of thread CPU for one forward pass (to the head), one torch thread, min of `repeat`.
     Rounds are interleaved over backbones and shapes, so a burst of load on the shared machine
     hits every entry alike rather than one backbone's whole series."""
-    nets = {}
+    nets, stops = {}, {}
     for key in keys:
         try:
-            nets[key] = load_backbone(BACKBONES[key])[0]
+            nets[key], levels = load_backbone(BACKBONES[key])
         except B.BackboneError as exc:
             print(f"  {key}: skipped ({exc})")
+            continue
+        # the whole network, and its prefix up to the stride-16 group's end (what the
+        # "head + @500 s8+s16" rows need at the larger size)
+        stops[key] = {"": None, " to s16": 1 + [i for n, i in levels if n.endswith("_s16")][-1]}
     xs = {f"{w}x{h}": torch.randn(1, 3, h, w) for w, h in shapes}
-    best = {k: dict.fromkeys(xs, 1e9) for k in nets}
+    best = {k: {n + s: 1e9 for n in xs for s in stops[k]} for k in nets}
     for net in nets.values():       # warm-up: first passes allocate and pick kernels
         for x in xs.values():
             net(x)
     for _ in range(repeat):
         for key, net in nets.items():
             for name, x in xs.items():
-                t = time.thread_time()
-                net(x)
-                best[key][name] = min(best[key][name], time.thread_time() - t)
+                for suffix, stop in stops[key].items():
+                    t = time.thread_time()
+                    net(x, stop=stop)
+                    best[key][name + suffix] = min(best[key][name + suffix], time.thread_time() - t)
     return {k: {n: round(v * 1000, 1) for n, v in d.items()} for k, d in best.items()}
 
 
@@ -227,15 +232,25 @@ def frozen_ridge(args: argparse.Namespace, out: Path) -> dict:
         group = [n for n, _, _ in f["levels"]]
         return [[n for n in group if n.endswith(s)][-1] for s in ("_s8", "_s16")] + ["head"]
 
+    def every(f: dict) -> list[str]:
+        return [n for n, _, _ in f["levels"]]
+
+    def head(f: dict) -> list[str]:
+        return ["head"]
+
+    kinds = (("head", head), ("s8+s16+head", multi), ("all 8 levels", every))
     for cfg, f in feats.items():
-        row(f"{cfg} head", pick(f["feats"], f["levels"], ["head"]))
-        row(f"{cfg} s8+s16+head", pick(f["feats"], f["levels"], multi(f)))
+        for label, which in kinds:
+            row(f"{cfg} {label}", pick(f["feats"], f["levels"], which(f)))
     for key in BACKBONES:
         a, b = feats.get(f"{key}@320"), feats.get(f"{key}@500")
         if a and b:
-            for label, which in (("head", lambda f: ["head"]), ("s8+s16+head", multi)):
+            for label, which in kinds:
                 row(f"{key}@320+500 {label}", np.hstack([pick(f["feats"], f["levels"], which(f))
                                                          for f in (a, b)]))
+            # the detail view's route: the whole network at 320, only the stride-8/16 prefix at 500
+            row(f"{key}@320 head + @500 s8+s16", np.hstack([pick(a["feats"], a["levels"], ["head"]),
+                                                            pick(b["feats"], b["levels"], multi(b)[:2])]))
     base = next((r for r in rows if r["label"] == "lite0@320 head"), None)
     results: dict = {"n_train": len(train), "n_val": len(val), "rows": []}
     print("\n| features | dims | alpha | 5-fold CV SRCC (train part) | val SRCC | val PLCC | "
@@ -281,6 +296,7 @@ def main() -> int:
         print(f"\nms thread CPU per forward pass (1 thread, min of {args.repeat}, interleaved); WxH:")
         for key, d in sp.items():
             print(f"  {key}: " + ", ".join(f"{k} {v}" for k, v in d.items()), flush=True)
+        print(f"  (load average {os.getloadavg()[0]:.1f} at the end)")
     tmp = res_path.with_name(res_path.name + ".tmp")
     tmp.write_text(json.dumps(results, indent=1))
     os.replace(tmp, res_path)

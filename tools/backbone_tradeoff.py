@@ -128,8 +128,10 @@ def _level_slices(net: B.Backbone, levels: list[tuple[str, int]]) -> list[list]:
     return out
 
 
-def pick(feats: np.ndarray, levels: list[list], which: list[str]) -> np.ndarray:
-    cols = [np.arange(start, start + 2 * c) for name, start, c in levels if name in which]
+def pick(feats: np.ndarray, levels: list[list], which: list[str], std: bool = True) -> np.ndarray:
+    """The named levels' columns: means, and spreads unless std=False (means alone are what a
+    GAP head sees, so its class map stays exact)."""
+    cols = [np.arange(start, start + (2 if std else 1) * c) for name, start, c in levels if name in which]
     return feats[:, np.concatenate(cols)]
 
 
@@ -242,6 +244,7 @@ def frozen_ridge(args: argparse.Namespace, out: Path) -> dict:
     for cfg, f in feats.items():
         for label, which in kinds:
             row(f"{cfg} {label}", pick(f["feats"], f["levels"], which(f)))
+        row(f"{cfg} all 8 levels, means only", pick(f["feats"], f["levels"], every(f), std=False))
     for key in BACKBONES:
         a, b = feats.get(f"{key}@320"), feats.get(f"{key}@500")
         if a and b:

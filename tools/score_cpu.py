@@ -42,6 +42,11 @@ round-4 speed gate (docs/TRAINING.md, "Round 4"):
 
 and read the candidate's total on this code against the shipped model's total on 872e1b5
 (the "ratio" column is each total over the first row's).
+
+`--wall ROUNDS` (with or without `--compare-rev`) times instead what tools/benchmark.py times —
+a plain decode of its 100 files and `aesview score` of them, start-up included — with each
+code in turn, interleaved, in wall seconds (the default model; `OMP_NUM_THREADS=1` before the
+command gives the one-thread figures).
 """
 
 from __future__ import annotations
@@ -187,6 +192,36 @@ def _run_worker(code: Path, model: str | None, files: list[Path], repeat: int,
     return res
 
 
+DECODE = "import sys\nfrom PIL import Image\nfor f in sys.argv[1:]:\n    Image.open(f).convert('RGB')\n"
+
+
+def wall(codes: list[tuple[str, Path]], rounds: int) -> None:
+    """tools/benchmark.py's two commands (a plain full-resolution decode of its 100 files, and
+    `aesview score DIR --no-cache --json`), with `aesview` from each code in turn, interleaved."""
+    files = [str(f) for f in _photos_all()]
+    for r in range(rounds):
+        row = []
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", DECODE, *files], check=True)
+        base = time.perf_counter() - t
+        for label, code in codes:
+            t = time.perf_counter()
+            # cwd: `-m aesview` imports from the working directory first
+            subprocess.run([sys.executable, "-m", "aesview", "score", str(BENCH), "--no-cache", "--json",
+                            "--quiet", "--device", "cpu"], cwd=code, check=True, stdout=subprocess.DEVNULL,
+                           env=dict(os.environ, PYTHONPATH=str(code)))
+            took = time.perf_counter() - t
+            row.append(f"{label} {took:5.1f} s (ratio {took / base:.2f})")
+        print(f"round {r + 1}: decode {base:5.1f} s, " + ", ".join(row)
+              + f"; load average {os.getloadavg()[0]:.2f}", flush=True)
+
+
+def _photos_all() -> list[Path]:
+    sys.path.insert(0, str(ROOT / "tools"))
+    from benchmark import make_photos
+    return make_photos(BENCH, 100)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", action="append", help="a model name or .pt file (repeatable)")
@@ -197,6 +232,8 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=1,
                     help="photos per _infer call (the app and the CLI run 8); figures stay per photo")
     ap.add_argument("--json", help="write the figures here")
+    ap.add_argument("--wall", type=int, metavar="ROUNDS",
+                    help="instead: wall time of tools/benchmark.py's commands, each code in turn")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--file", action="append", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -214,6 +251,9 @@ def main() -> int:
     if args.compare_rev:
         codes.append((args.compare_rev, _code_at(args.compare_rev)))
     codes.append(("this tree", ROOT))
+    if args.wall:
+        wall(codes, args.wall)
+        return 0
     configs = [(label, code, m) for label, code in codes for m in models]
     load0 = os.getloadavg()
     best: dict[int, dict[str, Any]] = {}

@@ -91,7 +91,7 @@ class Scorer:
     @cached_property
     def _segments(self) -> list[torch.nn.Module]:
         # BN-folded, channels-last copies of the model's stages (core.fused), one per segment
-        # between two cuts, each checked against the stages it replaces: about a third less
+        # between two cuts, each checked against the stages it replaces: about a quarter less
         # CPU than the model's own stages (tools/score_cpu.py). The model is left unchanged.
         ex = torch.rand(1, 3, 96, 128, device=self.model.device) * 2 - 1
         return fuse_segments(list(self.model.net.backbone.stages), self._bounds, ex)

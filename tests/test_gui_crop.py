@@ -124,6 +124,31 @@ def test_accepting_writes_camera_raw_crop_tags_exiftool_reads(window, qtbot, qap
     assert all(abs(a - b) < 0.01 for a, b in zip(got, box))
 
 
+def test_a_photo_that_failed_is_refused_a_crop_with_its_reason(window, qtbot, qapp, tmp_path):
+    # Found in an Xvfb soak: R on a truncated file logged "the crop shows when its maps
+    # arrive" on every press, though no maps can ever come.
+    win, crop, s = window, window.crop, window.session
+    shoot = tmp_path / "shoot"
+    broken = shoot / "zz-broken.jpg"
+    broken.write_bytes((shoot / "coffee.jpg").read_bytes()[:1500])     # truncated JPEG
+    assert s.open_folder(shoot)
+    assert wait_until(qapp, lambda: s.model.counts()["failed"] == 1 and not s.scoring_busy(), 180)
+    assert s.select_path(str(broken))
+    win.log_panel.entries.clear()
+    qtbot.keyClick(win, Qt.Key.Key_R)                                    # show crop
+    qtbot.keyClick(win, Qt.Key.Key_Return)                               # export it
+    qtbot.keyClick(win, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)   # accept it
+    said = [m for _lvl, m in win.log_panel.entries if "zz-broken.jpg" in m]
+    assert len(said) == 3 and all("no crop (" in m and "truncated" in m for m in said), said
+    assert not crop.visible and not win.viewer.crop_visible()
+    assert not any((shoot / n).exists() for n in ("zz-broken.xmp", "zz-broken.jpg.xmp"))
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    # the next photo still gets its crop
+    assert s.select_path(str(shoot / "coffee.jpg"))
+    qtbot.keyClick(win, Qt.Key.Key_R)
+    assert wait_until(qapp, lambda: crop.visible and crop.current().source == "maps", 60)
+
+
 def test_accepting_with_embed_on_writes_the_crop_inside_the_jpeg(window, qtbot, qapp):
     if shutil.which("exiftool") is None:
         pytest.skip("exiftool not installed")

@@ -234,9 +234,20 @@ class CropController(QObject):
         it = self.session.current_item()
         return self.proposal(it) if it is not None else None
 
+    def _refuse_failed(self, it: PhotoItem | None) -> bool:
+        # A photo that could not be read never gets maps: say why now, instead of promising
+        # a crop that will not come.
+        if it is None or it.record is None or it.record.ok:
+            return False
+        self.session.log("warning", f"{it.name}: no crop ({it.record.error or 'it has no score'})")
+        return True
+
     def show(self) -> bool:
         it = self.session.current_item()
-        if it is not None and (it.record is None or it.record.ok):
+        if self._refuse_failed(it):
+            self.hide()
+            return False
+        if it is not None:
             self.request_maps(it.path)
         view = self.current()
         if view is None:
@@ -267,6 +278,8 @@ class CropController(QObject):
 
     # ------------------------------------------------------------------ exports
     def export_current(self) -> bool:
+        if self._refuse_failed(self.session.current_item()):
+            return False
         view = self.current()
         if view is None:
             it = self.session.current_item()
@@ -312,6 +325,8 @@ class CropController(QObject):
         in its IMG.xmp sidecar (core.crop_xmp), and inside the JPEG/TIFF/DNG too when the
         user chose that (settings.embed_xmp). Runs after queued sidecar writes, off the GUI
         thread."""
+        if self._refuse_failed(self.session.current_item()):
+            return False
         view = self.current()
         if view is None:
             it = self.session.current_item()

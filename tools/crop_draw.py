@@ -21,8 +21,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from aesview.core.crop_eval import MARKED_SET  # noqa: E402
+from aesview.training.datasets import is_rater_training  # noqa: E402
+
 LIVEC = ROOT.parent / "shared" / "datasets" / "livec"
-MARKED_SET = ROOT / "tests" / "data" / "crop_subjects.json"
 # the notes of the marked set that name skipped photos, in the order the parts were drawn
 SKIP_NOTES = ("test2", "validation_added", "test3", "validation_added2", "test4", "test5")
 _NAME = re.compile(r"\b\d+\.(?:webp|JPG)\b")
@@ -31,7 +35,7 @@ _NAME = re.compile(r"\b\d+\.(?:webp|JPG)\b")
 def study_images(livec: Path = LIVEC) -> list[str]:
     """labels.csv's study images (file names), sorted as the draws sorted their paths."""
     with open(livec / "labels.csv", newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if not r["official_name"].startswith("trainingImages/")]
+        rows = [r for r in csv.DictReader(f) if not is_rater_training(r["official_name"])]
     return [Path(p).name for p in sorted(r["file"] for r in rows)]
 
 

@@ -97,7 +97,7 @@ def extract(out: Path, key: str, size: int, names: list[str], paths: dict[str, s
     todo = [n for n in names if n not in done]
     if todo:
         net, levels = load_backbone(spec)
-        meta = {"levels": [], "backbone": spec.name, "size": size}
+        meta = {"levels": _level_slices(net, levels), "backbone": spec.name, "size": size}
         t0 = time.thread_time()
         for k, n in enumerate(todo, 1):
             # multiple=4: LIVE-C's 500-px photos stay at their own pixels at 500; at 320 the
@@ -105,7 +105,6 @@ def extract(out: Path, key: str, size: int, names: list[str], paths: dict[str, s
             img = load_rgb(paths[n], size, multiple=4)
             done[n] = pooled(net, levels, img)
             if k % CHUNK == 0 or k == len(todo):
-                meta["levels"] = _level_slices(net, levels)
                 _save(path, names=np.array(list(done)), feats=np.stack(list(done.values())),
                       meta=np.array(json.dumps(meta)))
                 print(f"  {key}@{size}: {len(done)}/{len(names)} photos, "

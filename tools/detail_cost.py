@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aesview.core import detail as DV  # noqa: E402
 from aesview.core.preprocess import normalize  # noqa: E402
+from aesview.core.scoring import Scorer  # noqa: E402
 from aesview.core.weights import load_model  # noqa: E402
 
 
@@ -35,7 +36,11 @@ def main() -> int:
     spec, net = m.card.detail, m.net
     if spec is None or net.detail_head is None:
         raise SystemExit(f"{m.card.name} has no detail view")
-    prefix = DV.Prefix(net.backbone, spec.stage).eval()
+    # what the score pass runs: the scorer's fused segments (core.fused), the detail prefix
+    # being the global pass's first segments
+    scorer = Scorer(m, cache=None, workers=0)
+    n = len(net.backbone.stages)
+    assert scorer._segments               # built before anything is timed
 
     def cpu(fn, items) -> float:
         best = 1e9
@@ -53,12 +58,13 @@ def main() -> int:
 
     @torch.inference_mode()
     def global_pass(v):
-        net(normalize(v.work[None], m.card.normalization))
+        net.heads(scorer._through(normalize(v.work[None], m.card.normalization))[n])
 
     @torch.inference_mode()
     def detail_pass(v):
         b = DV.select_patches(v.work, (v.detail.shape[1], v.detail.shape[0]), spec)
-        net.detail_head(DV.patch_features(prefix, DV.cut(v.detail, b), m.card.normalization, spec.stage))
+        x = normalize(DV.cut(v.detail, b), m.card.normalization)
+        net.detail_head(scorer._through(x, spec.stage)[spec.stage])
 
     g, d = cpu(global_pass, views), cpu(detail_pass, views)
     old, new = small + g, big + g + d

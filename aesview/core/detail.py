@@ -40,7 +40,6 @@ from .preprocess import target_size, to_array
 
 if TYPE_CHECKING:
     from .detail_net import DetailHead as DetailHead
-    from .detail_net import Prefix as Prefix
     from .detail_net import patch_features as patch_features
 
 CHANNELS = ("noise", "blur", "compression")
@@ -306,10 +305,10 @@ def cut(detail: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------ the pass
 
-# The network parts (DetailHead, Prefix, patch_features) live in detail_net, which imports torch;
+# The network parts (DetailHead, patch_features) live in detail_net, which imports torch;
 # this module stays torch-free so the GUI can read results and cards without loading it. The
 # names still resolve here, on first use, for callers that import them from core.detail.
-_NET = ("DetailHead", "Prefix", "patch_features")
+_NET = ("DetailHead", "patch_features")
 
 
 def __getattr__(name: str) -> Any:

@@ -26,26 +26,6 @@ class DetailHead(nn.Module):
         return out
 
 
-class Prefix(nn.Module):
-    """A copy of the backbone's first `stage` stages in channels-last memory order, for the
-    patches only: oneDNN's depthwise convolutions run about twice as fast on it here
-    (runs/detail/cl.py: 2 patches 119 -> 61 ms on the loaded 2-core CPU), with the same weights;
-    outputs equal the model's own stages' to float rounding (~1e-5). The global view keeps
-    using the model's stages."""
-
-    def __init__(self, backbone: nn.Module, stage: int):
-        super().__init__()
-        import copy
-        stages = backbone.stages[:stage]  # type: ignore[index]
-        self.stages = copy.deepcopy(stages).to(memory_format=torch.channels_last)
-
-    def forward(self, x: torch.Tensor, stop: int | None = None) -> torch.Tensor:
-        x = x.contiguous(memory_format=torch.channels_last)
-        for s in self.stages[:stop]:
-            x = s(x)
-        return x.contiguous()
-
-
 def patch_features(backbone: nn.Module, patches: np.ndarray,
                    normalization: Normalization | Mapping[str, Sequence[float]],
                    stage: int, device: torch.device | None = None) -> torch.Tensor:

@@ -86,7 +86,7 @@ class Scorer:
         cuts = {0, n, embedding_stage(n) + 1, self._tail.shared}
         if self.detail is not None:
             cuts.add(self.detail.stage)
-        return sorted(c for c in cuts if 0 <= c <= n)
+        return sorted(cuts)     # fuse_segments refuses a cut outside 0..n
 
     @cached_property
     def _segments(self) -> list[torch.nn.Module]:

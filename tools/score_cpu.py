@@ -166,12 +166,17 @@ def _code_at(rev: str) -> Path:
     return dest
 
 
-def _photos(n: int) -> list[Path]:
-    """n of the benchmark's photos, all of the first one's shape (a batch is of one shape)."""
+def _bench_photos(n: int) -> list[Path]:
+    """The first n of tools/benchmark.py's photos (made once, kept in BENCH)."""
     sys.path.insert(0, str(ROOT / "tools"))
     from benchmark import make_photos
+    return list(make_photos(BENCH, n))
+
+
+def _photos(n: int) -> list[Path]:
+    """n of the benchmark's photos, all of the first one's shape (a batch is of one shape)."""
     from PIL import Image
-    made = make_photos(BENCH, max(2 * n, 8))
+    made = _bench_photos(max(2 * n, 8))
     shape = Image.open(made[0]).size
     same = [f for f in made if Image.open(f).size == shape][:n]
     if len(same) < n:
@@ -198,7 +203,7 @@ DECODE = "import sys\nfrom PIL import Image\nfor f in sys.argv[1:]:\n    Image.o
 def wall(codes: list[tuple[str, Path]], rounds: int) -> None:
     """tools/benchmark.py's two commands (a plain full-resolution decode of its 100 files, and
     `aesview score DIR --no-cache --json`), with `aesview` from each code in turn, interleaved."""
-    files = [str(f) for f in _photos_all()]
+    files = [str(f) for f in _bench_photos(100)]
     for r in range(rounds):
         row = []
         t = time.perf_counter()
@@ -214,12 +219,6 @@ def wall(codes: list[tuple[str, Path]], rounds: int) -> None:
             row.append(f"{label} {took:5.1f} s (ratio {took / base:.2f})")
         print(f"round {r + 1}: decode {base:5.1f} s, " + ", ".join(row)
               + f"; load average {os.getloadavg()[0]:.2f}", flush=True)
-
-
-def _photos_all() -> list[Path]:
-    sys.path.insert(0, str(ROOT / "tools"))
-    from benchmark import make_photos
-    return make_photos(BENCH, 100)
 
 
 def main() -> int:

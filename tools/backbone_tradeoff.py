@@ -49,9 +49,8 @@ CHUNK = 32
 
 def load_backbone(spec: BackboneSpec) -> tuple[B.Backbone, list[tuple[str, int]]]:
     """The ImageNet backbone and the (level name, stage index) of each channel group's end."""
-    stages = B._lite_stages(spec.name)
-    net = B.Backbone(spec, stages)
-    net.load_state_dict(B._remap_lite_state(B._lite_imagenet_state(spec), stages))
+    net = B.build_backbone(spec, imagenet=True)
+    stages = list(net.stages)
     levels, stride = [], 2
     blocks: list[Any] = [getattr(s, "block")._block_args for s in stages[1:-1]]  # noqa: B009
     for i, blk in enumerate(blocks):

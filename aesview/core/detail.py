@@ -13,6 +13,10 @@ How it works, exactly:
    where focus shows — and, when `smooth` > 0, that many of the flattest mid-tone tiles — where
    grain shows. The choice depends on the global view only, so the takes of one burst are looked
    at in the same places.
+   With `white_point`, the frame is first brightened in linear light until its highlights (the
+   99th percentile of linear luminance on the working view) reach white, by at most MAX_GAIN:
+   one stop under, the same patches would otherwise show less grain and read as cleaner, and
+   exposure is the global view's to judge. The same gain serves the tile choice and the patches.
 3. Each patch goes through the model's own frozen ImageNet prefix (`backbone(x, stop=stage)`,
    the same weights as the global view) and a 1x1 convolution with a ReLU: one non-negative
    evidence map per channel (noise, blur, compression) per patch, GAP-CNN style.
@@ -35,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .defects import _linear_to_srgb, _srgb_to_linear
 from .imaging import load_image
 from .preprocess import target_size, to_array
 
@@ -60,6 +65,7 @@ class DetailSpec:
     alpha: float              # logit cost of one unit of mean evidence
     smooth: int = 0           # how many of the windows are the flattest mid-tone tiles
     channels: tuple[str, ...] = CHANNELS
+    white_point: bool = False  # patches looked at with the frame's highlights brought to white
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> DetailSpec:
@@ -67,7 +73,8 @@ class DetailSpec:
                    patches=int(d["patches"]), stage=int(d["stage"]),
                    channels_in=int(d["channels_in"]), cell=int(d["cell"]),
                    alpha=float(d["alpha"]), smooth=int(d.get("smooth", 0)),
-                   channels=tuple(str(c) for c in d.get("channels", CHANNELS)))
+                   channels=tuple(str(c) for c in d.get("channels", CHANNELS)),
+                   white_point=bool(d.get("white_point", False)))
         if not (32 <= spec.patch <= 1024 and 1 <= spec.patches <= 16 and 0 <= spec.smooth
                 <= spec.patches and 1 <= spec.stage and spec.cell >= 1 and spec.patch % spec.cell == 0
                 and spec.alpha >= 0 and math.isfinite(spec.alpha) and spec.decode_side >= 32
@@ -78,7 +85,8 @@ class DetailSpec:
     def to_dict(self) -> dict[str, Any]:
         return {"decode_side": self.decode_side, "patch": self.patch, "patches": self.patches,
                 "stage": self.stage, "channels_in": self.channels_in, "cell": self.cell,
-                "alpha": self.alpha, "smooth": self.smooth, "channels": list(self.channels)}
+                "alpha": self.alpha, "smooth": self.smooth, "channels": list(self.channels)} | (
+                    {"white_point": True} if self.white_point else {})
 
 
 @dataclass
@@ -295,6 +303,37 @@ def select_patches(work: np.ndarray, detail_size: tuple[int, int], spec: DetailS
     idx = choose(boxes, det, lum, spec.patches - spec.smooth, spec.smooth)
     chosen: np.ndarray = boxes[idx]
     return chosen
+
+
+# Two stops: a darker frame is a night scene or a low-key photo, not a missed exposure, and
+# brightening it further only invents grain no photographer would push it to.
+MAX_GAIN = 4.0
+
+
+def white_point_gain(work: np.ndarray) -> float:
+    """The linear-light gain that brings the working view's 99th percentile of linear
+    luminance to white, between 1 and MAX_GAIN."""
+    lin = _srgb_to_linear(work.astype(np.float32) / 255.0) @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+    p99 = float(np.percentile(lin, 99))
+    return float(min(MAX_GAIN, 1.0 / max(p99, 1.0 / MAX_GAIN)))
+
+
+def brighten(img: np.ndarray, gain: float) -> np.ndarray:
+    """uint8 sRGB `img` with its linear light multiplied by `gain` (clipped at white)."""
+    if gain <= 1.0:
+        return img
+    levels = _srgb_to_linear(np.arange(256, dtype=np.float64) / 255.0) * gain
+    lut = np.clip(np.round(_linear_to_srgb(levels) * 255.0), 0, 255).astype(np.uint8)
+    out: np.ndarray = lut[img]
+    return out
+
+
+def patches_for(work: np.ndarray, detail: np.ndarray, spec: DetailSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The chosen patches' boxes (P, 4, detail pixels) and pixels (P, S, S, 3) of one photo,
+    at its white point when the spec says so (module docstring, step 2)."""
+    gain = white_point_gain(work) if spec.white_point else 1.0
+    boxes = select_patches(brighten(work, gain), (detail.shape[1], detail.shape[0]), spec)
+    return boxes, brighten(cut(detail, boxes), gain)
 
 
 def cut(detail: np.ndarray, boxes: np.ndarray) -> np.ndarray:

@@ -187,11 +187,10 @@ class Scorer:
         for i, (p, work) in enumerate(zip(batch, arrays)):
             if p.detail is None:
                 continue
-            size = (p.detail.shape[1], p.detail.shape[0])
-            b = DV.select_patches(work, size, spec)
+            b, pp = DV.patches_for(work, p.detail, spec)
             if len(b):
                 boxes.append(b)
-                patches.append(DV.cut(p.detail, b))
+                patches.append(pp)
                 owner.append(i)
         if not patches:
             return out

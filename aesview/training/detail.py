@@ -37,11 +37,13 @@ from ..core.detail import (
     Views,
     _grey,
     _laplacian_abs,
+    brighten,
     cut,
     decode_views,
     grid_boxes,
     patch_features,
     tile_scores,
+    white_point_gain,
 )
 from ..core.imaging import load_image
 from .bursts import NATIVE, TAKES, burst_files, native_defect, take
@@ -146,11 +148,14 @@ def global_z(net, arrays: list[np.ndarray], norm) -> np.ndarray:
 
 
 def _add_rows(rows: dict[str, list], net, norm, v: Views, boxes: np.ndarray, tiles: np.ndarray,
-              image: int, labels: np.ndarray | None = None) -> None:
-    """Append one view's tiles (features, tile scores, image index, labels; None: all ignored)."""
+              image: int, labels: np.ndarray | None = None, white_point: bool = False) -> None:
+    """Append one view's tiles (features, tile scores, image index, labels; None: all ignored).
+    `white_point`: tile scores and features at the frame's white point, as the app then looks
+    (core/detail.py); labels and the global z stay the decoded frame's."""
     assert v.detail is not None
-    det, lum = tile_scores(v.work, boxes, (v.detail.shape[1], v.detail.shape[0]))
-    rows["feats"].append(_features(net.backbone, tiles, norm))
+    gain = white_point_gain(v.work) if white_point else 1.0
+    det, lum = tile_scores(brighten(v.work, gain), boxes, (v.detail.shape[1], v.detail.shape[0]))
+    rows["feats"].append(_features(net.backbone, brighten(tiles, gain), norm))
     rows["det"].append(det)
     rows["lum"].append(lum)
     rows["image"].append(np.full(len(boxes), image))
@@ -166,7 +171,7 @@ def _set_z(net, images: list[dict], works: list[np.ndarray], norm) -> None:
 
 
 def build_photo_set(net, photos: list[Path], decode_side: int, norm, seed: int = 0,
-                    blur_floor: float = 0.0) -> dict:
+                    blur_floor: float = 0.0, white_point: bool = False) -> dict:
     """Tiles of every variant of every photo, with labels and each variant's global z."""
     rows: dict[str, list] = {"feats": [], "det": [], "lum": [], "image": [], "labels": []}
     images: list[dict] = []
@@ -187,7 +192,7 @@ def build_photo_set(net, photos: list[Path], decode_side: int, norm, seed: int =
                 if clean_tiles is None:
                     clean_tiles = tiles
                 _add_rows(rows, net, norm, v, boxes, tiles, len(images),
-                          _labels(fam, clean_tiles, tiles, blur_floor))
+                          _labels(fam, clean_tiles, tiles, blur_floor), white_point)
                 images.append({"photo": p.name, "family": fam, "severity": sev,
                                "detail_size": [v.detail.shape[1], v.detail.shape[0]],
                                "boxes": boxes})
@@ -206,7 +211,7 @@ def _stack(rows: dict[str, list], images: list[dict]) -> dict:
 
 
 def build_burst_set(net, photos: list[Path], decode_side: int, norm, bursts_per_photo: int,
-                    seed: int) -> dict:
+                    seed: int, white_point: bool = False) -> dict:
     """Bursts made the way training/bursts.py `burst_check` makes them (its TAKES, JPEG
     quality, decode), kept as tiles + global z so selection rules and alpha can be compared.
     Not the same draws: each burst's generator is seeded with the running count of takes, where
@@ -224,7 +229,8 @@ def build_burst_set(net, photos: list[Path], decode_side: int, norm, bursts_per_
                     v = through(take(full, kind, rng), CLEAN_QUALITY, Path(tmp), decode_side)
                     assert v.detail is not None
                     boxes = _tiles(v)
-                    _add_rows(rows, net, norm, v, boxes, cut(v.detail, boxes), len(images))
+                    _add_rows(rows, net, norm, v, boxes, cut(v.detail, boxes), len(images),
+                              white_point=white_point)
                     images.append({"photo": p.name, "burst": b, "take": kind, "boxes": boxes,
                                    "detail_size": [v.detail.shape[1], v.detail.shape[0]]})
                     works.append(v.work)
@@ -233,7 +239,8 @@ def build_burst_set(net, photos: list[Path], decode_side: int, norm, bursts_per_
     return _stack(rows, images)
 
 
-def build_file_set(net, files: list[tuple[str, float]], decode_side: int, norm) -> dict:
+def build_file_set(net, files: list[tuple[str, float]], decode_side: int, norm,
+                   white_point: bool = False) -> dict:
     """Tiles + global z of rated photo files (LIVE-C: path, MOS)."""
     rows: dict[str, list] = {"feats": [], "det": [], "lum": [], "image": [], "labels": []}
     images: list[dict] = []
@@ -242,7 +249,7 @@ def build_file_set(net, files: list[tuple[str, float]], decode_side: int, norm) 
         v = decode_views(path, 320, 32, _probe_spec(decode_side))
         assert v.detail is not None
         boxes = _tiles(v)
-        _add_rows(rows, net, norm, v, boxes, cut(v.detail, boxes), len(images))
+        _add_rows(rows, net, norm, v, boxes, cut(v.detail, boxes), len(images), white_point=white_point)
         images.append({"photo": Path(path).name, "mos": mos, "boxes": boxes,
                        "detail_size": [v.detail.shape[1], v.detail.shape[0]]})
         works.append(v.work)
@@ -269,7 +276,8 @@ def bokeh_image(full: np.ndarray, work: np.ndarray, finder, radius: float) -> np
     return out
 
 
-def build_bokeh_set(net, photos: list[Path], decode_side: int, norm, radii=(4.0, 8.0)) -> dict:
+def build_bokeh_set(net, photos: list[Path], decode_side: int, norm, radii=(4.0, 8.0),
+                    white_point: bool = False) -> dict:
     """Tiles + global z of each photo and its full-resolution synthetic bokeh versions."""
     from .bokeh import SubjectFinder
     finder = SubjectFinder()
@@ -285,7 +293,8 @@ def build_bokeh_set(net, photos: list[Path], decode_side: int, norm, radii=(4.0,
                                                  Path(tmp), decode_side)
                 assert v.detail is not None
                 boxes = _tiles(v)
-                _add_rows(rows, net, norm, v, boxes, cut(v.detail, boxes), len(images))
+                _add_rows(rows, net, norm, v, boxes, cut(v.detail, boxes), len(images),
+                          white_point=white_point)
                 images.append({"photo": p.name, "radius": r, "boxes": boxes,
                                "detail_size": [v.detail.shape[1], v.detail.shape[0]]})
                 works.append(v.work)
@@ -521,6 +530,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="fine detail (mean |Laplacian|, 0..1) a clean tile needs for its blurred "
                          f"version to count as soft (default 0: the shipped head; {BLUR_FLOOR:.4f} = "
                          "2/255 keeps skies clean, see docs/TRAINING.md)")
+    ap.add_argument("--white-point", action="store_true",
+                    help="build every tile set at each frame's white point (core/detail.py)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(1)
@@ -530,14 +541,18 @@ def main(argv: list[str] | None = None) -> int:
     norm, photos = m.card.normalization, Path(args.photos)
     lv = read_livec(args.livec)
     val_names = set(split_names([s.name for s in lv], 0)["val"])
+    wp = args.white_point
     builders = {
         "train": lambda: build_photo_set(m.net, [photos / n for n in m.card.training["train_photos"]],
-                                         args.decode_side, norm, seed=0, blur_floor=args.blur_floor),
-        "val": lambda: build_photo_set(m.net, [photos / n for n in VALIDATION], args.decode_side, norm, seed=1),
+                                         args.decode_side, norm, seed=0, blur_floor=args.blur_floor,
+                                         white_point=wp),
+        "val": lambda: build_photo_set(m.net, [photos / n for n in VALIDATION], args.decode_side, norm, seed=1,
+                                       white_point=wp),
         "valbursts": lambda: build_burst_set(m.net, [photos / n for n in VALIDATION], args.decode_side, norm,
-                                             bursts_per_photo=6, seed=7),
+                                             bursts_per_photo=6, seed=7, white_point=wp),
         "livecval": lambda: build_file_set(m.net, [(str(s.path), float(s.mean or 0.0)) for s in lv
-                                                   if s.name in val_names], args.decode_side, norm),
+                                                   if s.name in val_names], args.decode_side, norm,
+                                           white_point=wp),
     }
     sets = {}
     for name, build in builders.items():

@@ -37,8 +37,15 @@ def test_ladybird_zoom_point_is_on_the_ladybird(scorer: Scorer) -> None:
     assert rec.subject.shape == rec.highmap.shape
     p = zoom_point(rec)
     assert _inside(p, LADYBIRD), p
-    # the defect this replaces: the high-class map's peak is on the blurred flowers, upper left
-    assert not _inside(subject_peak(rec), LADYBIRD)
+    # The defect this replaced: the high-class map of the model shipped before (39aee498) peaks
+    # on the blurred flowers, upper left. Whatever the model's map says, Z follows the subject
+    # map: a high-class map peaking in that corner leaves the zoom point on the ladybird.
+    corner = np.zeros_like(rec.highmap)
+    corner[: max(1, corner.shape[0] // 4), : max(1, corner.shape[1] // 4)] = 1.0
+    misled = ScoreRecord(path=rec.path, score=rec.score, aesam=rec.aesam, attam=rec.attam,
+                         highmap=corner, image_size=rec.image_size, subject=rec.subject)
+    assert not _inside(subject_peak(misled), LADYBIRD)
+    assert zoom_point(misled) == p
 
 
 def test_subject_map_survives_the_cache_and_old_records_fall_back(scorer: Scorer, tmp_path: Path) -> None:

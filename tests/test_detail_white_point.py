@@ -13,6 +13,7 @@ from PIL import Image
 
 from aesview.core import defects as K
 from aesview.core import detail as DV
+from aesview.core.cache import ScoreCache
 from aesview.core.imaging import load_image
 from aesview.core.scoring import Scorer
 from aesview.core.weights import load_model
@@ -72,14 +73,28 @@ def test_one_stop_under_no_longer_reads_as_cleaner(tmp_path):
     for name, img in (("clean", full), ("under", K.exposure(full, -1.0))):
         files[name] = tmp_path / f"{name}.jpg"
         Image.fromarray(img).save(files[name], quality=92)
-    evidence = {}
+    evidence, results = {}, {}
+    cache = ScoreCache(tmp_path / "cache.sqlite")
     for wp in (False, True):
         scorer = Scorer(model, cache=None, workers=0)
         scorer.detail = dataclasses.replace(model.card.detail, white_point=wp)
         for name, f in files.items():
-            d = scorer.score_one(f).detail
+            rec = scorer.score_one(f)
+            d = rec.detail
             assert d is not None
-            evidence[wp, name] = d.evidence
+            evidence[wp, name], results[wp, name] = d.evidence, d
+            if wp:      # the gain is part of the record: it survives the cache
+                cache.put(rec, f"wp-{name}")
+                back = cache.get(str(f), f"wp-{name}")
+                assert back is not None and back.detail is not None and back.detail.gain == d.gain
+    cache.close()
+    assert results[False, "under"].gain == 1.0
+    assert results[True, "under"].gain == pytest.approx(2 * results[True, "clean"].gain, rel=0.05)
+    # the words say the darker take was looked at brighter, and by how much
+    stops = math.log2(results[True, "under"].gain)
+    assert f"patches looked at {stops:.1f} stops brighter)" in results[True, "under"].sentence()
+    assert "brighter" not in results[True, "clean"].sentence()
+    assert results[True, "under"].explain()["gain"] == results[True, "under"].gain
     # As decoded, the darker take shows less grain and is judged cleaner (measured 4.80 against
     # 5.69); at the white point most of that gap closes (5.50 against 5.75) — what is left is
     # grain the darker take's 8 bits lost for good.

@@ -92,7 +92,7 @@ def _pack(rec: ScoreRecord) -> bytes:
 def _pack_detail(d: DetailResult) -> dict[str, np.ndarray]:
     # float64 for the numbers the score is recomputed from: exactness survives the cache.
     meta = np.array([d.alpha, d.global_logit, d.detail_size[0], d.detail_size[1], d.cell,
-                     d.scale[0], d.scale[1]], np.float64)
+                     d.scale[0], d.scale[1], d.gain], np.float64)
     return {"detail_maps": d.maps, "detail_boxes": d.boxes, "detail_meta": meta}
 
 
@@ -102,7 +102,9 @@ def _unpack_detail(maps: dict[str, np.ndarray]) -> DetailResult | None:
     m = maps["detail_meta"]
     return DetailResult(maps=maps["detail_maps"], boxes=maps["detail_boxes"], alpha=float(m[0]),
                         global_logit=float(m[1]), detail_size=(int(m[2]), int(m[3])), cell=int(m[4]),
-                        channels=CHANNELS[:maps["detail_maps"].shape[1]], scale=(float(m[5]), float(m[6])))
+                        channels=CHANNELS[:maps["detail_maps"].shape[1]], scale=(float(m[5]), float(m[6])),
+                        # entries written before the white point had no gain: they were looked at as decoded
+                        gain=float(m[7]) if len(m) > 7 else 1.0)
 
 
 def _unpack(blob: bytes) -> dict[str, np.ndarray]:

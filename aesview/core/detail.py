@@ -102,6 +102,7 @@ class DetailResult:
     cell: int
     channels: tuple[str, ...] = field(default=CHANNELS)
     scale: tuple[float, float] = (1.0, 1.0)   # full-resolution pixels -> detail pixels (x, y)
+    gain: float = 1.0              # linear-light gain the patches were looked at with (white point)
 
     @property
     def evidence(self) -> float:
@@ -162,9 +163,12 @@ class DetailResult:
         n = len(self.boxes)
         if not n:
             return "At 100 %: the photo is too small for a detail view."
+        # Said only when it is worth a photographer's notice: a third of a stop or more.
+        stops = math.log2(self.gain) if self.gain > 0 else 0.0
+        brighter = f" {stops:.1f} stops brighter" if stops >= 1 / 3 else ""
         words = {"noise": "grain", "blur": "softness", "compression": "compression artefacts"}
         found = [(words.get(c, c), cost) for c, cost in self.named().items()]
-        seen = f"({n} patch{'es' if n > 1 else ''} looked at)"
+        seen = f"({n} patch{'es' if n > 1 else ''} looked at{brighter})"
         if not found:
             return f"At 100 %: no grain, softness or compression found {seen}."
         found.sort(key=lambda kv: -kv[1])
@@ -177,6 +181,7 @@ class DetailResult:
         """Plain numbers for `--json` and the GUI: how much the detail view moved the score."""
         return {"global_score": self.global_score, "score": self.score, "words": self.sentence(),
                 "logit_shift": self.shift, "alpha": self.alpha, "evidence": self.evidence,
+                "gain": self.gain,
                 "by_channel": self.per_channel_shift(),
                 "patches": [{"box": [float(v) for v in b],
                              "logit_shift": float(-self.alpha * pm.sum() / len(self.boxes)),
@@ -328,12 +333,13 @@ def brighten(img: np.ndarray, gain: float) -> np.ndarray:
     return out
 
 
-def patches_for(work: np.ndarray, detail: np.ndarray, spec: DetailSpec) -> tuple[np.ndarray, np.ndarray]:
+def patches_for(work: np.ndarray, detail: np.ndarray, spec: DetailSpec
+                ) -> tuple[np.ndarray, np.ndarray, float]:
     """The chosen patches' boxes (P, 4, detail pixels) and pixels (P, S, S, 3) of one photo,
-    at its white point when the spec says so (module docstring, step 2)."""
+    at its white point when the spec says so (module docstring, step 2), and that gain."""
     gain = white_point_gain(work) if spec.white_point else 1.0
     boxes = select_patches(brighten(work, gain), (detail.shape[1], detail.shape[0]), spec)
-    return boxes, brighten(cut(detail, boxes), gain)
+    return boxes, brighten(cut(detail, boxes), gain), gain
 
 
 def cut(detail: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -358,9 +364,10 @@ def __getattr__(name: str) -> Any:
 
 
 def build_result(maps: np.ndarray, boxes_detail: np.ndarray, spec: DetailSpec, global_logit: float,
-                 detail_size: tuple[int, int], image_size: tuple[int, int]) -> DetailResult:
+                 detail_size: tuple[int, int], image_size: tuple[int, int],
+                 gain: float = 1.0) -> DetailResult:
     sx, sy = detail_size[0] / image_size[0], detail_size[1] / image_size[1]
     boxes = boxes_detail.astype(np.float32) / np.array([sx, sy, sx, sy], np.float32)
     return DetailResult(maps=maps.astype(np.float32), boxes=boxes, alpha=spec.alpha,
                         global_logit=float(global_logit), detail_size=detail_size, cell=spec.cell,
-                        channels=spec.channels, scale=(sx, sy))
+                        channels=spec.channels, scale=(sx, sy), gain=gain)

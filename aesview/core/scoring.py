@@ -183,15 +183,16 @@ class Scorer:
         if spec is None or head is None:
             return out
         z = (logits[:, HIGH] - logits[:, LOW]).double().cpu().numpy()
-        boxes, patches, owner = [], [], []
+        boxes, patches, owner, gains = [], [], [], []
         for i, (p, work) in enumerate(zip(batch, arrays)):
             if p.detail is None:
                 continue
-            b, pp = DV.patches_for(work, p.detail, spec)
+            b, pp, g = DV.patches_for(work, p.detail, spec)
             if len(b):
                 boxes.append(b)
                 patches.append(pp)
                 owner.append(i)
+                gains.append(g)
         if not patches:
             return out
         # One photo's patches at a time: on this CPU a batch of 16 patches cost about twice the
@@ -201,11 +202,11 @@ class Scorer:
         maps = np.concatenate([head(self._through(normalize(pp, norm).to(dev), spec.stage)[spec.stage]
                                     .float()).cpu().numpy() for pp in patches])
         at = 0
-        for i, b in zip(owner, boxes):
+        for i, b, g in zip(owner, boxes, gains):
             p = batch[i]
             assert p.detail is not None and p.size is not None
             out[i] = DV.build_result(maps[at:at + len(b)], b, spec, float(z[i]),
-                                     (p.detail.shape[1], p.detail.shape[0]), p.size)
+                                     (p.detail.shape[1], p.detail.shape[0]), p.size, g)
             at += len(b)
         return out
 

@@ -41,6 +41,7 @@ from aesview.core.crop import (  # noqa: E402
     plan_from_layers,
 )
 from aesview.core.crop_eval import Marked, load_marked, normalised_retention, retention  # noqa: E402
+from aesview.core.weights import LoadedModel  # noqa: E402
 
 
 def aspects_for(size: tuple[int, int]) -> list[tuple[str, str]]:
@@ -178,7 +179,8 @@ def timing(repeat: int, model_name: str | None, threads: int | None = None, peop
         rng = np.random.default_rng(0)
         a = np.asarray(im, dtype=np.int16) + rng.integers(-6, 7, (4000, 6000, 1), dtype=np.int16)
         Image.fromarray(a.clip(0, 255).astype(np.uint8)).save(dst, quality=92)
-    analyzer = CropAnalyzer(load_model(model_name, device="cpu"), threads=threads, people=people)
+    loaded = load_model(model_name, device="cpu")
+    analyzer = CropAnalyzer(loaded, threads=threads, people=people)
     load_before = os.getloadavg()
     runs: dict[str, list[float]] = {}
     for i in range(repeat + 1):
@@ -201,7 +203,7 @@ def timing(repeat: int, model_name: str | None, threads: int | None = None, peop
     out = {"photo": f"{dst} (6000x4000 JPEG q92, {dst.stat().st_size / 1e6:.1f} MB)",
            "decoded_size": list(photo.image.size), "network_input": list(maps.working_size),
            "repeat": repeat, "working_size": analyzer.long_side, "torch_threads": analyzer.threads,
-           "cpu_count": os.cpu_count(), "ms": {k: ms(v) for k, v in runs.items()},
+           "cpu_count": os.cpu_count(), **_model_id(loaded), "ms": {k: ms(v) for k, v in runs.items()},
            "load_average_before": [round(v, 2) for v in load_before],
            "load_average_after": [round(v, 2) for v in os.getloadavg()]}
     # the face and people detectors' parts of the maps, per photo, on the same 448-px input (the
@@ -232,6 +234,15 @@ def timing(repeat: int, model_name: str | None, threads: int | None = None, peop
     return out
 
 
+def _model_id(model: LoadedModel) -> dict:
+    """Which model file a figure used: its name, path and the sha256 of the file as read (the
+    loader refuses a file whose sha256 differs from its card's)."""
+    import hashlib
+    path = Path(model.path) if model.path is not None else None
+    sha = hashlib.sha256(path.read_bytes()).hexdigest() if path is not None else model.card.sha256
+    return {"model_name": model.card.name, "model_file": str(path), "model_sha256": sha}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--split", default="test",
@@ -243,6 +254,10 @@ def main() -> int:
     ap.add_argument("--per-photo", action="store_true",
                     help="--json: also each photo's normalised retention and retention per aspect and method")
     ap.add_argument("--model", default=None, help="model name or .pt (default: the shipped default)")
+    ap.add_argument("--also-model", default=None,
+                    help="a second model name or .pt: aesview's figures with it too, in the same run "
+                         "(the centre crop and smartcrop do not depend on the model); reported as "
+                         "missing when the file is not there")
     ap.add_argument("--long-side", type=int, default=None,
                     help="the crop's working size (default: aesview.core.subject.CROP_LONG_SIDE)")
     ap.add_argument("--timing", action="store_true")
@@ -265,6 +280,19 @@ def main() -> int:
     # only the photos this run judges: a test part's photos are not looked at by a validation run
     needed = chosen + ([m for m in marked if m.split == "validation"] if args.tune else [])
     maps = {path: analyzer.analyze(path) for path in dict.fromkeys(m.path for m in needed)}   # each once
+    also: dict | None = None
+    if args.also_model:
+        if not Path(args.also_model).exists() and Path(args.also_model).suffix in (".pt", ".json"):
+            also = {"model_file": args.also_model, "missing": True}
+        else:
+            other = load_model(args.also_model, device="cpu")
+            other_analyzer = CropAnalyzer(other, **({"long_side": args.long_side} if args.long_side else {}))
+            other_maps = {m.path: other_analyzer.analyze(m.path) for m in chosen}
+            other_rows = evaluate(chosen, other_maps, DEFAULT_SETTINGS, ["aesview"])
+            also = {**_model_id(other), "aspects": summary(other_rows)}
+            if args.per_photo:
+                also["per_photo"] = {label: [[name, round(nr, 4), round(r, 4)] for nr, name, r in by["aesview"]]
+                                     for label, by in other_rows.items()}
     settings = DEFAULT_SETTINGS
     if args.tune:
         settings = tune([m for m in marked if m.split == "validation"], maps)
@@ -273,15 +301,23 @@ def main() -> int:
     summ = summary(rows)
     model_name = model.card["name"] if isinstance(model.card, dict) else model.card.name
     if args.json:
-        out = {"split": args.split, "photos": len(chosen), "model": model_name,
+        out = {"split": args.split, "photos": len(chosen), "model": model_name, **_model_id(model),
                "settings": settings.__dict__, "aspects": summ}
+        if also is not None:
+            out["also_model"] = also
         if args.per_photo:
             out["per_photo"] = {label: {method: [[name, round(nr, 4), round(r, 4)] for nr, name, r in vals]
                                         for method, vals in by.items()} for label, by in rows.items()}
         print(json.dumps(out, indent=1))
     else:
-        print_tables(summ, f"{args.split} half: {len(chosen)} photos, model {model_name}, "
+        print_tables(summ, f"{args.split} half: {len(chosen)} photos, model {model_name} "
+                           f"(sha256 {_model_id(model)['model_sha256']}), "
                            f"working size {analyzer.long_side}, {settings}")
+        if also is not None and also.get("missing"):
+            print(f"\n--also-model {also['model_file']}: no such file")
+        elif also is not None:
+            print_tables(also["aspects"], f"aesview with --also-model {also['model_file']} "
+                                          f"(sha256 {also['model_sha256']})")
     return 0
 
 

@@ -189,6 +189,29 @@ def imagenet_classifier(name: str) -> tuple[Backbone, torch.Tensor, torch.Tensor
     return net.eval(), state["_fc.weight"].float(), state["_fc.bias"].float()
 
 
+def stage_channels(stage: nn.Module) -> int:
+    """Output channels of one stage: its last BatchNorm's width (its last convolution's where it
+    has none, as VGG's stages)."""
+    width = None
+    for m in stage.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            width = m.num_features
+    if width is None:
+        convs = [m.out_channels for m in stage.modules() if isinstance(m, nn.Conv2d)]
+        if not convs:
+            raise BackboneError(f"cannot tell the output width of {type(stage).__name__}")
+        width = convs[-1]
+    return int(width)
+
+
+def group_ends(backbone: Backbone) -> list[int]:
+    """The last stage of each run of equally wide stages after the stem, the last stage left out:
+    the "levels" of tools/backbone_tradeoff.py (EfficientNet-Lite0: 1, 3, 5, 8, 11, 15, 16 — the
+    stride 2, 4, 8, 16, 16, 32, 32 groups; with the head conv, its 8 levels)."""
+    widths = [stage_channels(s) for s in backbone.stages]
+    return [i for i in range(1, len(widths) - 1) if widths[i] != widths[i + 1]]
+
+
 def shared_stages(a: Backbone, b: Backbone) -> int:
     """How many leading stages of two backbones hold identical weights."""
     n = 0

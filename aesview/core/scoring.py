@@ -81,9 +81,11 @@ class Scorer:
     @cached_property
     def _bounds(self) -> list[int]:
         """Where the backbone is cut: at every stage whose output the pass reads (the embedding
-        stage's, the last one shared with the ImageNet tail, the detail prefix's end)."""
+        stage's, the last one shared with the ImageNet tail, the detail prefix's end, and each
+        level a multi-level head reads)."""
         n = len(self.model.net.backbone.stages)
         cuts = {0, n, embedding_stage(n) + 1, self._tail.shared}
+        cuts.update(i + 1 for i in self.model.net.levels)
         if self.detail is not None:
             cuts.add(self.detail.stage)
         return sorted(cuts)     # fuse_segments refuses a cut outside 0..n
@@ -151,7 +153,7 @@ class Scorer:
         cams = None
         with torch.autocast("cuda", enabled=dev.type == "cuda"):
             outs = self._through(x)
-            out = net.heads(outs[n])
+            out = net.heads(net.from_cuts(outs))
             if tail is not None:
                 cams = tail.cams(outs[tail.shared]).cpu().numpy()
         content = outs[embedding_stage(n) + 1].float().mean(dim=(2, 3)).cpu().numpy()

@@ -23,6 +23,7 @@ from ..paths import weights_dir
 from .atomic import atomic_write_bytes, atomic_write_text
 from .backbone_specs import SPECS
 from .detail import DetailSpec
+from .head_spec import HeadSpec
 from .preprocess import Normalization
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ class ModelCard:
     metrics: dict[str, Any]
     raw: dict[str, Any] = field(repr=False, compare=False)
     detail: DetailSpec | None = None   # the detail view (core/detail.py), if the model has one
+    head: HeadSpec | None = None       # levels the GAP heads read besides the last map (core/model.py)
 
     @classmethod
     def from_dict(cls, meta: dict[str, Any], source: str | Path = "model card") -> ModelCard:
@@ -94,7 +96,8 @@ class ModelCard:
                        attributes=tuple(str(v) for v in meta["attributes"]),
                        trained=bool(meta["trained"]), training=dict(meta["training"]),
                        metrics=dict(meta["metrics"]), raw=dict(meta),
-                       detail=DetailSpec.from_dict(meta["detail"]) if meta.get("detail") else None)
+                       detail=DetailSpec.from_dict(meta["detail"]) if meta.get("detail") else None,
+                       head=HeadSpec.from_dict(meta["head"]) if meta.get("head") else None)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ModelError(f"{source}: malformed model card ({exc!r})") from exc
         return card
@@ -239,7 +242,10 @@ def load_model(name_or_file: str | None = None, device: str = "auto", fall_back:
     from .detail_net import DetailHead
     from .model import build_model
 
-    net = build_model(card.architecture, len(card.attributes))
+    try:
+        net = build_model(card.architecture, len(card.attributes), head=card.head)
+    except ValueError as exc:
+        raise ModelError(f"{card_path}: head does not fit {card.architecture} ({exc})") from exc
     if card.detail is not None:
         net.detail_head = DetailHead(card.detail.channels_in, len(card.detail.channels))
     state = _safe_state_dict(weights, data)
@@ -247,6 +253,10 @@ def load_model(name_or_file: str | None = None, device: str = "auto", fall_back:
         net.load_state_dict(state)
     except (RuntimeError, ValueError, TypeError) as exc:
         raise ModelError(f"{weights}: does not fit {card.architecture} ({_one_line(exc)})") from exc
+    if card.head is not None and net.head_spec is not None and not all(
+            abs(a - b) <= 1e-6 * max(1.0, abs(b)) for a, b in zip(net.head_spec.scales, card.head.scales)):
+        raise ModelError(f"{weights}: its level scales {list(net.head_spec.scales)} differ from "
+                         f"its card's {list(card.head.scales)}")
     dev = pick_device(device, fall_back)
     net.eval().to(dev)
     return LoadedModel(card, net, dev, weights)

@@ -64,7 +64,7 @@ def pooled_features(net, samples, cache_file: str | None, device="cpu",
     out = np.zeros((len(samples), net.att_head.in_features), np.float32)
     for batch, x, _ in inputs.epoch(inputs.batches(np.random.default_rng(0), shuffle=False),
                                     np.random.default_rng(0)):
-        f = net.backbone(x, start=cfg.freeze).float()
+        f = net.features(x, start=cfg.freeze).float()
         out[batch] = f.mean(dim=(2, 3)).cpu().numpy()
     return out
 
@@ -85,7 +85,7 @@ def variant_features(net, photos, seed: int = 1234, long_side: int = 320):
         arrays = [a for a, _ in variants]
         meta += [m[:3] for _, m in variants]
         for j in range(0, len(arrays), 16):
-            f = net.backbone(normalize(np.stack(arrays[j:j + 16]), norm)).float()
+            f = net.features(normalize(np.stack(arrays[j:j + 16]), norm)).float()
             feats.append(f.mean(dim=(2, 3)).numpy())
     return np.concatenate(feats), meta
 

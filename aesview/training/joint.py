@@ -178,8 +178,8 @@ def make_validation(net_cfg: TrainConfig, val_human, val_selfsup, device):
     """val_fn/select for `train`: SRCC/PLCC on the split's validation photos and the defect
     checks on the validation shoot photos, both from cached features; the epoch kept is the one
     with the best mean of SRCC and the clean-beats-defect rate."""
-    from ..core.model import build_model
-    prefix = build_model(net_cfg.architecture, len(net_cfg.attributes), imagenet=True).to(device)
+    from .loop import model_for
+    prefix = model_for(net_cfg, len(net_cfg.attributes), imagenet=True).to(device)
     hum = Inputs(val_human, prefix, net_cfg, device)
     sel = Inputs(val_selfsup, prefix, net_cfg, device) if val_selfsup else None
 

@@ -29,7 +29,8 @@ from torch import nn
 
 from ..core.atomic import atomic_writer
 from ..core.backbones import SPECS
-from ..core.model import AesNet, build_model
+from ..core.head_spec import HeadSpec
+from ..core.model import AesNet, Staged, build_model
 from ..core.preprocess import normalize
 from ..core.weights import pick_device
 from .datasets import Sample, image_shape, sample_pixels
@@ -70,9 +71,29 @@ class TrainConfig:
     imagenet: bool = True
     imagenet_weights: str | None = None  # vgg16 / resnet50: the user's torchvision .pth
     attributes: list = field(default_factory=list)
+    levels: list | None = None       # backbone stages the heads read besides the last map
 
     def weighting(self) -> Weighting:
         return Weighting(self.measure, self.gamma, self.delta, self.threshold)
+
+    def head(self) -> HeadSpec | None:
+        """The multi-level head's spec, scales 1 (train() estimates them on training photos)."""
+        if not self.levels:
+            return None
+        return HeadSpec(tuple(int(v) for v in self.levels), (1.0,) * len(self.levels))
+
+
+def model_for(cfg: TrainConfig, n_attributes: int, imagenet: bool | None = None) -> AesNet:
+    """The network `cfg` trains (backbone, ImageNet weights, the head's levels)."""
+    return build_model(cfg.architecture, n_attributes,
+                       imagenet=cfg.imagenet if imagenet is None else imagenet,
+                       imagenet_weights=cfg.imagenet_weights, head=cfg.head())
+
+
+def level_key(key: str, levels: list[int]) -> str:
+    """The prefix cache's key for a sample's pooled levels below the freeze point: beside the
+    stage output's own key, so caches written before the multi-level head stay valid."""
+    return f"{key}#levels={','.join(str(i) for i in levels)}"
 
 
 def setup_logging(out_dir: Path | None) -> None:
@@ -134,6 +155,10 @@ class Inputs:
         self.samples, self.net, self.cfg, self.device = samples, net, cfg, device
         self.norm = SPECS[cfg.architecture].normalization
         self.cache: dict[int, torch.Tensor] = {}
+        # The head's levels below the freeze point come from the cache too, pooled to the last
+        # map's grid (core/model.py), one tensor per sample.
+        self.below = [i for i in getattr(net, "levels", ()) if i < cfg.freeze]
+        self.pooled: dict[int, torch.Tensor] = {}
         self.bad: set[int] = set()
         self.shapes: list[tuple[int, int] | None] = []
         for i, s in enumerate(samples):
@@ -150,10 +175,13 @@ class Inputs:
         return sample_pixels(self.samples[idx], self.cfg.long_side, self.cfg.multiple)
 
     @torch.no_grad()
-    def _prefix(self, arrays: list[np.ndarray]) -> torch.Tensor:
+    def _prefix(self, arrays: list[np.ndarray]) -> torch.Tensor | Staged:
         x = normalize(np.stack(arrays), self.norm).to(self.device)
         self.net.backbone.eval()
-        return self.net.backbone(x, stop=self.cfg.freeze)
+        return self.net.prefix(x, stop=self.cfg.freeze)
+
+    def complete(self, i: int) -> bool:
+        return i in self.cache and (not self.below or i in self.pooled)
 
     def _fill_cache(self):
         from tqdm import tqdm
@@ -162,12 +190,22 @@ class Inputs:
         if path is not None and path.is_file():
             stored = torch.load(path, map_location="cpu", weights_only=True)
         keys = [sample_key(s, self.cfg) for s in self.samples]
+        lkeys = [level_key(k, self.below) for k in keys]
         for i, k in enumerate(keys):
             if k in stored:
                 self.cache[i] = stored[k]
-        order = [[i for i in b if i not in self.cache]
+            if self.below and lkeys[i] in stored:
+                self.pooled[i] = stored[lkeys[i]]
+        order = [[i for i in b if not self.complete(i)]
                  for b in self.batches(np.random.default_rng(0), shuffle=False)]
         order = [b for b in order if b]
+        if self.below:
+            old = sum(1 for b in order for i in b if i in self.cache)
+            if old:
+                log.info("prefix cache %s holds stage %d's output but not the pooled levels %s "
+                         "for %d samples: running stages 0..%d again for them (the stored "
+                         "outputs are kept)", path, self.cfg.freeze - 1, self.below, old,
+                         self.cfg.freeze - 1)
         t0 = time.time()
         last_save = time.time()
         for n, batch in enumerate(tqdm(order, desc="frozen prefix", unit="batch", leave=False,
@@ -175,18 +213,25 @@ class Inputs:
             batch, arrays = self._load_batch(batch)
             if not batch:
                 continue
-            feats = self._prefix(arrays).to("cpu", torch.float16)
+            out = self._prefix(arrays)
+            feats = (out.x if isinstance(out, Staged) else out).to("cpu", torch.float16)
             for i, f in zip(batch, feats):
-                self.cache[i] = f.clone()
-                stored[keys[i]] = self.cache[i]
+                if keys[i] not in stored:
+                    stored[keys[i]] = f.clone()
+                self.cache[i] = stored[keys[i]]
+            if isinstance(out, Staged):
+                for i, p in zip(batch, out.pooled.to("cpu", torch.float16)):
+                    self.pooled[i] = stored[lkeys[i]] = p.clone()
             # A long fill survives an interruption: what is done is on disk every few minutes.
             if path is not None and (time.time() - last_save > 300 or n == len(order) - 1):
                 atomic_torch_save(stored, path)
                 last_save = time.time()
-                log.info("prefix cache: %d of %d samples done", len(self.cache), len(self.samples))
-        log.info("cached stages 0..%d for %d samples in %.1f s (%.0f MB)", self.cfg.freeze - 1,
-                 len(self.samples), time.time() - t0,
-                 sum(t.numel() * 2 for t in self.cache.values()) / 2**20)
+                log.info("prefix cache: %d of %d samples done",
+                         sum(map(self.complete, range(len(self.samples)))), len(self.samples))
+        log.info("cached stages 0..%d%s for %d samples in %.1f s (%.0f MB)", self.cfg.freeze - 1,
+                 f" and levels {self.below}" if self.below else "", len(self.samples),
+                 time.time() - t0, sum(t.numel() * 2 for d in (self.cache, self.pooled)
+                                       for t in d.values()) / 2**20)
 
     def batches(self, rng: np.random.Generator, shuffle: bool = True) -> list[list[int]]:
         """Same-shape batches. Samples of one source photo are kept together (in random order)
@@ -217,7 +262,12 @@ class Inputs:
         Uncached pixels are decoded by `num_workers` processes when asked for."""
         if self.cache:
             for b in batches:
-                yield b, torch.stack([self.cache[i] for i in b]).to(self.device).float(), False
+                x = torch.stack([self.cache[i] for i in b]).to(self.device).float()
+                if self.below:
+                    pooled = torch.stack([self.pooled[i] for i in b]).to(self.device).float()
+                    yield b, Staged(x, pooled), False
+                else:
+                    yield b, x, False
             return
         loader: Iterable[tuple[list[int], list[np.ndarray]]]
         if self.cfg.num_workers > 0:
@@ -233,10 +283,11 @@ class Inputs:
             if flip:
                 arrays = [a[:, ::-1] for a in arrays]
             x = normalize(np.stack(arrays), self.norm).to(self.device)
+            staged: torch.Tensor | Staged = x
             if self.cfg.freeze > 0:
                 with torch.no_grad():
-                    x = self.net.backbone(x, stop=self.cfg.freeze)
-            yield kept, x, flip
+                    staged = self.net.prefix(x, stop=self.cfg.freeze)
+            yield kept, staged, flip
 
 
 def _as_is(item):
@@ -354,6 +405,34 @@ def batch_loss(out, net: AesNet, batch: list[int], data: Inputs, y, w, att, flip
     return sum(terms.values()), terms
 
 
+@torch.no_grad()
+def estimate_level_scales(net: AesNet, data: Inputs, limit: int = 256) -> list[float]:
+    """Each level's fixed scale: the root mean square of the last map's channel means over the
+    level's, on up to `limit` training photos (people-rated ones first, in order), with the
+    network as it starts. The heads then see every level's means at the last map's size, so one
+    learning rate and one weight decay treat small early levels like the 1280 last channels
+    (ridge on the frozen features standardised them for the same reason); a per-level constant,
+    not a per-channel one, keeps each level's map a plain weighted sum of its channels."""
+    n_levels = len(net.levels)
+    net.set_level_scales([1.0] * n_levels)
+    rated = [i for i, s in enumerate(data.samples) if s.mean is not None and i not in data.bad]
+    rest = [i for i in range(len(data.samples)) if i not in set(rated) and i not in data.bad]
+    pick = set((rated + rest)[:limit])
+    batches = [[i for i in b if i in pick]
+               for b in data.batches(np.random.default_rng(0), shuffle=False)]
+    was = net.training
+    net.eval()
+    means = []
+    for _, x, _ in data.epoch([b for b in batches if b], np.random.default_rng(0)):
+        means.append(net.features(x, start=data.cfg.freeze).float().mean(dim=(2, 3)).cpu())
+    net.train(was)
+    m = torch.cat(means).double()
+    bounds = np.cumsum([0, *net.level_channels])
+    rms = [float(m[:, a:b].pow(2).mean().sqrt()) for a, b in zip(bounds[:-1], bounds[1:])]
+    last = float(m[:, bounds[-1]:].pow(2).mean().sqrt())
+    return [last / max(r, 1e-12) for r in rms]
+
+
 def atomic_torch_save(obj, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_writer(path) as fh:
@@ -372,8 +451,7 @@ def train(samples: list[Sample], cfg: TrainConfig, out_dir: Path | None = None,
     device = pick_device(cfg.device)
     use_amp = device.type == "cuda" and cfg.amp != "off"
     n_att = len(cfg.attributes) if cfg.attributes else len(samples[0].attributes)
-    net = build_model(cfg.architecture, n_att, imagenet=cfg.imagenet,
-                      imagenet_weights=cfg.imagenet_weights).to(device)
+    net = model_for(cfg, n_att).to(device)
     groups = param_groups(net, cfg)
     opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     t_start = time.time()
@@ -393,6 +471,11 @@ def train(samples: list[Sample], cfg: TrainConfig, out_dir: Path | None = None,
              histogram_text(w_raw))
 
     data = Inputs(samples, net, cfg, device)
+    if net.levels and not (resume and out_dir is not None and (out_dir / "checkpoint.pt").is_file()):
+        scales = estimate_level_scales(net, data)
+        net.set_level_scales(scales)
+        log.info("multi-level head: levels %s + the last map; scales %s", list(net.levels),
+                 ", ".join(f"{v:.4g}" for v in scales))
     batches_per_epoch = len(data.batches(np.random.default_rng(0)))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], pct_start=0.15,
                                                 total_steps=max(1, cfg.epochs * batches_per_epoch))
@@ -420,7 +503,7 @@ def train(samples: list[Sample], cfg: TrainConfig, out_dir: Path | None = None,
         set_train_mode(net)
         sums: dict[str, float] = {}
         correct = seen = 0
-        batches = [b for b in data.batches(rng) if not data.cache or b[0] in data.cache]
+        batches = [b for b in data.batches(rng) if not data.cache or data.complete(b[0])]
         batches = [[i for i in b if i not in data.bad] for b in batches]
         bar = tqdm(data.epoch([b for b in batches if b], rng), total=len(batches),
                    desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False,

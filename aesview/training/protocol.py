@@ -77,8 +77,8 @@ class Data:
 
 
 def fill_cache(data: Data, cfg: TrainConfig, device="cpu") -> None:
-    from ..core.model import build_model
-    net = build_model(cfg.architecture, len(cfg.attributes), imagenet=True).to(device)
+    from .loop import model_for
+    net = model_for(cfg, len(cfg.attributes), imagenet=True).to(device)
     Inputs(data.everything(cfg.long_side), net, cfg, device)
 
 

@@ -1,0 +1,262 @@
+"""The multi-level GAP head (card `head.levels`): earlier stages' outputs pooled to the last map's
+grid before the heads. Its maps stay exact, its card round-trips, models without it are
+unchanged, the training cache completes an older cache, and a training run resumes."""
+
+import json
+import logging
+
+import numpy as np
+import pytest
+import torch
+
+from aesview.core import maps
+from aesview.core.backbones import build_backbone, group_ends, stage_channels
+from aesview.core.head_spec import HeadSpec
+from aesview.core.model import HIGH, LOW, Staged, build_model
+from aesview.core.weights import ModelCard, ModelError, load_model, read_card, resolve, save_model
+from aesview.training import degradations as D
+from aesview.training import loop
+
+LEVELS = (1, 3, 5, 8, 11, 15, 16)
+SCALES = (0.4, 0.35, 0.3, 0.27, 0.25, 0.15, 0.5)
+CARD = {
+    "name": "test-levels", "architecture": "efficientnet_lite0",
+    "input": {"long_side": 96, "multiple": 32},
+    "normalization": {"mean": [0.5] * 3, "std": [0.5] * 3}, "labels": ["low", "high"],
+    "attributes": ["a", "b"], "trained": False, "training": {"data": "nothing"}, "metrics": {},
+}
+
+
+def _net(n_att=2, seed=0):
+    """Random Lite0 weights with heads of realistic scale, so maps are not trivially flat."""
+    torch.manual_seed(seed)
+    net = build_model("efficientnet_lite0", n_att, head=HeadSpec(LEVELS, SCALES)).eval()
+    for lin in (net.aes_head, net.att_head):
+        torch.nn.init.normal_(lin.weight, std=1.0)
+        torch.nn.init.normal_(lin.bias, std=0.5)
+    return net
+
+
+@pytest.fixture(scope="module")
+def net():
+    return _net()
+
+
+def _x(h=64, w=96, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(2, 3, h, w, generator=g) * 2 - 1
+
+
+def test_levels_are_the_channel_groups_ends():
+    b = build_backbone("efficientnet_lite0").eval()
+    assert group_ends(b) == list(LEVELS)
+    x = _x()[:1]
+    with torch.no_grad():
+        for stage in b.stages:
+            x = stage(x)
+            assert x.shape[1] == stage_channels(stage)
+
+
+def test_score_is_the_mean_of_its_map_and_level_means_are_the_unpooled_means(net):
+    x = _x()
+    with torch.no_grad():
+        out = net(x)
+        # the levels, run unpooled by the backbone's own stages
+        y, level_means = x, []
+        for i, stage in enumerate(net.backbone.stages):
+            y = stage(y)
+            if i in LEVELS:
+                level_means.append(y.double().mean(dim=(2, 3)))
+    f = out.features.double()
+    assert f.shape[1] == 1280 + sum(stage_channels(net.backbone.stages[i]) for i in LEVELS)
+    assert f.shape[2:] == (2, 3)          # the last map's grid: 64 x 96 / 32
+    at = 0
+    for s, m in zip(SCALES, level_means):
+        got = f[:, at:at + m.shape[1]].mean(dim=(2, 3))
+        torch.testing.assert_close(got, s * m, rtol=1e-5, atol=1e-6)
+        at += m.shape[1]
+    torch.testing.assert_close(f[:, at:], y.double(), rtol=1e-5, atol=1e-6)   # the last map
+    w_aes, b_aes, w_att, b_att = (a.astype(np.float64) for a in net.head_weights())
+    for k in range(len(x)):
+        fk = f[k].numpy()
+        m = maps.aesam(fk, w_aes)
+        assert m.std() > 1e-3          # not a flat map, for which the identity proves nothing
+        z = m.mean() + b_aes[HIGH] - b_aes[LOW]
+        assert float(out.score[k]) == pytest.approx(1 / (1 + np.exp(-z)), abs=1e-6)
+        a = maps.attam(fk, w_att)
+        np.testing.assert_allclose(a.mean(axis=(1, 2)) + b_att, out.att_logits[k].double().numpy(),
+                                   atol=1e-5)
+
+
+def test_resuming_from_a_staged_prefix_equals_the_whole_pass(net):
+    x = _x(seed=2)
+    with torch.no_grad():
+        full = net(x).features
+        staged = net.prefix(x, stop=9)
+        assert isinstance(staged, Staged)
+        assert staged.pooled.shape == (2, 16 + 24 + 40 + 80, 2, 3)
+        resumed = net(staged, start=9).features
+        # a batch picked out of a staged prefix, as the map check picks samples
+        one = net(staged[[1]], start=9).features
+    torch.testing.assert_close(resumed, full, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(one, full[1:], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="pooled outputs of levels"):
+        net(staged.x, start=9)
+
+
+def test_sides_that_do_not_tile_the_last_grid_are_refused(net):
+    with torch.no_grad(), pytest.raises(ValueError, match="multiples"):
+        net(torch.zeros(1, 3, 100, 70))
+
+
+def test_card_round_trip_keeps_levels_scales_and_scores(net, tmp_path):
+    card = save_model(net, dict(CARD, head=net.head_spec.to_dict()), tmp_path / "m.pt")
+    assert json.loads((tmp_path / "m.json").read_text())["head"] == {
+        "levels": list(LEVELS), "level_scales": pytest.approx(list(SCALES))}
+    loaded = load_model(str(tmp_path / "m.pt"), device="cpu")
+    assert loaded.card.head == net.head_spec and loaded.net.levels == LEVELS
+    x = _x(seed=3)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.net(x).aes_logits, net(x).aes_logits)
+    # a card whose scales differ from the weights' is refused, as is a malformed head
+    (tmp_path / "m.json").write_text(json.dumps(dict(card, head={"levels": list(LEVELS),
+                                                                 "level_scales": [1.0] * 7})))
+    with pytest.raises(ModelError, match="level scales"):
+        load_model(str(tmp_path / "m.pt"))
+    (tmp_path / "m.json").write_text(json.dumps(dict(card, head={"levels": [3, 1]})))
+    with pytest.raises(ModelError, match="malformed"):
+        load_model(str(tmp_path / "m.pt"))
+    (tmp_path / "m.json").write_text(json.dumps(dict(card, head={"levels": [17]})))
+    with pytest.raises(ModelError, match="head does not fit"):
+        load_model(str(tmp_path / "m.pt"))
+
+
+def test_models_without_levels_are_unchanged(tmp_path):
+    _, card_path, card = resolve(None)          # the shipped default
+    assert card.head is None and "head" not in read_card(card_path).to_dict()
+    assert ModelCard.from_dict(card.raw).to_dict() == json.loads(card_path.read_text())
+    torch.manual_seed(0)
+    plain = build_model("efficientnet_lite0", 2).eval()
+    assert plain.levels == () and plain.head_spec is None
+    assert not any("level" in k for k in plain.state_dict())
+    x = _x(seed=4)
+    with torch.no_grad():
+        torch.testing.assert_close(plain(x).features, plain.backbone(x))
+        torch.testing.assert_close(plain.prefix(x, 9), plain.backbone(x, stop=9))
+        with pytest.raises(ValueError, match="last map alone"):
+            plain(Staged(x, x), start=0)
+    saved = save_model(plain, CARD, tmp_path / "p.pt")
+    assert "head" not in saved and "head" not in json.loads((tmp_path / "p.json").read_text())
+
+
+def test_scorer_records_keep_the_exact_identity(net, tmp_path):
+    from aesview.core.scoring import Scorer
+    save_model(net, dict(CARD, head=net.head_spec.to_dict()), tmp_path / "m.pt")
+    model = load_model(str(tmp_path / "m.pt"), device="cpu")
+    scorer = Scorer(model, workers=0)
+    assert {i + 1 for i in LEVELS} <= set(scorer._bounds)
+    rng = np.random.default_rng(5)
+    arr = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    rec = scorer.score_array(arr)
+    w_aes, b_aes, _, _ = model.net.head_weights()
+    assert rec.aesam is not None
+    z = float(rec.aesam.astype(np.float64).mean()) + float(b_aes[HIGH] - b_aes[LOW])
+    assert rec.score == pytest.approx(1 / (1 + np.exp(-z)), abs=1e-5)
+    assert rec.aesam.shape == (2, 3)
+    # the fused segments give what the model's own stages give
+    from aesview.core.preprocess import normalize
+    with torch.no_grad():
+        want = model.net(normalize(arr[None], model.card.normalization))
+    assert rec.score == pytest.approx(float(want.score[0]), abs=1e-5)
+
+
+def _samples(n=6, seed=0):
+    from aesview.training.datasets import Sample
+    from aesview.training.weighting import pseudo_votes
+    rng = np.random.default_rng(seed)
+    k = len(D.ATTRIBUTES)
+    return [Sample(pseudo_votes(3.0 + i), np.ones(k, np.float32),
+                   image=rng.integers(0, 256, (64, 96, 3), dtype=np.uint8), group=i, mean=3.0 + i,
+                   std=1.0) for i in range(n)]
+
+
+def test_an_older_cache_is_completed_and_its_entries_kept(tmp_path, caplog):
+    samples = _samples()
+    cfg = loop.TrainConfig(long_side=96, freeze=9, imagenet=False, device="cpu",
+                           cache_file=str(tmp_path / "cache.pt"), attributes=list(D.ATTRIBUTES))
+    torch.manual_seed(0)
+    plain = build_model("efficientnet_lite0", len(D.ATTRIBUTES)).eval()
+    loop.Inputs(samples, plain, cfg, "cpu")                 # a cache as written before levels
+    old = torch.load(tmp_path / "cache.pt", weights_only=True)
+    assert len(old) == len(samples)
+    leveled = build_model("efficientnet_lite0", len(D.ATTRIBUTES), head=HeadSpec(LEVELS, SCALES))
+    leveled.backbone.load_state_dict(plain.backbone.state_dict())
+    leveled.eval()
+    logging.getLogger("aesview.training").propagate = True
+    with caplog.at_level(logging.INFO, logger="aesview.training"):
+        inputs = loop.Inputs(samples, leveled, cfg, "cpu")
+    assert "not the pooled levels [1, 3, 5, 8] for 6 samples" in caplog.text
+    new = torch.load(tmp_path / "cache.pt", weights_only=True)
+    assert len(new) == 2 * len(samples)
+    assert all(torch.equal(new[k], v) for k, v in old.items())     # old entries bit for bit
+    batches = inputs.batches(np.random.default_rng(0), shuffle=False)
+    (batch, x, _), = list(inputs.epoch(batches, np.random.default_rng(0)))
+    assert isinstance(x, Staged)
+    from aesview.core.preprocess import normalize
+    with torch.no_grad():
+        direct = leveled(normalize(np.stack([samples[i].image for i in batch]),
+                                   {"mean": [0.5] * 3, "std": [0.5] * 3})).features
+        cached = leveled(x, start=9).features
+    torch.testing.assert_close(cached, direct, rtol=0.02, atol=0.02)       # fp16 cache
+    # a third reader finds everything on disk and runs no stage
+    again = loop.Inputs.__new__(loop.Inputs)
+    again._prefix = lambda arrays: pytest.fail("recomputed a cached sample")   # type: ignore
+    loop.Inputs.__init__(again, samples, leveled, cfg, "cpu")
+    assert len(again.pooled) == len(samples)
+    # the plain model still reads the same file as before
+    assert len(loop.Inputs(samples, plain, cfg, "cpu").pooled) == 0
+
+
+def test_training_estimates_scales_checkpoints_and_resumes(tmp_path):
+    samples = _samples(8)
+    cfg = loop.TrainConfig(long_side=96, freeze=9, epochs=2, batch_size=4, imagenet=False,
+                           device="cpu", attributes=list(D.ATTRIBUTES), seed=1,
+                           backbone_lr_scale=0.1, levels=list(LEVELS), rank_weight=0,
+                           map_weight=0, human_rank_weight=1.0, threshold=5.5)
+    loop.setup_logging(None)
+    straight, s = loop.train(samples, cfg, tmp_path / "a")
+    spec = straight.head_spec
+    assert spec is not None and spec.levels == LEVELS
+    assert all(0 < v < 1e3 for v in spec.scales) and len(set(spec.scales)) > 1
+    ck = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=False)
+    assert ck["config"]["levels"] == list(LEVELS)
+    torch.testing.assert_close(ck["model"]["level_scale"], torch.tensor(spec.scales))
+    # the heads moved and read every level
+    assert straight.aes_head.weight.shape[1] == 1280 + 16 + 24 + 40 + 80 + 112 + 192 + 320
+    # interrupted after epoch 1, then resumed with the same config: the same network
+    orig, calls = loop.atomic_torch_save, []
+
+    def save_then_stop(obj, path):
+        orig(obj, path)
+        calls.append(obj["epoch"])
+        if obj["epoch"] == 1:
+            raise KeyboardInterrupt
+    loop.atomic_torch_save = save_then_stop
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            loop.train(samples, cfg, tmp_path / "b")
+    finally:
+        loop.atomic_torch_save = orig
+    resumed, s2 = loop.train(samples, cfg, tmp_path / "b", resume=True)
+    assert [h["epoch"] for h in s2["history"]] == [1, 2]
+    for (k, v), v2 in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        torch.testing.assert_close(v.float(), v2.float(), atol=1e-5, rtol=1e-5, msg=k)
+
+
+def test_variant_levels_argument():
+    from aesview.training.variant import parse_levels
+    assert parse_levels("all", "efficientnet_lite0") == list(LEVELS)
+    assert parse_levels("8, 3", "efficientnet_lite0") == [3, 8]
+    for bad in ("17", "x", "-1"):
+        with pytest.raises(SystemExit):
+            parse_levels(bad, "efficientnet_lite0")

@@ -260,3 +260,30 @@ def test_variant_levels_argument():
     for bad in ("17", "x", "-1"):
         with pytest.raises(SystemExit):
             parse_levels(bad, "efficientnet_lite0")
+
+
+def test_crop_analyzer_reads_the_levels_and_its_map_stays_exact(tmp_path):
+    """A freeze-9-like model (ImageNet stages 0-8, stage 9 on changed): the crop's pass is cut
+    at the shared stage and at every level, and its AesAM is the unfused network's."""
+    from aesview.core.imaging import load_image
+    from aesview.core.preprocess import normalize, target_size, to_array
+    from aesview.core.subject import CropAnalyzer
+
+    from .photos import shared_photo
+    torch.manual_seed(0)
+    net = build_model("efficientnet_lite0", 2, imagenet=True, head=HeadSpec(LEVELS, SCALES)).eval()
+    with torch.no_grad():
+        net.backbone.stages[9].block._project_conv.weight.mul_(1.01)
+        torch.nn.init.normal_(net.aes_head.weight, std=0.05)
+    save_model(net, dict(CARD, head=net.head_spec.to_dict()), tmp_path / "m.pt")
+    model = load_model(str(tmp_path / "m.pt"), device="cpu")
+    analyzer = CropAnalyzer(model, faces=False, people=False, threads=1)
+    assert analyzer.shared == 9 and {i + 1 for i in LEVELS} <= set(analyzer._cuts)
+    photo = load_image(shared_photo("Kleiber_by_Lukas_Baubkus.jpg"), max_side=analyzer.long_side)
+    arr = to_array(photo.image, target_size(*photo.image.size, analyzer.long_side, analyzer.multiple))
+    with torch.inference_mode():
+        feats = model.net.features(normalize(arr[None], analyzer.norm))[0]
+        aesam = torch.einsum("c,chw->hw", analyzer.w_diff, feats).numpy()
+    got = analyzer.analyze_photo(photo).aesam
+    assert got.shape == aesam.shape
+    assert abs(got - aesam).max() <= 1e-4 * abs(aesam).max()

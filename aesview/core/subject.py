@@ -42,7 +42,7 @@ import torch
 from PIL import Image
 
 from .backbones import SPECS, imagenet_classifier, shared_stages
-from .fused import fuse_stages
+from .fused import fuse_segments, fuse_stages
 from .imaging import Photo, load_image
 from .preprocess import normalize, target_size, to_array
 from .weights import LoadedModel
@@ -147,6 +147,13 @@ class CropAnalyzer:
             mid = self._prefix(ex)
             self._aes_tail = fuse_stages(mine_stages[self.shared:], mid)
             self._subject_net = fuse_stages(their_stages[self.shared:], mid)
+            # A multi-level head (card head.levels) also reads earlier stages: the pass is cut
+            # there too and the heads' map assembled as the score pass does (core/model.py).
+            self._cuts: list[int] = []
+            if model.net.levels:
+                self._cuts = sorted({0, self.shared, len(mine_stages)}
+                                    | {i + 1 for i in model.net.levels})
+                self._segments = fuse_segments(mine_stages, self._cuts, ex)
 
     def analyze(self, path: str | os.PathLike[str]) -> CropMaps:
         t0 = time.perf_counter()
@@ -174,7 +181,18 @@ class CropAnalyzer:
         arr = to_array(img, size)
         x = normalize(arr[None], self.norm).to(self.device)
         lap("resize")
-        if self.shared:
+        if self._cuts:
+            outs, y = {}, x
+            for b, seg in zip(self._cuts[1:], self._segments):
+                y = outs[b] = seg(y)
+            feats = self.model.net.from_cuts(outs)
+            lap("aesthetic_stages")
+            if self.shared:
+                sub_feats = self._subject_net(outs[self.shared])
+            else:
+                sub_feats = self._subject_net(normalize(arr[None], self.imagenet_norm).to(self.device))
+            lap("imagenet_stages")
+        elif self.shared:
             mid = self._prefix(x)
             lap("shared_stages")
             feats = self._aes_tail(mid)

@@ -89,6 +89,9 @@ def register(subparsers) -> None:
     t.add_argument("--backbone-lr-scale", type=float, default=None,
                    help="unfrozen backbone blocks learn at lr x this, the head conv and the "
                         "heads at lr (default 1)")
+    t.add_argument("--levels", default=None,
+                   help="--dataset livec: multi-level GAP head ('all' or stage indices, e.g. "
+                        "1,3,5,8,11,15,16): those stages' outputs pooled into the heads too")
     t.add_argument("--no-cache", action="store_true",
                    help="don't cache the frozen prefix (needed for big sets and for mirroring)")
     t.add_argument("--measure", choices=("vote", "margin"), default="vote")
@@ -276,6 +279,9 @@ def _train_livec(args, out: Path) -> int:
     # only when given, so a plain `--dataset livec` run stays the shipped recipe.
     over = {k: v for k, v in (("freeze", args.freeze),
                               ("backbone_lr_scale", args.backbone_lr_scale)) if v is not None}
+    if args.levels:
+        from .variant import parse_levels
+        over["levels"] = parse_levels(args.levels, "efficientnet_lite0")
     cfg = config(args.cache or str(out / "prefix_cache.pt"), gamma=args.gamma, delta=args.delta,
                  seed=args.seed, **over, device="cuda" if args.device == "auto" and
                  torch.cuda.is_available() else ("cpu" if args.device == "auto" else args.device))
@@ -357,6 +363,12 @@ def _train_livec(args, out: Path) -> int:
             "normalization": SPECS[cfg.architecture].normalization,
             "labels": ["low", "high"], "attributes": list(D.ATTRIBUTES), "trained": True,
             "training": training, "metrics": metrics}
+    if net.head_spec is not None:
+        card["head"] = net.head_spec.to_dict()
+        training["recipe"] += (f"; multi-level GAP head: the outputs of stages "
+                               f"{', '.join(map(str, net.head_spec.levels))}, each average-pooled "
+                               "to the last map's grid and scaled by a constant (card head), "
+                               "stacked before the head conv's map")
     save_model(net, card, save)
     if args.set_default:
         from ..core.atomic import atomic_write_text as write_text_atomic

@@ -39,7 +39,6 @@ def main() -> int:
     # what the score pass runs: the scorer's fused segments (core.fused), the detail prefix
     # being the global pass's first segments
     scorer = Scorer(m, cache=None, workers=0)
-    n = len(net.backbone.stages)
     assert scorer._segments               # built before anything is timed
 
     def cpu(fn, items) -> float:
@@ -58,7 +57,7 @@ def main() -> int:
 
     @torch.inference_mode()
     def global_pass(v):
-        net.heads(scorer._through(normalize(v.work[None], m.card.normalization))[n])
+        net.heads(net.from_cuts(scorer._through(normalize(v.work[None], m.card.normalization))))
 
     @torch.inference_mode()
     def detail_pass(v):

@@ -154,7 +154,7 @@ def test_scorer_records_keep_the_exact_identity(net, tmp_path):
     save_model(net, dict(CARD, head=net.head_spec.to_dict()), tmp_path / "m.pt")
     model = load_model(str(tmp_path / "m.pt"), device="cpu")
     scorer = Scorer(model, workers=0)
-    assert {i + 1 for i in LEVELS} <= set(scorer._bounds)
+    assert set(scorer._taps) == set(LEVELS)      # read by hooks, not by cutting the pass
     rng = np.random.default_rng(5)
     arr = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
     rec = scorer.score_array(arr)
@@ -287,3 +287,45 @@ def test_crop_analyzer_reads_the_levels_and_its_map_stays_exact(tmp_path):
     got = analyzer.analyze_photo(photo).aesam
     assert got.shape == aesam.shape
     assert abs(got - aesam).max() <= 1e-4 * abs(aesam).max()
+
+
+def test_score_pass_with_a_detail_view_and_a_batch_keeps_the_levels_exact(tmp_path):
+    """The shipped network with an 8-level head: the detail patches run through the same fused
+    stages as the levels, and must not disturb them; a batch, photo at a time or not, gives
+    each photo its own levels."""
+    from aesview.core import detail as DV
+    from aesview.core.preprocess import normalize
+    from aesview.core.scoring import Scorer, _Prepared
+
+    from .photos import shared_photo
+    shipped = load_model(device="cpu")
+    torch.manual_seed(0)
+    net = build_model(shipped.card.architecture, len(shipped.card.attributes),
+                      head=HeadSpec(LEVELS, SCALES)).eval()
+    net.backbone.load_state_dict(shipped.net.backbone.state_dict())
+    net.detail_head = shipped.net.detail_head
+    with torch.no_grad():
+        torch.nn.init.normal_(net.aes_head.weight, std=0.05)
+    save_model(net, dict(shipped.card.raw, name="levels", head=net.head_spec.to_dict()),
+               tmp_path / "m.pt")
+    model = load_model(str(tmp_path / "m.pt"), device="cpu")
+    w_aes, b_aes, _, _ = model.net.head_weights()
+    preps = []
+    for name in ("Kleiber_by_Lukas_Baubkus.jpg", "skimage_coffee.jpg"):
+        v = DV.decode_views(shared_photo(name), 320, 32, model.card.detail)
+        preps.append(_Prepared(name, size=v.size, array=v.work, detail=v.detail))
+    preps[1].array = np.ascontiguousarray(preps[1].array[:preps[0].array.shape[0],
+                                                         :preps[0].array.shape[1]])
+    assert preps[0].array.shape == preps[1].array.shape
+    x = normalize(np.stack([p.array for p in preps]), model.card.normalization)
+    with torch.no_grad():
+        want = maps.aesam(model.net(x).features.double().numpy()[0], w_aes.astype(np.float64))
+    for at_a_time in (True, False):
+        scorer = Scorer(model, workers=0)
+        scorer.photo_at_a_time = at_a_time
+        recs = scorer._infer(preps)
+        assert model.card.detail is None or recs[0].detail is not None
+        np.testing.assert_allclose(recs[0].aesam, want, atol=1e-4 * abs(want).max())
+        assert not any(scorer._taps.values())          # nothing left over for the next pass
+        assert recs[0].aesam is not None and recs[1].aesam is not None
+        assert abs(recs[0].aesam - recs[1].aesam).max() > 1e-3

@@ -4,7 +4,6 @@ unchanged, the training cache completes an older cache, and a training run resum
 
 import json
 import logging
-from typing import Any
 
 import numpy as np
 import pytest
@@ -157,11 +156,13 @@ def test_models_without_levels_are_unchanged(tmp_path):
 
 
 def test_scorer_records_keep_the_exact_identity(net, tmp_path):
-    from aesview.core.scoring import Scorer
+    from aesview.core.scoring import Scorer, embedding_stage
     save_model(net, dict(CARD, head=net.head_spec.to_dict()), tmp_path / "m.pt")
     model = load_model(str(tmp_path / "m.pt"), device="cpu")
     scorer = Scorer(model, workers=0)
-    assert set(scorer._taps) == set(LEVELS)      # read by hooks, not by cutting the pass
+    assert scorer._taps is not None
+    # the levels are read by hooks, not by cuts: the pass is cut where a plain model's is
+    assert scorer._bounds == sorted({0, 18, embedding_stage(18) + 1, scorer._tail.shared})
     rng = np.random.default_rng(5)
     arr = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
     rec = scorer.score_array(arr)
@@ -269,9 +270,11 @@ def test_variant_levels_argument():
             parse_levels(bad, "efficientnet_lite0")
 
 
-def test_crop_analyzer_reads_the_levels_and_its_map_stays_exact(tmp_path):
-    """A freeze-9-like model (ImageNet stages 0-8, stage 9 on changed): the crop's pass is cut
-    at the shared stage and at every level, and its AesAM is the unfused network's."""
+@pytest.mark.parametrize("changed", [9, 0])
+def test_crop_analyzer_reads_the_levels_and_its_map_stays_exact(tmp_path, changed):
+    """A freeze-9-like model (ImageNet stages 0-8, stage 9 on changed), and one that shares no
+    stage with ImageNet: the crop's pass reads every level, and its AesAM is the unfused
+    network's."""
     from aesview.core.imaging import load_image
     from aesview.core.preprocess import normalize, target_size, to_array
     from aesview.core.subject import CropAnalyzer
@@ -280,13 +283,13 @@ def test_crop_analyzer_reads_the_levels_and_its_map_stays_exact(tmp_path):
     torch.manual_seed(0)
     net = build_model("efficientnet_lite0", 2, imagenet=True, head=HeadSpec(LEVELS, SCALES)).eval()
     with torch.no_grad():
-        stage9: Any = net.backbone.stages[9]
-        stage9.block._project_conv.weight.mul_(1.01)
+        first = next(m for m in net.backbone.stages[changed].modules() if isinstance(m, torch.nn.Conv2d))
+        first.weight.mul_(1.01)
         torch.nn.init.normal_(net.aes_head.weight, std=0.05)
     save_model(net, dict(CARD, head=_spec(net).to_dict()), tmp_path / "m.pt")
     model = load_model(str(tmp_path / "m.pt"), device="cpu")
     analyzer = CropAnalyzer(model, faces=False, people=False, threads=1)
-    assert analyzer.shared == 9 and {i + 1 for i in LEVELS} <= set(analyzer._cuts)
+    assert analyzer.shared == changed and analyzer._taps is not None
     photo = load_image(shared_photo("Kleiber_by_Lukas_Baubkus.jpg"), max_side=analyzer.long_side)
     arr = to_array(photo.image, target_size(*photo.image.size, analyzer.long_side, analyzer.multiple))
     with torch.inference_mode():
@@ -295,6 +298,7 @@ def test_crop_analyzer_reads_the_levels_and_its_map_stays_exact(tmp_path):
     got = analyzer.analyze_photo(photo).aesam
     assert got.shape == aesam.shape
     assert abs(got - aesam).max() <= 1e-4 * abs(aesam).max()
+    assert analyzer._taps.pending == 0
 
 
 def test_score_pass_with_a_detail_view_and_a_batch_keeps_the_levels_exact(tmp_path):
@@ -336,5 +340,5 @@ def test_score_pass_with_a_detail_view_and_a_batch_keeps_the_levels_exact(tmp_pa
         a0, a1 = recs[0].aesam, recs[1].aesam
         assert a0 is not None and a1 is not None
         np.testing.assert_allclose(a0, want, atol=1e-4 * abs(want).max())
-        assert not any(scorer._taps.values())          # nothing left over for the next pass
+        assert scorer._taps is not None and scorer._taps.pending == 0   # nothing left over
         assert abs(a0 - a1).max() > 1e-3

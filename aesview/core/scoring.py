@@ -23,9 +23,9 @@ from . import detail as DV
 from .bursts import make_embedding
 from .cache import FileKey, ScoreCache, file_key
 from .classes import HIGH, LOW
-from .fused import FusedStages, fuse_segments
+from .fused import fuse_segments
 from .imaging import ImageLoadError
-from .model import pool_to
+from .level_taps import LevelTaps
 from .preprocess import normalize, target_size, to_array
 from .records import ScoreRecord
 from .subject_cue import ImageNetTail, subject_map
@@ -83,7 +83,7 @@ class Scorer:
     def _bounds(self) -> list[int]:
         """Where the backbone is cut: at every stage whose output the pass reads (the embedding
         stage's, the last one shared with the ImageNet tail, the detail prefix's end). A
-        multi-level head's levels are not cuts: `_taps` reads them."""
+        multi-level head's levels are not cuts: `_taps` reads them as the pass runs."""
         n = len(self.model.net.backbone.stages)
         cuts = {0, n, embedding_stage(n) + 1, self._tail.shared}
         if self.detail is not None:
@@ -99,53 +99,23 @@ class Scorer:
         return fuse_segments(list(self.model.net.backbone.stages), self._bounds, ex)
 
     @cached_property
-    def _taps(self) -> dict[int, list[torch.Tensor]]:
-        """A multi-level head's levels (core/model.py), read by a forward hook on the fused copy
-        of each level's stage that pools its output to the last map's grid while the global
-        pass runs. Cutting the pass there instead cost about 2.5 ms a 12-MP photo here: each
-        cut hands back a contiguous copy of a large early output, converted back again in the
-        next segment (tools/score_cpu.py). Filled only inside `_global`, so the detail
-        patches' pass through the same stages leaves them alone."""
-        taps: dict[int, list[torch.Tensor]] = {}
-        bounds, segments = self._bounds, self._segments
-        for level in self.model.net.levels:
-            j = max(k for k, b in enumerate(bounds[:-1]) if b <= level)
-            seg = segments[j]
-            inner = seg.stages if isinstance(seg, FusedStages) else seg
-            assert isinstance(inner, (torch.nn.ModuleList, torch.nn.Sequential))
-            taps[level] = []
-            inner[level - bounds[j]].register_forward_hook(self._tap_hook(level))
-        return taps
-
-    def _tap_hook(self, level: int) -> Callable[..., None]:
-        def hook(_module: torch.nn.Module, _inputs: object, out: torch.Tensor) -> None:
-            if self._grid is not None:
-                self._taps[level].append(pool_to([out], self._grid))
-        return hook
-
-    _grid: tuple[int, int] | None = None    # the last map's grid while `_global` runs
+    def _taps(self) -> LevelTaps | None:
+        """A multi-level head's levels, read by hooks on the fused copies (core/level_taps)."""
+        if not self.model.net.levels:
+            return None
+        return LevelTaps(self.model.net, list(zip(self._bounds, self._segments)))
 
     def _global(self, x: torch.Tensor) -> tuple[dict[int, torch.Tensor], torch.Tensor]:
         """Every cut's output, and the map the heads read (the last map, after the pooled
         levels of a multi-level head)."""
-        net = self.model.net
-        n = len(net.backbone.stages)
-        if not net.levels:
+        n = len(self.model.net.backbone.stages)
+        taps = self._taps
+        if taps is None:
             outs = self._through(x)
             return outs, outs[n]
-        taps = self._taps
-        stride = net.backbone.spec.stride
-        for v in taps.values():
-            v.clear()
-        self._grid = (x.shape[-2] // stride, x.shape[-1] // stride)
-        try:
+        with taps.collecting(x):
             outs = self._through(x)
-        finally:
-            self._grid = None
-        pooled = torch.cat([torch.cat(taps[i]) for i in net.levels], 1)
-        for v in taps.values():
-            v.clear()
-        return outs, net.join(pooled, outs[n])
+        return outs, taps.join(outs[n])
 
     def _through(self, x: torch.Tensor, stop: int | None = None) -> dict[int, torch.Tensor]:
         """The output of every cut up to `stop` (all of them by default), keyed by the cut."""

@@ -34,7 +34,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,8 +42,9 @@ import torch
 from PIL import Image
 
 from .backbones import SPECS, imagenet_classifier, shared_stages
-from .fused import fuse_segments, fuse_stages
+from .fused import fuse_stages
 from .imaging import Photo, load_image
+from .level_taps import LevelTaps
 from .preprocess import normalize, target_size, to_array
 from .weights import LoadedModel
 
@@ -147,13 +148,10 @@ class CropAnalyzer:
             mid = self._prefix(ex)
             self._aes_tail = fuse_stages(mine_stages[self.shared:], mid)
             self._subject_net = fuse_stages(their_stages[self.shared:], mid)
-            # A multi-level head (card head.levels) also reads earlier stages: the pass is cut
-            # there too and the heads' map assembled as the score pass does (core/model.py).
-            self._cuts: list[int] = []
-            if model.net.levels:
-                self._cuts = sorted({0, self.shared, len(mine_stages)}
-                                    | {i + 1 for i in model.net.levels})
-                self._segments = fuse_segments(mine_stages, self._cuts, ex)
+        # A multi-level head (card head.levels) also reads earlier stages: hooks on these
+        # copies pool them as the pass runs, as in the score pass (core/level_taps).
+        self._taps = (LevelTaps(model.net, [(0, self._prefix), (self.shared, self._aes_tail)])
+                      if model.net.levels else None)
 
     def analyze(self, path: str | os.PathLike[str]) -> CropMaps:
         t0 = time.perf_counter()
@@ -181,30 +179,22 @@ class CropAnalyzer:
         arr = to_array(img, size)
         x = normalize(arr[None], self.norm).to(self.device)
         lap("resize")
-        if self._cuts:
-            outs, y = {}, x
-            for b, seg in zip(self._cuts[1:], self._segments):
-                y = outs[b] = seg(y)
-            feats = self.model.net.from_cuts(outs)
-            lap("aesthetic_stages")
+        with self._taps.collecting(x) if self._taps is not None else nullcontext():
             if self.shared:
-                sub_feats = self._subject_net(outs[self.shared])
+                mid = self._prefix(x)
+                lap("shared_stages")
+                feats = self._aes_tail(mid)
+                lap("aesthetic_stages")
+                sub_feats = self._subject_net(mid)
+                lap("imagenet_stages")
             else:
-                sub_feats = self._subject_net(normalize(arr[None], self.imagenet_norm).to(self.device))
-            lap("imagenet_stages")
-        elif self.shared:
-            mid = self._prefix(x)
-            lap("shared_stages")
-            feats = self._aes_tail(mid)
-            lap("aesthetic_stages")
-            sub_feats = self._subject_net(mid)
-            lap("imagenet_stages")
-        else:
-            feats = self._aes_tail(x)          # nothing shared: the prefix is empty
-            lap("aesthetic_stages")
-            xi = normalize(arr[None], self.imagenet_norm).to(self.device)
-            sub_feats = self._subject_net(xi)
-            lap("imagenet_stages")
+                feats = self._aes_tail(x)          # nothing shared: the prefix is empty
+                lap("aesthetic_stages")
+                xi = normalize(arr[None], self.imagenet_norm).to(self.device)
+                sub_feats = self._subject_net(xi)
+                lap("imagenet_stages")
+        if self._taps is not None:
+            feats = self._taps.join(feats)
         aesam = torch.einsum("c,chw->hw", self.w_diff, feats[0].float())
         f = sub_feats[0].float()
         probs = torch.softmax(self.fc_w @ f.mean(dim=(1, 2)) + self.fc_b, dim=0)

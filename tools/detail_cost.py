@@ -57,7 +57,7 @@ def main() -> int:
 
     @torch.inference_mode()
     def global_pass(v):
-        net.heads(net.from_cuts(scorer._through(normalize(v.work[None], m.card.normalization))))
+        net.heads(scorer._global(normalize(v.work[None], m.card.normalization))[1])
 
     @torch.inference_mode()
     def detail_pass(v):

@@ -13,6 +13,7 @@ so `features.mean((2, 3))` is exactly each level's own spatial mean (scaled) bes
 map's: the heads are GAP heads over all levels, and every class activation map made from
 `features` (scoring's AesAM / AttAM / high-class map, the crop, the map loss) is exact as before,
 only wider. Each cell of the map then holds its window's share of every level's evidence.
+The score pass and the crop read the levels off their fused passes (core/level_taps).
 """
 
 from __future__ import annotations
@@ -140,14 +141,6 @@ class AesNet(nn.Module):
         if kept:
             parts.append(pool_to(kept, y.shape[-2:]))
         return self.join(torch.cat(parts, 1), y)
-
-    def from_cuts(self, outs: dict[int, torch.Tensor]) -> torch.Tensor:
-        """The heads' map from a pass cut after every stage it reads (`outs[i + 1]` = stage i's
-        output, `outs[n]` the last map), as the score pass's fused segments produce it."""
-        last = outs[len(self.backbone.stages)]
-        if not self.levels:
-            return last
-        return self.join(pool_to([outs[i + 1] for i in self.levels], last.shape[-2:]), last)
 
     def prefix(self, x: torch.Tensor, stop: int) -> torch.Tensor | Staged:
         """Stages [0, stop): their output, with the pooled levels below `stop` (a `Staged`) when

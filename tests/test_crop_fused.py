@@ -23,7 +23,9 @@ def analyzer():
 
 
 def _reference(analyzer, photo):
-    """AesAM, subject CAM and top classes through the model's own (unfused) stages."""
+    """AesAM, subject CAM and top classes through the model's own (unfused) stages. The AesAM is
+    made from the map the heads read (`features`: the last map, after the pooled levels of a
+    multi-level head), as the model itself builds it."""
     net = analyzer.model.net
     size = target_size(*photo.image.size, analyzer.long_side, analyzer.multiple)
     arr = to_array(photo.image, size)
@@ -31,7 +33,7 @@ def _reference(analyzer, photo):
         x = normalize(arr[None], analyzer.norm)
         assert analyzer.shared > 0, "the shipped model shares its frozen ImageNet stages"
         mid = net.backbone(x, stop=analyzer.shared)
-        feats = net.backbone(mid, start=analyzer.shared)[0]
+        feats = net.features(x)[0]
         f = analyzer.imagenet(mid, start=analyzer.shared)[0]
         aesam = torch.einsum("c,chw->hw", analyzer.w_diff, feats)
         probs = torch.softmax(analyzer.fc_w @ f.mean(dim=(1, 2)) + analyzer.fc_b, dim=0)
@@ -121,7 +123,7 @@ def test_a_model_that_changed_its_early_stages_gets_two_full_passes_with_the_sam
     photo = load_image(shared_photo("Kleiber_by_Lukas_Baubkus.jpg"), max_side=analyzer.long_side)
     arr = to_array(photo.image, target_size(*photo.image.size, analyzer.long_side, analyzer.multiple))
     with torch.inference_mode():
-        feats = model.net.backbone(normalize(arr[None], analyzer.norm))[0]
+        feats = model.net.features(normalize(arr[None], analyzer.norm))[0]
         f = analyzer.imagenet(normalize(arr[None], analyzer.imagenet_norm))[0]
         aesam = torch.einsum("c,chw->hw", analyzer.w_diff, feats).numpy()
         probs = torch.softmax(analyzer.fc_w @ f.mean(dim=(1, 2)) + analyzer.fc_b, dim=0)

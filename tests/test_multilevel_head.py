@@ -2,6 +2,7 @@
 grid before the heads. Its maps stay exact, its card round-trips, models without it are
 unchanged, the training cache completes an older cache, and a training run resumes."""
 
+import dataclasses
 import json
 import logging
 
@@ -138,9 +139,18 @@ def test_card_round_trip_keeps_levels_scales_and_scores(net, tmp_path):
 
 
 def test_models_without_levels_are_unchanged(tmp_path):
+    """Whether or not the shipped default reads levels: its card round-trips as stored, and the
+    same card without `head` reads as a model of the last map alone, unchanged to the byte."""
     _, card_path, card = resolve(None)          # the shipped default
-    assert card.head is None and "head" not in read_card(card_path).to_dict()
-    assert ModelCard.from_dict(card.raw).to_dict() == json.loads(card_path.read_text())
+    stored = json.loads(card_path.read_text())
+    assert ModelCard.from_dict(card.raw).to_dict() == stored
+    assert card.head == (HeadSpec.from_dict(stored["head"]) if "head" in stored else None)
+    stored.pop("head", None)
+    (tmp_path / "plain.json").write_text(json.dumps(stored, indent=2) + "\n")
+    without = read_card(tmp_path / "plain.json")
+    assert without.head is None and "head" not in without.to_dict()
+    assert without.to_dict() == stored
+    assert dataclasses.replace(card, head=None) == without     # all else read alike
     torch.manual_seed(0)
     plain = build_model("efficientnet_lite0", 2).eval()
     assert plain.levels == () and plain.head_spec is None
@@ -153,6 +163,11 @@ def test_models_without_levels_are_unchanged(tmp_path):
             plain(Staged(x, x), start=0)
     saved = save_model(plain, CARD, tmp_path / "p.pt")
     assert "head" not in saved and "head" not in json.loads((tmp_path / "p.json").read_text())
+    loaded = load_model(str(tmp_path / "p.pt"), device="cpu")
+    assert loaded.card.head is None and loaded.net.levels == () and loaded.net.head_spec is None
+    assert loaded.net.aes_head.weight.shape[1] == 1280
+    with torch.no_grad():
+        assert torch.equal(loaded.net(x).aes_logits, plain(x).aes_logits)
 
 
 def test_scorer_records_keep_the_exact_identity(net, tmp_path):

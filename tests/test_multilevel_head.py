@@ -285,6 +285,16 @@ def test_variant_levels_argument():
             parse_levels(bad, "efficientnet_lite0")
 
 
+def test_train_refuses_levels_outside_livec(tmp_path):
+    """Only `--dataset livec` builds the head: elsewhere the flag is refused before any work,
+    not ignored (the saved card would otherwise describe a plain model as asked for)."""
+    from aesview.training.cli import main
+    rc = main(["train", "--dataset", "ava", "--data", str(tmp_path / "none"), "--out",
+               str(tmp_path / "run"), "--levels", "all"])
+    assert rc == 2
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize("changed", [9, 0])
 def test_crop_analyzer_reads_the_levels_and_its_map_stays_exact(tmp_path, changed):
     """A freeze-9-like model (ImageNet stages 0-8, stage 9 on changed), and one that shares no

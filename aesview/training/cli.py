@@ -176,6 +176,11 @@ def cmd_train(args) -> int:
                   "on disk with --imagenet-weights PTH (nothing is downloaded), or --no-imagenet",
                   args.architecture)
         return 2
+    # Only the LIVE-C recipe builds a multi-level head: anywhere else the flag would be ignored
+    # and the card would describe a model it was not asked for.
+    if args.levels and args.dataset != "livec":
+        log.error("--levels needs --dataset livec (the other data sets train the last map alone)")
+        return 2
     out = Path(args.out)
     args.long_side = args.long_side or 320
     setup_logging(out)

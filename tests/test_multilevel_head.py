@@ -356,7 +356,8 @@ def test_score_pass_with_a_detail_view_and_a_batch_keeps_the_levels_exact(tmp_pa
              for i, (v, a) in enumerate(zip(views, arrays))]
     x = normalize(np.stack(arrays), model.card.normalization)
     with torch.no_grad():
-        want = maps.aesam(model.net(x).features.double().numpy()[0], w_aes.astype(np.float64))
+        feats = model.net(x).features.double().numpy()
+    want, want1 = (maps.aesam(f, w_aes.astype(np.float64)) for f in feats)
     for at_a_time in (True, False):
         scorer = Scorer(model, workers=0)
         scorer.photo_at_a_time = at_a_time
@@ -365,5 +366,7 @@ def test_score_pass_with_a_detail_view_and_a_batch_keeps_the_levels_exact(tmp_pa
         a0, a1 = recs[0].aesam, recs[1].aesam
         assert a0 is not None and a1 is not None
         np.testing.assert_allclose(a0, want, atol=1e-4 * abs(want).max())
+        # the second photo gets its own levels, not the first's (both last maps differ anyway)
+        np.testing.assert_allclose(a1, want1, atol=1e-4 * abs(want1).max())
         assert scorer._taps is not None and scorer._taps.pending == 0   # nothing left over
         assert abs(a0 - a1).max() > 1e-3

@@ -416,7 +416,8 @@ def estimate_level_scales(net: AesNet, data: Inputs, limit: int = 256) -> list[f
     n_levels = len(net.levels)
     net.set_level_scales([1.0] * n_levels)
     rated = [i for i, s in enumerate(data.samples) if s.mean is not None and i not in data.bad]
-    rest = [i for i in range(len(data.samples)) if i not in set(rated) and i not in data.bad]
+    is_rated = set(rated)
+    rest = [i for i in range(len(data.samples)) if i not in is_rated and i not in data.bad]
     pick = set((rated + rest)[:limit])
     batches = [[i for i in b if i in pick]
                for b in data.batches(np.random.default_rng(0), shuffle=False)]

@@ -280,6 +280,11 @@ def main() -> int:
     # only the photos this run judges: a test part's photos are not looked at by a validation run
     needed = chosen + ([m for m in marked if m.split == "validation"] if args.tune else [])
     maps = {path: analyzer.analyze(path) for path in dict.fromkeys(m.path for m in needed)}   # each once
+    settings = DEFAULT_SETTINGS
+    if args.tune:
+        settings = tune([m for m in marked if m.split == "validation"], maps)
+        print(f"best on validation: {settings}")
+    # the second model's crops with the settings the first model's figures use (tuned or not)
     also: dict | None = None
     if args.also_model:
         if not Path(args.also_model).exists() and Path(args.also_model).suffix in (".pt", ".json"):
@@ -288,15 +293,11 @@ def main() -> int:
             other = load_model(args.also_model, device="cpu")
             other_analyzer = CropAnalyzer(other, **({"long_side": args.long_side} if args.long_side else {}))
             other_maps = {m.path: other_analyzer.analyze(m.path) for m in chosen}
-            other_rows = evaluate(chosen, other_maps, DEFAULT_SETTINGS, ["aesview"])
+            other_rows = evaluate(chosen, other_maps, settings, ["aesview"])
             also = {**_model_id(other), "aspects": summary(other_rows)}
             if args.per_photo:
                 also["per_photo"] = {label: [[name, round(nr, 4), round(r, 4)] for nr, name, r in by["aesview"]]
                                      for label, by in other_rows.items()}
-    settings = DEFAULT_SETTINGS
-    if args.tune:
-        settings = tune([m for m in marked if m.split == "validation"], maps)
-        print(f"best on validation: {settings}")
     rows = evaluate(chosen, maps, settings, ["aesview", "centre", "smartcrop"], {})
     summ = summary(rows)
     model_name = model.card["name"] if isinstance(model.card, dict) else model.card.name

@@ -64,12 +64,6 @@ class Staged:
     def __len__(self) -> int:
         return len(self.x)
 
-    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> Staged:
-        return Staged(self.x.to(device, dtype), self.pooled.to(device, dtype))
-
-    def float(self) -> Staged:
-        return Staged(self.x.float(), self.pooled.float())
-
 
 class AesNet(nn.Module):
     def __init__(self, backbone: Backbone, n_attributes: int, dropout: float = 0.2,

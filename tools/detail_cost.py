@@ -61,8 +61,9 @@ def main() -> int:
 
     @torch.inference_mode()
     def detail_pass(v):
-        b = DV.select_patches(v.work, (v.detail.shape[1], v.detail.shape[0]), spec)
-        x = normalize(DV.cut(v.detail, b), m.card.normalization)
+        # as the score pass chooses and cuts them (at the white point when the card says so)
+        _, patches, _ = DV.patches_for(v.work, v.detail, spec)
+        x = normalize(patches, m.card.normalization)
         net.detail_head(scorer._through(x, spec.stage)[spec.stage])
 
     g, d = cpu(global_pass, views), cpu(detail_pass, views)

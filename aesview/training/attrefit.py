@@ -53,7 +53,8 @@ def own_attribute(family: str) -> str | None:
 @torch.no_grad()
 def pooled_features(net, samples, cache_file: str | None, device="cpu",
                     freeze: int = FREEZE) -> np.ndarray:
-    """(N, C) GAP features of the net's last conv map, from the cached stage-0..freeze-1
+    """(N, C) GAP features of the map the heads read (the last conv map, after a multi-level
+    head's pooled levels: C is the heads' input width), from the cached stage-0..freeze-1
     outputs where the cache holds the sample (else the prefix is run here). `freeze` must be
     the model's own: its stages from there on were trained, and the cache key names it."""
     from . import protocol

@@ -136,6 +136,10 @@ def test_card_round_trip_keeps_levels_scales_and_scores(net, tmp_path):
     (tmp_path / "m.json").write_text(json.dumps(dict(card, head={"levels": [17]})))
     with pytest.raises(ModelError, match="head does not fit"):
         load_model(str(tmp_path / "m.pt"))
+    # sides rounded to less than the stride would not tile the levels: refused at load
+    (tmp_path / "m.json").write_text(json.dumps(dict(card, input={"long_side": 96, "multiple": 16})))
+    with pytest.raises(ModelError, match="input.multiple"):
+        load_model(str(tmp_path / "m.pt"))
 
 
 def test_models_without_levels_are_unchanged(tmp_path):

@@ -246,6 +246,12 @@ def load_model(name_or_file: str | None = None, device: str = "auto", fall_back:
         net = build_model(card.architecture, len(card.attributes), head=card.head)
     except ValueError as exc:
         raise ModelError(f"{card_path}: head does not fit {card.architecture} ({exc})") from exc
+    # The levels are pooled to the last map's grid in windows that must tile them (core/model.py):
+    # a card rounding sides to less than the stride would fail on a photo's scores, not here.
+    stride = net.backbone.spec.stride
+    if card.head is not None and card.input.multiple % stride:
+        raise ModelError(f"{card_path}: a head with levels needs input.multiple a multiple of "
+                         f"{stride}, not {card.input.multiple}")
     if card.detail is not None:
         net.detail_head = DetailHead(card.detail.channels_in, len(card.detail.channels))
     state = _safe_state_dict(weights, data)

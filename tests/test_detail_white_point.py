@@ -65,6 +65,22 @@ def test_the_card_says_whether_the_view_is_taken_at_the_white_point():
     assert DV.DetailSpec.from_dict(on.to_dict()) == on
 
 
+@pytest.mark.parametrize("value", ["false", "true", 0, 1, None])
+def test_white_point_is_a_json_bool_or_the_card_is_malformed(value):
+    """bool("false") is True: anything but true/false (or no key) is refused, by name."""
+    from aesview.core.weights import ModelCard, ModelError
+    card = load_model(device="cpu").card
+    assert card.detail is not None
+    raw = dict(card.raw, detail=dict(card.detail.to_dict(), white_point=value))
+    with pytest.raises(ValueError, match="white_point must be true or false"):
+        DV.DetailSpec.from_dict(raw["detail"])
+    with pytest.raises(ModelError, match="malformed model card.*white_point"):
+        ModelCard.from_dict(raw)
+    for ok in (False, True):
+        assert ModelCard.from_dict(dict(raw, detail=dict(raw["detail"], white_point=ok))
+                                   ).detail.white_point is ok
+
+
 def test_one_stop_under_no_longer_reads_as_cleaner(tmp_path):
     model = load_model(device="cpu")
     assert model.card.detail is not None

@@ -69,12 +69,17 @@ class DetailSpec:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> DetailSpec:
+        # A JSON bool only: bool("false") is True, and a card must not switch the view on by
+        # a quoted value.
+        white_point = d.get("white_point", False)
+        if not isinstance(white_point, bool):
+            raise ValueError(f"detail.white_point must be true or false, not {white_point!r}")
         spec = cls(decode_side=int(d["decode_side"]), patch=int(d["patch"]),
                    patches=int(d["patches"]), stage=int(d["stage"]),
                    channels_in=int(d["channels_in"]), cell=int(d["cell"]),
                    alpha=float(d["alpha"]), smooth=int(d.get("smooth", 0)),
                    channels=tuple(str(c) for c in d.get("channels", CHANNELS)),
-                   white_point=bool(d.get("white_point", False)))
+                   white_point=white_point)
         if not (32 <= spec.patch <= 1024 and 1 <= spec.patches <= 16 and 0 <= spec.smooth
                 <= spec.patches and 1 <= spec.stage and spec.cell >= 1 and spec.patch % spec.cell == 0
                 and spec.alpha >= 0 and math.isfinite(spec.alpha) and spec.decode_side >= 32

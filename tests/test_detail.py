@@ -4,6 +4,7 @@ and grain made at full resolution raises the detail evidence."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -38,10 +39,16 @@ def scorer(model):
     return Scorer(model, workers=0)
 
 
-def test_score_is_the_fusion_of_global_logit_and_patch_maps(model, scorer):
+@pytest.mark.parametrize("white_point", [None, True], ids=["as-shipped", "white-point"])
+def test_score_is_the_fusion_of_global_logit_and_patch_maps(model, scorer, white_point):
     path = SAMPLES / "pagoda-high-iso-noise.jpg"
+    if white_point is not None:     # the card's setting either way, so both branches run
+        assert model.card.detail is not None
+        scorer = Scorer(model, workers=0)
+        scorer.detail = dataclasses.replace(model.card.detail, white_point=white_point)
     rec = scorer.score_one(path)
-    spec, d = model.card.detail, rec.detail
+    spec, d = scorer.detail, rec.detail
+    assert spec is not None
     assert d is not None and len(d.boxes) == spec.patches
     # Recompute every step from the file by hand.
     views = DV.decode_views(path, scorer.long_side, scorer.multiple, spec)
@@ -56,6 +63,8 @@ def test_score_is_the_fusion_of_global_logit_and_patch_maps(model, scorer):
         if spec.white_point:
             lum = K._srgb_to_linear(views.work / 255.0) @ np.array([0.2126, 0.7152, 0.0722])
             ev = math.log2(min(4.0, 1.0 / max(float(np.percentile(lum, 99)), 0.25)))
+        if white_point:
+            assert ev > 0.01, ev    # the frame is brightened: the branch checks something
         seen_work = K.exposure(views.work, ev) if ev > 0 else views.work
         seen_detail = K.exposure(views.detail, ev) if ev > 0 else views.detail
         boxes = DV.select_patches(seen_work, size, spec)
@@ -63,6 +72,7 @@ def test_score_is_the_fusion_of_global_logit_and_patch_maps(model, scorer):
                              stop=spec.stage)
         maps = net.detail_head(feats).numpy()
     assert d.global_logit == pytest.approx(z, abs=1e-4)
+    assert d.gain == pytest.approx(2.0 ** ev, rel=1e-6)
     # The scorer runs the patches through a channels-last copy of the same stages (faster):
     # equal to float rounding.
     np.testing.assert_allclose(d.maps, maps, atol=1e-4)

@@ -312,6 +312,28 @@ def test_train_refuses_levels_outside_livec(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_train_livec_reads_levels_on_the_recipes_architecture(tmp_path, monkeypatch):
+    """`--levels` is checked against the backbone the recipe trains (protocol.DEFAULTS), not a
+    fixed one: 'all' on another recipe's backbone means that backbone's stages."""
+    from aesview.training import protocol, variant
+    from aesview.training.cli import main
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def parse(text, architecture):
+        seen.append((text, architecture))
+        raise Stop     # nothing past the flags is needed here
+
+    monkeypatch.setitem(protocol.DEFAULTS, "architecture", "efficientnet_lite2")
+    monkeypatch.setattr(variant, "parse_levels", parse)
+    with pytest.raises(Stop):
+        main(["train", "--dataset", "livec", "--data", str(tmp_path / "none"), "--photos",
+              str(tmp_path / "photos"), "--out", str(tmp_path / "run"), "--levels", "all"])
+    assert seen == [("all", "efficientnet_lite2")]
+
+
 @pytest.mark.parametrize("changed", [9, 0])
 def test_crop_analyzer_reads_the_levels_and_its_map_stays_exact(tmp_path, changed):
     """A freeze-9-like model (ImageNet stages 0-8, stage 9 on changed), and one that shares no

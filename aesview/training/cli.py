@@ -286,7 +286,7 @@ def _train_livec(args, out: Path) -> int:
                               ("backbone_lr_scale", args.backbone_lr_scale)) if v is not None}
     if args.levels:
         from .variant import parse_levels
-        over["levels"] = parse_levels(args.levels, "efficientnet_lite0")
+        over["levels"] = parse_levels(args.levels, config(None).architecture)  # the recipe's
     cfg = config(args.cache or str(out / "prefix_cache.pt"), gamma=args.gamma, delta=args.delta,
                  seed=args.seed, **over, device="cuda" if args.device == "auto" and
                  torch.cuda.is_available() else ("cpu" if args.device == "auto" else args.device))

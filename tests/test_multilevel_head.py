@@ -193,7 +193,7 @@ def test_scorer_records_keep_the_exact_identity(net, tmp_path):
     model = load_model(str(tmp_path / "m.pt"), device="cpu")
     scorer = Scorer(model, workers=0)
     assert scorer._taps is not None
-    # the levels are read by hooks, not by cuts: the pass is cut where a plain model's is
+    # the levels are read by taps, not by cuts: the pass is cut where a plain model's is
     assert scorer._bounds == sorted({0, 18, embedding_stage(18) + 1, scorer._tail.shared})
     rng = np.random.default_rng(5)
     arr = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
@@ -208,6 +208,56 @@ def test_scorer_records_keep_the_exact_identity(net, tmp_path):
     with torch.no_grad():
         want = model.net(normalize(arr[None], model.card.normalization))
     assert rec.score == pytest.approx(float(want.score[0]), abs=1e-5)
+
+
+def test_owners_over_one_model_tap_their_own_containers_not_the_model(net, tmp_path, monkeypatch):
+    """Where fusing falls back to the model's own stages (a backbone it does not know), the
+    taps go into each owner's own container, never onto the shared stages: two scorers and a
+    crop analyzer over one model leave no hook or tap on it, one tap per level in each owner,
+    and each owner's pass collects its own levels only, giving the unfused network's maps."""
+    from aesview.core import fused
+    from aesview.core.imaging import load_image
+    from aesview.core.level_taps import Tap
+    from aesview.core.preprocess import normalize, target_size, to_array
+    from aesview.core.scoring import Scorer
+    from aesview.core.subject import CropAnalyzer
+
+    from .photos import shared_photo
+
+    def no_copies(stages):
+        raise RuntimeError("this test runs the model's own stages")
+
+    monkeypatch.setattr(fused, "FusedStages", no_copies)
+    save_model(net, dict(CARD, head=_spec(net).to_dict()), tmp_path / "m.pt")
+    model = load_model(str(tmp_path / "m.pt"), device="cpu")
+    own = list(model.net.modules())
+    scorers = [Scorer(model, workers=0) for _ in range(2)]
+    analyzer = CropAnalyzer(model, faces=False, people=False, threads=1)
+    owners = {"scorer 0": scorers[0]._segments, "scorer 1": scorers[1]._segments,
+              "analyzer": [analyzer._prefix, analyzer._aes_tail]}
+    taps = [scorers[0]._taps, scorers[1]._taps, analyzer._taps]
+    assert all(t is not None for t in taps)
+    for name, segs in owners.items():
+        assert all(type(seg) is torch.nn.Sequential for seg in segs), name   # fell back
+        assert sum(isinstance(m, Tap) for seg in segs for m in seg.modules()) == len(LEVELS), name
+    assert list(model.net.modules()) == own and not any(isinstance(m, Tap) for m in own)
+    assert not any(m._forward_hooks or m._forward_pre_hooks for m in own)
+    rng = np.random.default_rng(7)
+    arr = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    with torch.no_grad():
+        want = float(model.net(normalize(arr[None], model.card.normalization)).score[0])
+    for i in (0, 1, 0):
+        assert scorers[i].score_array(arr).score == pytest.approx(want, abs=1e-5)
+        assert all(t.pending == 0 for t in taps)      # nothing left over, in any owner
+    photo = load_image(shared_photo("Kleiber_by_Lukas_Baubkus.jpg"), max_side=analyzer.long_side)
+    work = to_array(photo.image, target_size(*photo.image.size, analyzer.long_side, analyzer.multiple))
+    with torch.inference_mode():
+        feats = model.net.features(normalize(work[None], analyzer.norm))[0]
+        aesam = torch.einsum("c,chw->hw", analyzer.w_diff, feats).numpy()
+    got = analyzer.analyze_photo(photo).aesam
+    assert abs(got - aesam).max() <= 1e-4 * abs(aesam).max()
+    assert all(t.pending == 0 for t in taps)
+    assert scorers[1].score_array(arr).score == pytest.approx(want, abs=1e-5)
 
 
 def _samples(n=6, seed=0):

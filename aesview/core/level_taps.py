@@ -1,11 +1,16 @@
 """A multi-level head's levels (core/model.py) read off a pass over fused stage copies.
 
-A forward hook on the copy of each level's stage pools its output to the last map's grid while
-the pass runs, so the pass is neither run twice nor cut at the levels. Cutting it there cost
-about 4-5 ms a 12-MP photo in the score pass (tools/score_cpu.py): each cut hands back a
-contiguous copy of a large early output, converted back to channels-last by the next segment.
-The hooks collect only inside `collecting`, so another pass through the same copies (the
-detail patches, or the model's own stages where a copy fell back to them) leaves them alone.
+A tap in place of each level's stage, inside the segment that runs it, pools the stage's output
+to the last map's grid while the pass runs, so the pass is neither run twice nor cut at the
+levels. Cutting it there cost about 4-5 ms a 12-MP photo in the score pass
+(tools/score_cpu.py): each cut hands back a contiguous copy of a large early output, converted
+back to channels-last by the next segment. The taps collect only inside `collecting`, so another
+pass through the same segments (the detail patches) leaves them alone.
+
+The tap wraps the stage in the segment's own container (a FusedStages' copies, or the Sequential
+fuse_stages falls back to), never the stage itself: where fusing fell back, the stage is the
+model's own, shared by every scorer and crop analyzer built on the model. A forward hook there
+stayed on the model after its owner was gone, one more set for each owner built.
 """
 
 from __future__ import annotations
@@ -20,10 +25,26 @@ from .fused import FusedStages
 from .model import AesNet, pool_to
 
 
+class Tap(nn.Module):
+    """A stage as its segment runs it: its output, unchanged, is also handed to `seen`."""
+
+    def __init__(self, stage: nn.Module, seen: Callable[[torch.Tensor], None]):
+        super().__init__()
+        self.stage = stage
+        self.seen = seen
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.stage(x)
+        self.seen(out)
+        return out
+
+
 class LevelTaps:
     def __init__(self, net: AesNet, segments: Sequence[tuple[int, nn.Module]]):
         """`segments`: (first stage index, the module running stages from there), covering every
-        level; a segment is a FusedStages or a Sequential of stages (fuse_stages' fallback)."""
+        level; a segment is a FusedStages or a Sequential of stages (fuse_stages' fallback),
+        owned by the caller: a tap replaces the level's entry in its container (the stage
+        itself, and the model, are left unchanged)."""
         self.net = net
         self._grid: tuple[int, int] | None = None
         self._got: dict[int, list[torch.Tensor]] = {i: [] for i in net.levels}
@@ -32,18 +53,22 @@ class LevelTaps:
             inner = seg.stages if isinstance(seg, FusedStages) else seg
             if not isinstance(inner, (nn.ModuleList, nn.Sequential)):
                 raise TypeError(f"a segment must be FusedStages or Sequential, not {type(seg).__name__}")
+            if inner is net.backbone.stages:
+                raise ValueError("the model's own stage list is not a segment: tap a container of "
+                                 "its stages (fuse_stages' fallback), not the model")
             runs.append((start, inner))
         for level in net.levels:
-            found = [inner[level - start] for start, inner in runs if start <= level < start + len(inner)]
+            found = [(inner, level - start) for start, inner in runs if start <= level < start + len(inner)]
             if not found:
                 raise ValueError(f"stage {level} is in none of the segments given")
-            found[0].register_forward_hook(self._hook(level))
+            inner, at = found[0]
+            inner[at] = Tap(inner[at], self._collector(level))
 
-    def _hook(self, level: int) -> Callable[[nn.Module, object, torch.Tensor], None]:
-        def hook(_module: nn.Module, _inputs: object, out: torch.Tensor) -> None:
+    def _collector(self, level: int) -> Callable[[torch.Tensor], None]:
+        def seen(out: torch.Tensor) -> None:
             if self._grid is not None:
                 self._got[level].append(pool_to([out], self._grid))
-        return hook
+        return seen
 
     @contextmanager
     def collecting(self, x: torch.Tensor) -> Iterator[None]:

@@ -100,7 +100,7 @@ class Scorer:
 
     @cached_property
     def _taps(self) -> LevelTaps | None:
-        """A multi-level head's levels, read by hooks on the fused copies (core/level_taps)."""
+        """A multi-level head's levels, read by taps in this scorer's own segments (core/level_taps)."""
         if not self.model.net.levels:
             return None
         return LevelTaps(self.model.net, list(zip(self._bounds, self._segments)))

@@ -148,8 +148,8 @@ class CropAnalyzer:
             mid = self._prefix(ex)
             self._aes_tail = fuse_stages(mine_stages[self.shared:], mid)
             self._subject_net = fuse_stages(their_stages[self.shared:], mid)
-        # A multi-level head (card head.levels) also reads earlier stages: hooks on these
-        # copies pool them as the pass runs, as in the score pass (core/level_taps).
+        # A multi-level head (card head.levels) also reads earlier stages: taps in these
+        # segments pool them as the pass runs, as in the score pass (core/level_taps).
         self._taps = (LevelTaps(model.net, [(0, self._prefix), (self.shared, self._aes_tail)])
                       if model.net.levels else None)
 

@@ -146,6 +146,43 @@ def test_cache_keeps_the_detail_view_exactly(model, tmp_path):
     cache.close()
 
 
+def test_cache_key_changes_with_the_cards_scoring_settings(model, tmp_path):
+    """Same weights, another detail alpha or white point, head, rounding, normalisation or
+    attribute names: another cache key, so a cached record of the old settings is not served;
+    the same settings (a model loaded again) keep the key."""
+    from aesview.core.head_spec import HeadSpec
+    from aesview.core.preprocess import Normalization
+    from aesview.core.weights import LoadedModel
+    card, spec = model.card, model.card.detail
+    assert spec is not None
+
+    def key(**changes):
+        return Scorer(LoadedModel(dataclasses.replace(card, **changes), model.net, model.device),
+                      workers=0).model_id
+
+    base = Scorer(model, workers=0).model_id
+    assert base == Scorer(load_model(device="cpu"), workers=0).model_id == key()
+    assert base.startswith(model.model_id + "+") and base.endswith(f":{card.input.long_side}")
+    changed = [key(detail=dataclasses.replace(spec, alpha=spec.alpha * 2)),
+               key(detail=dataclasses.replace(spec, white_point=not spec.white_point)),
+               key(head=HeadSpec((3, 8), (0.5, 0.25))),
+               key(input=dataclasses.replace(card.input, multiple=card.input.multiple * 2)),
+               key(normalization=Normalization((0.4, 0.5, 0.5), tuple(card.normalization.std))),
+               key(attributes=tuple(reversed(card.attributes)))]
+    assert len({base, *changed}) == 1 + len(changed), changed
+    # a record cached under the card's alpha is not served to a scorer with another alpha
+    cache = ScoreCache(tmp_path / "c.sqlite")
+    path = str(SAMPLES / "pagoda-high-iso-noise.jpg")
+    first = Scorer(model, cache=cache, workers=0).score_one(path)
+    other = LoadedModel(dataclasses.replace(card, detail=dataclasses.replace(spec, alpha=spec.alpha * 2)),
+                        model.net, model.device)
+    rec = Scorer(other, cache=cache, workers=0).score_one(path)
+    assert not rec.cached and rec.detail is not None and rec.detail.alpha == spec.alpha * 2
+    assert rec.score < first.score
+    assert Scorer(model, cache=cache, workers=0).score_one(path).cached     # its own key still hits
+    cache.close()
+
+
 def test_global_only_scorer_is_the_old_path(model):
     off = Scorer(model, detail=False, workers=0)
     rec = off.score_one(SAMPLES / "pagoda.jpg")

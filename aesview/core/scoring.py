@@ -7,6 +7,8 @@ same forward pass as the scores (the CAM of a GAP network costs one tensor contr
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import threading
 from collections import deque
@@ -140,10 +142,27 @@ class Scorer:
     photo_at_a_time: bool | None = None
 
     @property
+    def settings_id(self) -> str:
+        """A short stable hash of what this scorer reads from the card besides the weights and
+        the working size: the same weights under a card with another detail section (alpha,
+        white point, ...), head, input rounding, normalisation or attribute names give other
+        scores, maps or records. The detail section is the one in use (None: global view)."""
+        card = self.model.card
+        settings = {"architecture": card.architecture, "multiple": self.multiple,
+                    "normalization": [list(card.normalization.mean), list(card.normalization.std)],
+                    "attributes": list(card.attributes),
+                    "head": card.head.to_dict() if card.head is not None else None,
+                    "detail": self.detail.to_dict() if self.detail is not None else None}
+        text = json.dumps(settings, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    @property
     def model_id(self) -> str:
-        # The working size changes the maps and scores, so it is part of the cache key.
+        """The score cache's key for this scorer: the weights (name@sha256), the card's settings
+        that change the results (`settings_id`) and the working size, which changes the maps and
+        scores too."""
         off = ":global" if self.detail is None and self.model.card.detail is not None else ""
-        return f"{self.model.model_id}:{self.long_side}{off}"
+        return f"{self.model.model_id}+{self.settings_id}:{self.long_side}{off}"
 
     def _prepare(self, path: str) -> _Prepared:
         try:

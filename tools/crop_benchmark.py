@@ -1,6 +1,6 @@
 """Crop evaluation on the hand-marked set: aesview vs a centre crop vs smartcrop, per aspect.
 
-    .venv/bin/python tools/crop_benchmark.py [--split test|test2…test6|validation|all] [--tune] [--json]
+    .venv/bin/python tools/crop_benchmark.py [--split test|test2…test7|validation|all] [--tune] [--json]
     .venv/bin/python tools/crop_benchmark.py --timing [--repeat 20] [--threads N]
 
 For every marked photo (tests/data/crop_subjects.json) and aspect — 9:16 from landscape and
@@ -246,9 +246,10 @@ def _model_id(model: LoadedModel) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--split", default="test",
-                    choices=("test", "test2", "test3", "test4", "test5", "test6", "validation", "all"),
-                    help="test2 … test6: fresh test parts drawn from LIVE-C (see the marked set's "
-                         "\"test2\" … \"test6\")")
+                    choices=("test", "test2", "test3", "test4", "test5", "test6", "test7", "validation",
+                             "all"),
+                    help="test2 … test7: fresh test parts drawn from LIVE-C (see the marked set's "
+                         "\"test2\" … \"test7\")")
     ap.add_argument("--tune", action="store_true", help="search the weights on the validation half")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--per-photo", action="store_true",

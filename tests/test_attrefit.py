@@ -96,3 +96,49 @@ def test_pooled_features_read_the_cache_of_the_models_own_prefix(tmp_path):
     assert not np.allclose(real, want, atol=1e-3)
     # the default (the shipped recipe's stage 16) does not read the stage-12 entry
     np.testing.assert_allclose(A.pooled_features(net, [s], str(cache)), real, rtol=1e-4, atol=1e-5)
+
+
+def test_cast_evidence_rows_and_drops(tmp_path):
+    """--livec-casts' pieces: cast_features gives each photo a clean row then 3 severities x dirs
+    casts (the test's directions: default_rng(d)), cast_training turns them into colour-only
+    targets in one group per photo (so within_photo_pairs pairs clean with each cast), and
+    cast_drops counts the casts below their own photo's clean frame."""
+    from PIL import Image
+    torch.manual_seed(0)
+    net = build_model("efficientnet_lite0", len(D.ATTRIBUTES)).eval()
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(2):
+        p = tmp_path / f"p{i}.png"
+        Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(p)
+        paths.append(str(p))
+    x, meta = A.cast_features(net, paths, dirs=2, long_side=64)
+    assert x.shape == (2 * 7, net.att_head.in_features)
+    assert meta[:7] == [(0, 0, 0)] + [(0, s, d) for s in (1, 2, 3) for d in (0, 1)]
+    # a row is the GAP of the network's features of that very cast frame
+    from aesview.core.backbones import SPECS
+    from aesview.core.preprocess import normalize
+    from aesview.training.datasets import load_rgb
+    img = load_rgb(paths[1], 64)
+    cast = D.color_cast(img, 2, np.random.default_rng(1))[0]
+    with torch.no_grad():
+        want = net.features(normalize(cast[None], SPECS["efficientnet_lite0"].normalization))
+    np.testing.assert_allclose(x[meta.index((1, 2, 1))], want.float().mean(dim=(2, 3))[0].numpy(),
+                               rtol=1e-4, atol=1e-5)
+    _, t, fam, grp = A.cast_training(x, meta, first_group=100)
+    k = D.ATTRIBUTES.index("color")
+    assert list(grp) == [100] * 7 + [101] * 7
+    assert t[0].tolist() == [1.0] * len(D.ATTRIBUTES)
+    assert t[meta.index((0, 3, 1)), k] == 0.0 and t[meta.index((0, 1, 0)), k] == np.float32(0.2)
+    assert np.all(np.delete(t, k, axis=1) == 1.0)
+    pairs = A.within_photo_pairs(fam, grp)
+    assert len(pairs) == 12 and set(pairs[:, 2]) == {k}
+    assert all(meta[g][0] == meta[d][0] and meta[g][1] == 0 for g, d, _ in pairs)
+    colour = np.array([0.9, 0.8, 0.95, 0.7, 0.7, 0.6, 0.5] + [0.5] + [0.6] * 6, np.float32)
+    assert A.cast_drops(colour, meta) == (5 + 0) / 12
+
+
+def test_livec_casts_needs_the_livec_root():
+    import pytest
+    with pytest.raises(SystemExit):
+        A.main(["--photos", "x", "--out", "y", "--livec-casts", "10"])

@@ -91,6 +91,53 @@ def variant_features(net, photos, seed: int = 1234, long_side: int = 320):
     return np.concatenate(feats), meta
 
 
+@torch.no_grad()
+def cast_features(net, paths, dirs: int, seed: int | None = None, long_side: int = 320
+                  ) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """Pooled features of each photo's clean frame and its colour casts (degradations.color_cast,
+    every severity, `dirs` directions shared by the severities): (features, [(photo index,
+    severity (0 = clean), direction)]). Directions: np.random.default_rng(d), d < dirs, as
+    tests/test_attributes_shipped.py draws them (seed None), else default_rng([seed, photo, d])."""
+    from ..core.backbones import SPECS
+    from ..core.preprocess import normalize
+    from .datasets import load_rgb
+    norm = SPECS["efficientnet_lite0"].normalization
+    net.eval()
+    feats, meta = [], []
+    for i, p in enumerate(paths):
+        img = load_rgb(p, long_side)
+        arrays, m = [img], [(i, 0, 0)]
+        for s in D.SEVERITIES:
+            for d in range(dirs):
+                rng = np.random.default_rng(d if seed is None else [seed, i, d])
+                arrays.append(D.color_cast(img, s, rng)[0])
+                m.append((i, s, d))
+        for j in range(0, len(arrays), 16):
+            f = net.features(normalize(np.stack(arrays[j:j + 16]), norm)).float()
+            feats.append(f.mean(dim=(2, 3)).numpy())
+        meta += m
+    return np.concatenate(feats), meta
+
+
+def cast_drops(colour: np.ndarray, meta) -> float:
+    """Share of cast_features' (photo, severity, direction) casts whose colour attribute is
+    below the photo's clean frame's."""
+    clean = {i: colour[r] for r, (i, s, _) in enumerate(meta) if s == 0}
+    hits = [float(colour[r] < clean[i]) for r, (i, s, _) in enumerate(meta) if s > 0]
+    return float(np.mean(hits))
+
+
+def cast_training(x: np.ndarray, meta, first_group: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """cast_features' rows as refit training rows: (features, targets (colour at its severity's
+    ATTRIBUTE_TARGET, the others 1), families, groups (first_group + photo index))."""
+    from .selfsup import attribute_targets
+    t = np.stack([attribute_targets("color_cast" if s else "clean", s) for _, s, _ in meta])
+    fam = np.array(["color_cast" if s else "clean" for _, s, _ in meta])
+    grp = np.array([first_group + i for i, _, _ in meta])
+    return x, t, fam, grp
+
+
 def variant_drops(att: np.ndarray, meta) -> dict[str, float]:
     """evaluate.py's "attribute drops" on variant_features' rows."""
     from .evaluate import attribute_clean_beats
@@ -102,7 +149,11 @@ def targets(samples) -> tuple[np.ndarray, np.ndarray]:
     """(N, K) targets and (N, K) weights: each sample's spoiled attribute gets its severity
     target; every other attribute 1. Each attribute's negatives (target < 0.5) are weighted so
     that they carry as much total weight as its positives."""
-    t = np.stack([s.attributes for s in samples]).astype(np.float32)
+    return targets_weights(np.stack([s.attributes for s in samples]).astype(np.float32))
+
+
+def targets_weights(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`targets` on an (N, K) target array."""
     w = np.ones_like(t)
     for k in range(t.shape[1]):
         neg = t[:, k] < 0.5
@@ -334,6 +385,35 @@ def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def _livec_cast_evidence(net, root: str, n: int, out: Path, xtr, ttr, fam_tr, grp_tr):
+    """--livec-casts: the cast rows of the first n LIVE-C split-0 training photos (in a seeded
+    order) appended to the refit's training rows (weights recomputed by `targets`' rule), and the
+    cast features of the split-0 validation photos; cached in out/livec_casts.npz."""
+    from .datasets import read_livec
+    from .joint import split_names
+    cache = out / "livec_casts.npz"
+    if not cache.is_file():
+        lv = read_livec(root)
+        parts = split_names([s.name for s in lv], 0)
+        by_name = {s.name: str(s.path) for s in lv}
+        order = np.random.default_rng(0).permutation(len(parts["train"]))
+        train = [by_name[parts["train"][i]] for i in order[:n]]
+        t0 = time.time()
+        xc, mc = cast_features(net, train, dirs=2, seed=0)
+        xv, mv = cast_features(net, [by_name[k] for k in parts["val"]], dirs=3)
+        log.info("LIVE-C casts: %d training photos, %d validation photos (%.0f s)", len(train),
+                 len(parts["val"]), time.time() - t0)
+        save_npz(cache, xc=xc, mc=np.array(mc), xv=xv, mv=np.array(mv), n=np.array(n))
+    c = np.load(cache)
+    assert int(c["n"]) == n, f"{cache} holds {int(c['n'])} photos' casts, not {n}"
+    x, t, fam, grp = cast_training(c["xc"], [tuple(r) for r in c["mc"]],
+                                   int(np.max(grp_tr)) + 1)
+    tt = np.concatenate([ttr, t]).astype(np.float32)
+    _, wt = targets_weights(tt)
+    return (np.concatenate([xtr, x]), tt, wt, np.concatenate([fam_tr, fam]),
+            np.concatenate([grp_tr, grp]), (c["xv"], [tuple(r) for r in c["mv"]]))
+
+
 def main(argv=None) -> int:
     from ..core.atomic import atomic_write_text
     from ..core.weights import load_model
@@ -350,7 +430,18 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True)
     p.add_argument("--write", default=None,
                    help="also write the model's weights with the chosen head to this .pt")
+    p.add_argument("--livec", default=None,
+                   help="LIVE-C root, for --livec-casts (split 0: its train part's photos are "
+                        "training evidence, its val part's validation evidence)")
+    p.add_argument("--livec-casts", type=int, default=0,
+                   help="add colour-cast pairs of this many LIVE-C split-0 TRAINING photos to the "
+                        "refit's colour evidence (3 severities x 2 directions each), and the "
+                        "cast frames of the 140 split-0 VALIDATION photos (3 severities x the "
+                        "test's 3 directions) to the colour row's validation figure "
+                        "('livec_cast->color', beside the shoot photos'); default 0: off")
     args = p.parse_args(argv)
+    if args.livec_casts and not args.livec:
+        p.error("--livec-casts needs --livec")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -392,9 +483,20 @@ def main(argv=None) -> int:
     W0, b0 = (t.detach().numpy() for t in (net.att_head.weight, net.att_head.bias))
     before = variant_drops(sigmoid(v["x"] @ W0.T + b0), meta_val)
     t0 = time.time()
-    pairs = within_photo_pairs(f["fam_tr"], f["grp_tr"])
-    best, rows = choose(f["xtr"], f["ttr"], f["wtr"], pairs, v["x"], meta_val)
+    xtr, ttr, wtr = f["xtr"], f["ttr"], f["wtr"]
+    fam_tr, grp_tr = f["fam_tr"], f["grp_tr"]
+    livec_val = None
+    if args.livec_casts:
+        xtr, ttr, wtr, fam_tr, grp_tr, livec_val = _livec_cast_evidence(
+            net, args.livec, args.livec_casts, out, xtr, ttr, fam_tr, grp_tr)
+        before["livec_cast->color"] = cast_drops(
+            sigmoid(livec_val[0] @ W0.T + b0)[:, D.ATTRIBUTES.index("color")], livec_val[1])
+    pairs = within_photo_pairs(fam_tr, grp_tr)
+    best, rows = choose(xtr, ttr, wtr, pairs, v["x"], meta_val)
     W, b = best["head"]
+    if livec_val is not None:
+        best["drops"] = dict(best["drops"], **{"livec_cast->color": cast_drops(
+            sigmoid(livec_val[0] @ W.T + b)[:, D.ATTRIBUTES.index("color")], livec_val[1])})
     save_npz(out / "head.npz", W=W, b=b)
     report = {"rule": "max mean over the 12 families of the validation photos' attribute drops "
                       "(evaluate_photos variants, seed 1234); ties: stronger l2, fewer epochs",
@@ -403,15 +505,16 @@ def main(argv=None) -> int:
               "grid": [{k: r[k] for k in ("pair_weight", "l2", "epochs", "mean", "drops")}
                        for r in rows],
               "fit_time_s": round(time.time() - t0, 1),
-              "samples": int(len(f["xtr"])), "pairs": int(len(pairs))}
+              "samples": int(len(xtr)), "pairs": int(len(pairs)),
+              "livec_casts": int(args.livec_casts)}
     # Round 4: the same fit with the specificity pairs added; its setting chosen on the mean
     # of validation clean-beats and specificity; then each attribute's row taken from the
     # shipped head, round 3's or round 4's by pick_rows.
-    sev = severities(f["fam_tr"], f["ttr"])
-    both = np.concatenate([pairs, specificity_pairs(f["fam_tr"], f["grp_tr"], sev)])
+    sev = severities(fam_tr, ttr)
+    both = np.concatenate([pairs, specificity_pairs(fam_tr, grp_tr, sev)])
     r4 = []
     for l2 in (1e-3, 1e-2):
-        fits = fit_head(f["xtr"], f["ttr"], f["wtr"], l2, 3000, pairs=both, pair_weight=1.0,
+        fits = fit_head(xtr, ttr, wtr, l2, 3000, pairs=both, pair_weight=1.0,
                         checkpoints=(1000, 3000))
         for ep, (W4, b4) in fits.items():
             sc = np.mean(list(combined(sigmoid(v["x"] @ W4.T + b4), meta_val).values()))
@@ -440,6 +543,11 @@ def main(argv=None) -> int:
     report["validation_specificity_before"] = variant_specificity(
         sigmoid(v["x"] @ W0.T + b0), meta_val)
     report["validation_specificity_after"] = variant_specificity(att_v, meta_val)
+    if livec_val is not None:
+        k = D.ATTRIBUTES.index("color")
+        report["livec_cast_color"] = {
+            name: cast_drops(sigmoid(livec_val[0] @ h[0].T + h[1])[:, k], livec_val[1])
+            for name, h in (("before", (W0, b0)), ("refit", (W, b)), ("chosen", head))}
     atomic_write_text(out / "choice.json", json.dumps(report, indent=1))
     log.info("chosen: pair=%g l2=%g epochs=%d validation mean %.4f (before %.4f)",
              best["pair_weight"], best["l2"], best["epochs"], best["mean"],

@@ -62,7 +62,7 @@ def test_first_window_fits_the_screen_and_every_panel_is_usable(qtbot, isolated)
     assert win.viewer.width() > win.grid.width() and win.viewer.width() >= 0.4 * win.width()
     assert win.viewer.height() >= 0.6 * avail.height()
     # the whole explanation shows, its crop buttons included, without scrolling
-    scroll = win.explain_dock.widget()
+    scroll = win.panel_scroll
     assert scroll.verticalScrollBar().maximum() == 0
     assert scroll.horizontalScrollBar().maximum() == 0
     for w in (win.panel.title, win.panel.legend, win.panel.bars, win.panel.aspect,

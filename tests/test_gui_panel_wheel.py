@@ -31,8 +31,8 @@ def test_the_wheel_scrolls_the_panel_not_its_controls(qtbot, qapp, tmp_path, mon
     win.activateWindow()
     assert QTest.qWaitForWindowActive(win)
     settle(qapp, win)
-    panel, bar = win.panel, win.explain_dock.widget().verticalScrollBar()
-    win.explain_dock.widget().widget().setMinimumHeight(2000)    # room to scroll on any screen
+    panel, bar = win.panel, win.panel_scroll.verticalScrollBar()
+    win.panel_scroll.widget().setMinimumHeight(2000)    # room to scroll on any screen
     settle(qapp, win)
     assert bar.maximum() > 0
     for control in (panel.aspect, panel.scale, panel.cmap, panel.opacity, panel.whatif.change,

@@ -5,6 +5,7 @@ waits; the result shows beside the old score), and "Export report…" as a cance
 import time
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -54,7 +55,7 @@ def test_what_if_runs_on_the_worker_and_shows_old_and_new(win, qapp):
     rec = win.session.current_item().record
     box.change.setCurrentIndex(box.change.findData("blur"))
     box.strength.setValue(4)                             # severity 2
-    scroll = win.explain_dock.widget()
+    scroll = win.panel_scroll
     scroll.verticalScrollBar().setValue(0)               # the panel at its top, as it opens
     QApplication.processEvents()
     hidden_before = box.result.visibleRegion().isEmpty()
@@ -144,7 +145,7 @@ def test_maps_side_by_side_follow_the_photo_and_the_scale(win, qapp):
 def test_the_crop_buttons_show_under_a_real_photos_words_without_scrolling(win, qapp):
     """The layout test holds it for an empty panel; with a photo's plain words above (five lines
     on a laptop) the crop buttons went below the fold at 1366 x 768 (seen under Xvfb)."""
-    scroll = win.explain_dock.widget()
+    scroll = win.panel_scroll
     for row in range(win.session.proxy.rowCount()):
         win.session.select_row(row)
         QApplication.processEvents()
@@ -153,3 +154,46 @@ def test_the_crop_buttons_show_under_a_real_photos_words_without_scrolling(win, 
         QApplication.processEvents()
         for w in (win.panel.crop_button, win.panel.export_button, win.panel.aspect):
             assert w.visibleRegion().boundingRect() == w.rect(), (row, w.objectName())
+
+
+def test_the_crop_controls_stay_in_view_however_long_the_words(win, qapp, monkeypatch):
+    """A candidate model whose words for one photo were a little longer put the crop button 14 px
+    below the fold at 1366 x 768: the crop controls must not depend on the length of the text
+    above them (another model, language or photo). Here every photo's words are three times as
+    long; the crop controls show whatever the panel's scroll, the words are all there to read
+    (scrolling), and Tab still reaches the crop controls."""
+    from aesview.gui.controllers import explanation as explanation_module
+    real = explanation_module.explain_photo
+    monkeypatch.setattr(explanation_module, "explain_photo", lambda *a, **k: real(*a, **k) * 3)
+    panel, scroll = win.panel, win.panel_scroll
+    crop = (panel.aspect, panel.crop_button, panel.export_button, panel.crop_controls.slider,
+            panel.crop_controls.accept_button)
+    rows = win.session.proxy.rowCount()
+    for row in [*range(1, rows), 0]:                  # row 0 was shown before the patch
+        win.session.select_row(row)
+        assert wait_until(qapp, lambda: panel.words.text().count("Score ") == 3, 10), row
+        for shown in (False, True):                   # the crop's line of words under the slider
+            if win.crop.visible != shown:
+                win.crop.toggle()
+            QApplication.processEvents()
+            for where in (0, scroll.verticalScrollBar().maximum()):
+                scroll.verticalScrollBar().setValue(where)
+                QApplication.processEvents()
+                for w in crop:
+                    assert w.visibleRegion().boundingRect() == w.rect(), (row, shown, where,
+                                                                          w.objectName())
+        # the words are never cut: the label is as tall as its text, and the panel scrolls to it
+        words = panel.words
+        assert words.height() >= words.heightForWidth(words.width())
+        scroll.ensureWidgetVisible(words, 0, 0)
+        QApplication.processEvents()
+        assert not words.visibleRegion().isEmpty()
+    # keyboard: Tab goes from the panel's controls on to the crop controls
+    win.activateWindow()
+    assert QTest.qWaitForWindowActive(win)
+    panel.compare_button.setFocus(Qt.FocusReason.TabFocusReason)
+    reached = set()
+    for _ in range(30):
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        reached.add(QApplication.focusWidget())
+    assert set(crop) <= reached

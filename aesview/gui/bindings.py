@@ -4,7 +4,7 @@ session and controller signals become what the widgets show. Nothing here decide
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QActionGroup
@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QAbstractSlider,
     QApplication,
     QComboBox,
-    QScrollArea,
     QWidget,
 )
 
@@ -78,10 +77,11 @@ class Bindings(QObject):
         arrows = ArrowsToGrid(grid)
         for w in (win.viewer, win.log_panel, win.panel.words):
             w.installEventFilter(arrows)
-        self._panel_scroll = cast(QScrollArea, win.explain_dock.widget())
+        self._panel_scroll = win.panel_scroll
         wheel = WheelScrollsPanel(self._panel_scroll)
-        for control in win.panel.findChildren(QComboBox) + win.panel.findChildren(QAbstractSlider):
-            control.installEventFilter(wheel)
+        for part in (win.panel, win.panel.crop_box):          # the crop group is pinned under it
+            for control in part.findChildren(QComboBox) + part.findChildren(QAbstractSlider):
+                control.installEventFilter(wheel)
 
         # grid
         grid.viewportChanged.connect(self._prefer_visible)

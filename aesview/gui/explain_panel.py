@@ -1,5 +1,5 @@
 """"Why this score": the score in words, overlay controls and legend, the attribute chart,
-and the crop controls."""
+"what if", and the crop controls (`crop_box`, which the window pins under the rest)."""
 
 from __future__ import annotations
 
@@ -230,8 +230,15 @@ class ExplainPanel(QWidget):
         al.addWidget(self.bars)
         lay.addWidget(attr_box)
 
-        crop_box = QGroupBox("Crop")
-        cl = QFormLayout(crop_box)
+        self.whatif = WhatIfBox()
+        lay.addWidget(self.whatif)
+        # The crop group is not in this layout: the window pins it under the scrolled part, so
+        # its buttons show whatever the length of the words above (another model, language or
+        # photo; a little more text once put them below the fold of a 1366 x 768 laptop).
+        # Built after the rest, so Tab reaches it last, as it is seen.
+        self.crop_box = QGroupBox("Crop")
+        self.crop_box.setObjectName("crop_box")
+        cl = QFormLayout(self.crop_box)
         self.aspect = QComboBox()
         self.aspect.setObjectName("aspect")
         for preset in ASPECT_PRESETS:
@@ -250,9 +257,6 @@ class ExplainPanel(QWidget):
         cl.addRow(buttons)
         self.crop_controls = CropControls()
         cl.addRow(self.crop_controls)
-        lay.addWidget(crop_box)
-        self.whatif = WhatIfBox()
-        lay.addWidget(self.whatif)
         lay.addStretch(1)
         # A click on a control must not take the keyboard from the grid: P, X and the arrows
         # keep culling. Tab still reaches every control.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtCore import QByteArray, QMargins, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -118,9 +119,25 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)   # a click in the panel leaves the keys
         scroll.setWidget(self.panel)
+        self.panel_scroll = scroll
+        # The words, heat map, attributes and "what if" scroll; the crop group is pinned under
+        # them (as Lightroom pins its panel's buttons), so Aspect, Show/Export crop, Tightness
+        # and Accept show without scrolling however long a photo's words are.
+        body = QWidget()
+        body.setObjectName("explain_body")
+        column = QVBoxLayout(body)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(scroll, 1)
+        footer = QVBoxLayout()
+        lay, frame = self.panel.layout(), scroll.frameWidth()
+        m = lay.contentsMargins() if lay is not None else QMargins()   # in line with the panel's
+        footer.setContentsMargins(m.left() + frame, m.top() // 2, m.right() + frame, m.bottom() // 2)
+        footer.addWidget(self.panel.crop_box)
+        column.addLayout(footer)
         self.explain_dock = QDockWidget("Why this score", self)
         self.explain_dock.setObjectName("explain_dock")
-        self.explain_dock.setWidget(scroll)
+        self.explain_dock.setWidget(body)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.explain_dock)
         # The explanation runs the full height; the log sits under the grid and the photo only,
         # so a 768 px screen still shows the whole panel.
@@ -208,7 +225,8 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self.log_dock], [110 if self.height() > 700 else 80], Qt.Orientation.Vertical)
             # wide enough for the panel in this platform's fonts, without a horizontal scroll
             scroll_bar = self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent)
-            need = self.panel.minimumSizeHint().width() + scroll_bar + 10
+            need = max(self.panel.minimumSizeHint().width() + scroll_bar,
+                       self.panel.crop_box.minimumSizeHint().width()) + 10
             self.resizeDocks([self.explain_dock], [max(min(330, max(290, self.width() // 4)), need)],
                              Qt.Orientation.Horizontal)
         restored = bool(self.settings.splitter_state) and self.splitter.restoreState(

@@ -18,6 +18,8 @@ from aesview.core.weights import InputSpec, ModelCard, ModelError, load_model, r
 from aesview.training import degradations as D
 from aesview.training import loop
 
+from .interrupt import stop_after_first_checkpoint
+
 LEVELS = (1, 3, 5, 8, 11, 15, 16)
 SCALES = (0.4, 0.35, 0.3, 0.27, 0.25, 0.15, 0.5)
 CARD = {
@@ -210,19 +212,33 @@ def test_scorer_records_keep_the_exact_identity(net, tmp_path):
     assert rec.score == pytest.approx(float(want.score[0]), abs=1e-5)
 
 
+def _crop_aesam_is_the_networks(model, analyzer):
+    """The crop pass's AesAM of a shared photo equals the one made from the unfused network's
+    features (levels and all)."""
+    from aesview.core.imaging import load_image
+    from aesview.core.preprocess import normalize, target_size, to_array
+
+    from .photos import shared_photo
+    photo = load_image(shared_photo("Kleiber_by_Lukas_Baubkus.jpg"), max_side=analyzer.long_side)
+    arr = to_array(photo.image, target_size(*photo.image.size, analyzer.long_side, analyzer.multiple))
+    with torch.inference_mode():
+        feats = model.net.features(normalize(arr[None], analyzer.norm))[0]
+        aesam = torch.einsum("c,chw->hw", analyzer.w_diff, feats).numpy()
+    got = analyzer.analyze_photo(photo).aesam
+    assert got.shape == aesam.shape
+    assert abs(got - aesam).max() <= 1e-4 * abs(aesam).max()
+
+
 def test_owners_over_one_model_tap_their_own_containers_not_the_model(net, tmp_path, monkeypatch):
     """Where fusing falls back to the model's own stages (a backbone it does not know), the
     taps go into each owner's own container, never onto the shared stages: two scorers and a
     crop analyzer over one model leave no hook or tap on it, one tap per level in each owner,
     and each owner's pass collects its own levels only, giving the unfused network's maps."""
     from aesview.core import fused
-    from aesview.core.imaging import load_image
     from aesview.core.level_taps import Tap
-    from aesview.core.preprocess import normalize, target_size, to_array
+    from aesview.core.preprocess import normalize
     from aesview.core.scoring import Scorer
     from aesview.core.subject import CropAnalyzer
-
-    from .photos import shared_photo
 
     def no_copies(stages):
         raise RuntimeError("this test runs the model's own stages")
@@ -249,13 +265,7 @@ def test_owners_over_one_model_tap_their_own_containers_not_the_model(net, tmp_p
     for i in (0, 1, 0):
         assert scorers[i].score_array(arr).score == pytest.approx(want, abs=1e-5)
         assert all(t.pending == 0 for t in taps)      # nothing left over, in any owner
-    photo = load_image(shared_photo("Kleiber_by_Lukas_Baubkus.jpg"), max_side=analyzer.long_side)
-    work = to_array(photo.image, target_size(*photo.image.size, analyzer.long_side, analyzer.multiple))
-    with torch.inference_mode():
-        feats = model.net.features(normalize(work[None], analyzer.norm))[0]
-        aesam = torch.einsum("c,chw->hw", analyzer.w_diff, feats).numpy()
-    got = analyzer.analyze_photo(photo).aesam
-    assert abs(got - aesam).max() <= 1e-4 * abs(aesam).max()
+    _crop_aesam_is_the_networks(model, analyzer)
     assert all(t.pending == 0 for t in taps)
     assert scorers[1].score_array(arr).score == pytest.approx(want, abs=1e-5)
 
@@ -324,19 +334,8 @@ def test_training_estimates_scales_checkpoints_and_resumes(tmp_path):
     # the heads moved and read every level
     assert straight.aes_head.weight.shape[1] == 1280 + 16 + 24 + 40 + 80 + 112 + 192 + 320
     # interrupted after epoch 1, then resumed with the same config: the same network
-    orig, calls = loop.atomic_torch_save, []
-
-    def save_then_stop(obj, path):
-        orig(obj, path)
-        calls.append(obj["epoch"])
-        if obj["epoch"] == 1:
-            raise KeyboardInterrupt
-    loop.atomic_torch_save = save_then_stop
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            loop.train(samples, cfg, tmp_path / "b")
-    finally:
-        loop.atomic_torch_save = orig
+    with stop_after_first_checkpoint(loop), pytest.raises(KeyboardInterrupt):
+        loop.train(samples, cfg, tmp_path / "b")
     resumed, s2 = loop.train(samples, cfg, tmp_path / "b", resume=True)
     assert [h["epoch"] for h in s2["history"]] == [1, 2]
     for (k, v), v2 in zip(straight.state_dict().items(), resumed.state_dict().values()):
@@ -389,11 +388,8 @@ def test_crop_analyzer_reads_the_levels_and_its_map_stays_exact(tmp_path, change
     """A freeze-9-like model (ImageNet stages 0-8, stage 9 on changed), and one that shares no
     stage with ImageNet: the crop's pass reads every level, and its AesAM is the unfused
     network's."""
-    from aesview.core.imaging import load_image
-    from aesview.core.preprocess import normalize, target_size, to_array
     from aesview.core.subject import CropAnalyzer
 
-    from .photos import shared_photo
     torch.manual_seed(0)
     net = build_model("efficientnet_lite0", 2, imagenet=True, head=HeadSpec(LEVELS, SCALES)).eval()
     with torch.no_grad():
@@ -404,14 +400,7 @@ def test_crop_analyzer_reads_the_levels_and_its_map_stays_exact(tmp_path, change
     model = load_model(str(tmp_path / "m.pt"), device="cpu")
     analyzer = CropAnalyzer(model, faces=False, people=False, threads=1)
     assert analyzer.shared == changed and analyzer._taps is not None
-    photo = load_image(shared_photo("Kleiber_by_Lukas_Baubkus.jpg"), max_side=analyzer.long_side)
-    arr = to_array(photo.image, target_size(*photo.image.size, analyzer.long_side, analyzer.multiple))
-    with torch.inference_mode():
-        feats = model.net.features(normalize(arr[None], analyzer.norm))[0]
-        aesam = torch.einsum("c,chw->hw", analyzer.w_diff, feats).numpy()
-    got = analyzer.analyze_photo(photo).aesam
-    assert got.shape == aesam.shape
-    assert abs(got - aesam).max() <= 1e-4 * abs(aesam).max()
+    _crop_aesam_is_the_networks(model, analyzer)
     assert analyzer._taps.pending == 0
 
 

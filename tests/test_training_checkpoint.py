@@ -1,8 +1,12 @@
+import contextlib
+
 import torch
 
 from aesview.training.avasynth import write_ava
 from aesview.training.datasets import read_ava
 from aesview.training.loop import TrainConfig, setup_logging, train
+
+from .interrupt import stop_after_first_checkpoint
 
 
 def _cfg(epochs):
@@ -27,23 +31,8 @@ def _train_one_then_resume(samples, out):
     import aesview.training.loop as loop
     cfg = _cfg(2)
     # Interrupt after the first epoch's checkpoint, as a killed process would.
-    orig = loop.atomic_torch_save
-    calls = []
-
-    def save_then_stop(obj, path):
-        orig(obj, path)
-        calls.append(obj["epoch"])
-        if obj["epoch"] == 1:
-            raise KeyboardInterrupt
-
-    loop.atomic_torch_save = save_then_stop
-    try:
-        try:
-            train(samples, cfg, out)
-        except KeyboardInterrupt:
-            pass
-    finally:
-        loop.atomic_torch_save = orig
+    with stop_after_first_checkpoint(loop) as calls, contextlib.suppress(KeyboardInterrupt):
+        train(samples, cfg, out)
     assert calls == [1]
     ck = torch.load(out / "checkpoint.pt", weights_only=False)
     assert ck["epoch"] == 1

@@ -142,3 +142,81 @@ def test_livec_casts_needs_the_livec_root():
     import pytest
     with pytest.raises(SystemExit):
         A.main(["--photos", "x", "--out", "y", "--livec-casts", "10"])
+
+
+def test_cast_features_first_dir_draws_those_directions(tmp_path):
+    """--livec-clean-weight chooses on directions 3-5: cast_features(first_dir=3) gives the very
+    rows that directions 3.. give, labelled 3.., none of the suite's 0-2."""
+    from PIL import Image
+    torch.manual_seed(0)
+    net = build_model("efficientnet_lite0", len(D.ATTRIBUTES)).eval()
+    p = tmp_path / "p.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(p)
+    x6, m6 = A.cast_features(net, [str(p)], dirs=6, long_side=64)
+    x3, m3 = A.cast_features(net, [str(p)], dirs=3, long_side=64, first_dir=3)
+    assert m3 == [(0, 0, 0)] + [(0, s, d) for s in (1, 2, 3) for d in (3, 4, 5)]
+    for r, m in enumerate(m3):
+        np.testing.assert_allclose(x3[r], x6[m6.index(m)], rtol=1e-5, atol=1e-6)
+    assert A.LIVEC_CHOICE_DIRS[0] >= 3     # apart from the suite's directions 0-2
+
+
+def test_clean_weight_reaches_only_the_appended_clean_rows_colour():
+    fam = np.array(["clean", "color_cast", "clean", "color_cast", "noise", "clean"])
+    w = np.arange(1, 6 * len(D.ATTRIBUTES) + 1, dtype=np.float32).reshape(6, -1)
+    out = A.clean_weighted(w, fam, first_row=2, weight=4.0)
+    k = D.ATTRIBUTES.index("color")
+    changed = np.argwhere(out != w)
+    assert sorted(map(tuple, changed)) == [(2, k), (5, k)]
+    assert out[2, k] == 4 * w[2, k] and out[5, k] == 4 * w[5, k]
+    assert np.array_equal(w[0], out[0])       # the shoot photos' rows untouched
+
+
+def test_clean_guard_and_mean():
+    meta = [(0, 0, 0), (0, 1, 3), (1, 0, 0), (1, 3, 5)]
+    assert A.clean_mean(np.array([0.9, 0.1, 0.7, 0.2]), meta) == np.float64(0.8).item()
+    assert A.clean_guard(0.95, 0.95 - A.CLEAN_MARGIN)
+    assert A.clean_guard(0.95, 0.99)
+    assert not A.clean_guard(0.95, 0.95 - A.CLEAN_MARGIN - 0.001)
+    assert not A.clean_guard(0.97, 0.69)      # round 9's --livec-casts 400 row would be refused
+
+
+def test_clean_weight_keeps_clean_photos_of_a_cast_heavy_domain_high():
+    """The failure it answers, planted: a second domain (LIVE-C) brings 6 casts per clean frame;
+    one feature marks the domain, one (noisy) the cast. With the clean frames at weight 1 the BCE learns
+    the domain as poor colour and the domain's clean frames sink; weighted x6 they stay high while
+    the casts still drop below them."""
+    rng = np.random.default_rng(0)
+    k = D.ATTRIBUTES.index("color")
+    n_a, n_b = 300, 60
+    # (domain, cast) per row: shoot-like clean frames and a few casts, then per LIVE-C photo
+    # 1 clean frame + 6 casts
+    spec = [(0, 0)] * n_a + [(0, 1)] * (n_a // 6) + ([(1, 0)] + [(1, 1)] * 6) * n_b
+    rows = [[float(dom), float(c)] for dom, c in spec]
+    t = [1.0 - c for _, c in spec]
+    fam = ["color_cast" if c else "clean" for _, c in spec]
+    x = np.array(rows)                         # the cast is seen through noise: not separable
+    x[:, 1] += 0.8 * rng.normal(size=len(rows))
+    x = x.astype(np.float32)
+    tt = np.ones((len(rows), len(D.ATTRIBUTES)), np.float32)
+    tt[:, k] = t
+    _, w = A.targets_weights(tt)
+    first = n_a + n_a // 6
+    fam = np.array(fam)
+    clean_b = np.flatnonzero((np.arange(len(rows)) >= first) & (fam == "clean"))
+    cast_b = np.flatnonzero((np.arange(len(rows)) >= first) & (fam == "color_cast"))
+
+    def colour(weights):
+        W, b = A.fit_head(x, tt, weights, l2=1e-3, epochs=1500)[1500]
+        return A.sigmoid(x @ W.T + b)[:, k]
+
+    plain = colour(w)
+    weighted = colour(A.clean_weighted(w, fam, first, 6.0))
+    assert plain[clean_b].mean() < 0.6
+    assert weighted[clean_b].mean() > plain[clean_b].mean() + 0.15
+    assert weighted[cast_b].mean() < weighted[clean_b].mean() - 0.3
+
+
+def test_livec_clean_weight_needs_livec_casts():
+    import pytest
+    with pytest.raises(SystemExit):
+        A.main(["--photos", "x", "--out", "y", "--livec-clean-weight", "4"])

@@ -1,6 +1,6 @@
 """Crop evaluation on the hand-marked set: aesview vs a centre crop vs smartcrop, per aspect.
 
-    .venv/bin/python tools/crop_benchmark.py [--split test|test2…test7|validation|all] [--tune] [--json]
+    .venv/bin/python tools/crop_benchmark.py [--split test|test2…|validation|all] [--tune] [--json]
     .venv/bin/python tools/crop_benchmark.py --timing [--repeat 20] [--threads N]
 
 For every marked photo (tests/data/crop_subjects.json) and aspect — 9:16 from landscape and
@@ -245,11 +245,11 @@ def _model_id(model: LoadedModel) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--split", default="test",
-                    choices=("test", "test2", "test3", "test4", "test5", "test6", "test7", "validation",
-                             "all"),
-                    help="test2 … test7: fresh test parts drawn from LIVE-C (see the marked set's "
-                         "\"test2\" … \"test7\")")
+    # the marked set names its parts: a newly drawn test part needs no edit here
+    marked = load_marked()
+    ap.add_argument("--split", default="test", choices=(*sorted({m.split for m in marked}), "all"),
+                    help="test2, test3, …: fresh test parts drawn from LIVE-C (see the marked set's "
+                         "notes of the same names)")
     ap.add_argument("--tune", action="store_true", help="search the weights on the validation half")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--per-photo", action="store_true",
@@ -276,7 +276,6 @@ def main() -> int:
     from aesview.core.weights import load_model
     model = load_model(args.model, device="cpu")
     analyzer = CropAnalyzer(model, **({"long_side": args.long_side} if args.long_side else {}))
-    marked = load_marked()
     chosen = [m for m in marked if args.split == "all" or m.split == args.split]
     # only the photos this run judges: a test part's photos are not looked at by a validation run
     needed = chosen + ([m for m in marked if m.split == "validation"] if args.tune else [])

@@ -419,22 +419,32 @@ def clean_guard(before: float, after: float, margin: float = CLEAN_MARGIN) -> bo
     return bool(after >= before - margin - 1e-9)
 
 
+def _livec_split_paths(root: str) -> dict[str, list[str]]:
+    """LIVE-C split 0 (joint.split_names) as photo paths, in split_names' order per part."""
+    from .datasets import read_livec
+    from .joint import split_names
+    lv = read_livec(root)
+    by_name = {s.name: str(s.path) for s in lv}
+    return {part: [by_name[k] for k in names]
+            for part, names in split_names([s.name for s in lv], 0).items()}
+
+
+def _colour(x: np.ndarray, head) -> np.ndarray:
+    """The colour attribute of feature rows x under head (W, b)."""
+    return sigmoid(x @ head[0].T + head[1])[:, D.ATTRIBUTES.index("color")]
+
+
 def livec_choice_casts(net, root: str, out: Path) -> tuple[np.ndarray, list]:
     """Cast features (cast_features) of the 140 LIVE-C split-0 validation photos in the
     directions LIVEC_CHOICE_DIRS; cached in out/livec_val_choice.npz."""
-    from .datasets import read_livec
-    from .joint import split_names
     cache = out / "livec_val_choice.npz"
     first, dirs = LIVEC_CHOICE_DIRS
     if not cache.is_file():
-        lv = read_livec(root)
-        parts = split_names([s.name for s in lv], 0)
-        by_name = {s.name: str(s.path) for s in lv}
+        val = _livec_split_paths(root)["val"]
         t0 = time.time()
-        xv, mv = cast_features(net, [by_name[k] for k in parts["val"]], dirs=dirs,
-                               first_dir=first)
+        xv, mv = cast_features(net, val, dirs=dirs, first_dir=first)
         log.info("LIVE-C validation casts, directions %d-%d: %d photos (%.0f s)", first,
-                 first + dirs - 1, len(parts["val"]), time.time() - t0)
+                 first + dirs - 1, len(val), time.time() - t0)
         save_npz(cache, xv=xv, mv=np.array(mv), first=np.array(first))
     c = np.load(cache)
     assert int(c["first"]) == first
@@ -446,18 +456,14 @@ def _livec_cast_evidence(net, root: str, n: int, out: Path, xtr, ttr, fam_tr, gr
     """--livec-casts: the cast rows of the first n LIVE-C split-0 training photos (in a seeded
     order) appended to the refit's training rows (weights recomputed by `targets`' rule), and the
     cast features of the split-0 validation photos; cached in out/livec_casts.npz."""
-    from .datasets import read_livec
-    from .joint import split_names
     cache = out / "livec_casts.npz"
     if not cache.is_file():
-        lv = read_livec(root)
-        parts = split_names([s.name for s in lv], 0)
-        by_name = {s.name: str(s.path) for s in lv}
+        parts = _livec_split_paths(root)
         order = np.random.default_rng(0).permutation(len(parts["train"]))
-        train = [by_name[parts["train"][i]] for i in order[:n]]
+        train = [parts["train"][i] for i in order[:n]]
         t0 = time.time()
         xc, mc = cast_features(net, train, dirs=2, seed=0)
-        xv, mv = cast_features(net, [by_name[k] for k in parts["val"]], dirs=3)
+        xv, mv = cast_features(net, parts["val"], dirs=3)
         log.info("LIVE-C casts: %d training photos, %d validation photos (%.0f s)", len(train),
                  len(parts["val"]), time.time() - t0)
         save_npz(cache, xc=xc, mc=np.array(mc), xv=xv, mv=np.array(mv), n=np.array(n))
@@ -560,14 +566,13 @@ def main(argv=None) -> int:
         xtr, ttr, wtr, fam_tr, grp_tr, livec_val = _livec_cast_evidence(
             net, args.livec, args.livec_casts, out, xtr, ttr, fam_tr, grp_tr,
             args.livec_clean_weight)
-        before["livec_cast->color"] = cast_drops(
-            sigmoid(livec_val[0] @ W0.T + b0)[:, D.ATTRIBUTES.index("color")], livec_val[1])
+        before["livec_cast->color"] = cast_drops(_colour(livec_val[0], (W0, b0)), livec_val[1])
     pairs = within_photo_pairs(fam_tr, grp_tr)
     best, rows = choose(xtr, ttr, wtr, pairs, v["x"], meta_val)
     W, b = best["head"]
     if livec_val is not None:
         best["drops"] = dict(best["drops"], **{"livec_cast->color": cast_drops(
-            sigmoid(livec_val[0] @ W.T + b)[:, D.ATTRIBUTES.index("color")], livec_val[1])})
+            _colour(livec_val[0], (W, b)), livec_val[1])})
     save_npz(out / "head.npz", W=W, b=b)
     report = {"rule": "max mean over the 12 families of the validation photos' attribute drops "
                       "(evaluate_photos variants, seed 1234); ties: stronger l2, fewer epochs",
@@ -601,8 +606,7 @@ def main(argv=None) -> int:
     # docs/TRAINING.md.
     take = per_attribute(before, best["drops"])
     if args.livec_clean_weight and livec_val is not None:
-        kc = D.ATTRIBUTES.index("color")
-        cm = {name: clean_mean(sigmoid(livec_val[0] @ h[0].T + h[1])[:, kc], livec_val[1])
+        cm = {name: clean_mean(_colour(livec_val[0], h), livec_val[1])
               for name, h in (("before", (W0, b0)), ("refit", (W, b)))}
         guard = clean_guard(cm["before"], cm["refit"])
         report["livec_clean_colour"] = dict(cm, margin=CLEAN_MARGIN, guard=guard)
@@ -624,9 +628,8 @@ def main(argv=None) -> int:
         sigmoid(v["x"] @ W0.T + b0), meta_val)
     report["validation_specificity_after"] = variant_specificity(att_v, meta_val)
     if livec_val is not None:
-        k = D.ATTRIBUTES.index("color")
         report["livec_cast_color"] = {
-            name: cast_drops(sigmoid(livec_val[0] @ h[0].T + h[1])[:, k], livec_val[1])
+            name: cast_drops(_colour(livec_val[0], h), livec_val[1])
             for name, h in (("before", (W0, b0)), ("refit", (W, b)), ("chosen", head))}
     atomic_write_text(out / "choice.json", json.dumps(report, indent=1))
     log.info("chosen: pair=%g l2=%g epochs=%d validation mean %.4f (before %.4f)",

@@ -27,7 +27,6 @@ The metrics come out in the layout of the shipped card's `metrics` (ship8.py cop
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -341,10 +340,6 @@ def finish(res: dict) -> dict:
                                             for c in ("noise", "blur", "compression")],
     }
     return res
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def write_json(path: Path, obj: dict) -> None:

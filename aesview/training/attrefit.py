@@ -71,23 +71,28 @@ def pooled_features(net, samples, cache_file: str | None, device="cpu",
 
 
 @torch.no_grad()
+def _gap_rows(net, arrays) -> list[np.ndarray]:
+    """GAP of net.features over HWC uint8 `arrays` (equal shapes), 16 frames a batch, with the
+    backbone's normalisation: one (B, C) array per batch."""
+    from ..core.backbones import SPECS
+    from ..core.preprocess import normalize
+    norm = SPECS["efficientnet_lite0"].normalization
+    return [net.features(normalize(np.stack(arrays[j:j + 16]), norm)).float().mean(dim=(2, 3)).numpy()
+            for j in range(0, len(arrays), 16)]
+
+
+@torch.no_grad()
 def variant_features(net, photos, seed: int = 1234, long_side: int = 320):
     """The held-out benchmark's variants (evaluate.evaluate_photos: every family at every
     severity, one draw per family shared by its severities) of `photos`: (pooled features,
     [(photo, family, severity)])."""
-    from ..core.backbones import SPECS
-    from ..core.preprocess import normalize
     from .evaluate import photo_variants
-    norm = SPECS["efficientnet_lite0"].normalization
     net.eval()
     feats, meta = [], []
     for p in photos:
         variants = photo_variants(p, long_side, seed, near_lossless=0)
-        arrays = [a for a, _ in variants]
         meta += [m[:3] for _, m in variants]
-        for j in range(0, len(arrays), 16):
-            f = net.features(normalize(np.stack(arrays[j:j + 16]), norm)).float()
-            feats.append(f.mean(dim=(2, 3)).numpy())
+        feats += _gap_rows(net, [a for a, _ in variants])
     return np.concatenate(feats), meta
 
 
@@ -99,10 +104,7 @@ def cast_features(net, paths, dirs: int, seed: int | None = None, long_side: int
     severity (0 = clean), direction)]). Directions: np.random.default_rng(d) for d in
     first_dir .. first_dir + dirs - 1 (seed None; first_dir 0 gives the directions
     tests/test_attributes_shipped.py draws), else default_rng([seed, photo, d])."""
-    from ..core.backbones import SPECS
-    from ..core.preprocess import normalize
     from .datasets import load_rgb
-    norm = SPECS["efficientnet_lite0"].normalization
     net.eval()
     feats, meta = [], []
     for i, p in enumerate(paths):
@@ -113,9 +115,7 @@ def cast_features(net, paths, dirs: int, seed: int | None = None, long_side: int
                 rng = np.random.default_rng(d if seed is None else [seed, i, d])
                 arrays.append(D.color_cast(img, s, rng)[0])
                 m.append((i, s, d))
-        for j in range(0, len(arrays), 16):
-            f = net.features(normalize(np.stack(arrays[j:j + 16]), norm)).float()
-            feats.append(f.mean(dim=(2, 3)).numpy())
+        feats += _gap_rows(net, arrays)
         meta += m
     return np.concatenate(feats), meta
 

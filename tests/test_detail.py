@@ -245,3 +245,15 @@ def test_tile_labels_call_a_blurred_sky_clean_and_blurred_detail_soft():
     lab = _labels("native_noise", clean, noisy)
     assert (lab[:, 0] == 1.0).all() and (lab[:, 1:] == 0).all()
     assert (_labels("clean", clean, clean) == 0).all()
+
+
+@pytest.mark.parametrize("evidence, words", [
+    ((0.0, 0.0, 0.5), "compression artefacts lower the score"),
+    ((0.5, 0.0, 0.0), "grain lowers the score"),
+    ((0.5, 0.0, 0.3), "grain and compression artefacts lower the score")])
+def test_the_words_agree_with_what_they_name(evidence, words):
+    """"Compression artefacts" is plural on its own: the sentence must not say "artefacts lowers"."""
+    maps = np.array(evidence, np.float32).reshape(1, 3, 1, 1) * np.ones((1, 3, 2, 2), np.float32)
+    d = DV.DetailResult(maps=maps, boxes=np.zeros((1, 4), np.float32), alpha=1.0, global_logit=2.0,
+                        detail_size=(32, 32), cell=16)
+    assert words in d.sentence(), d.sentence()

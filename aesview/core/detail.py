@@ -178,7 +178,8 @@ class DetailResult:
             return f"At 100 %: no grain, softness or compression found {seen}."
         found.sort(key=lambda kv: -kv[1])
         what = " and ".join(w for w, _ in found)
-        verb = "lower" if len(found) > 1 else "lowers"
+        # "compression artefacts" is plural on its own: "artefacts lower", "grain lowers"
+        verb = "lower" if len(found) > 1 or found[0][0].endswith("artefacts") else "lowers"
         return (f"At 100 %: {what} {verb} the score from {self.global_score:.2f} to "
                 f"{self.score:.2f} {seen}.")
 

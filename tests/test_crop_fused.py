@@ -130,3 +130,53 @@ def test_a_model_that_changed_its_early_stages_gets_two_full_passes_with_the_sam
     maps = analyzer.analyze_photo(photo)
     assert abs(maps.aesam - aesam).max() <= 1e-4 * abs(aesam).max()
     assert [c for c, _ in maps.classes] == [int(i) for i in torch.topk(probs, TOP_CLASSES).indices]
+
+
+def test_the_detectors_run_beside_the_network_and_find_what_they_find_alone(analyzer):
+    """Faces, people and the detail map are computed on the analyzer's detector thread while the
+    network runs: the same boxes and map as the finders give called directly on the same input."""
+    import threading
+
+    import numpy as np
+    from PIL import Image
+
+    from aesview.core.subject import detail_map
+    if analyzer.face_finder is None:
+        pytest.skip("facenet-pytorch is not installed")
+    photo = load_image(shared_photo("skimage_astronaut.jpg"), max_side=analyzer.long_side)
+    size = target_size(*photo.image.size, analyzer.long_side, analyzer.multiple)
+    arr = to_array(photo.image, size)
+    sx, sy = photo.size[0] / size[0], photo.size[1] / size[1]
+    finder, callers = analyzer.face_finder, []
+    original = finder.find
+
+    def spy(image, *args, **kwargs):
+        callers.append(threading.get_ident())
+        return original(image, *args, **kwargs)
+    finder.find = spy
+    try:
+        maps = analyzer.analyze_photo(photo)
+    finally:
+        del finder.find
+    assert callers and threading.get_ident() not in callers
+    alone = original(Image.fromarray(arr))
+    assert alone, "the astronaut's face is found"
+    assert maps.faces == [(f[0] * sx, f[1] * sy, f[2] * sx, f[3] * sy, f[4]) for f in alone]
+    assert np.array_equal(maps.detail, detail_map(arr))
+    assert {"faces", "people", "detail", "detectors_wait"} <= set(analyzer.stage_ms)
+
+
+def test_a_detector_that_fails_fails_the_analysis_with_its_own_error(analyzer):
+    if analyzer.face_finder is None:
+        pytest.skip("facenet-pytorch is not installed")
+    photo = load_image(shared_photo("Kleiber_by_Lukas_Baubkus.jpg"), max_side=analyzer.long_side)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("face finder broke")
+    analyzer.face_finder.find = broken
+    try:
+        with pytest.raises(RuntimeError, match="face finder broke"):
+            analyzer.analyze_photo(photo)
+    finally:
+        del analyzer.face_finder.find
+    assert analyzer.analyze_photo(photo).image_size == photo.size   # and the next photo goes on

@@ -25,8 +25,9 @@ just costs a second full pass.
 Speed (one crop must cost well under a second on a 2-core laptop, docs/CROP.md "Speed"): the
 photo is decoded once, at libjpeg's smallest scale that still covers the working size; the
 network runs as BN-folded, channels-last copies of its stages (core.fused); the pass runs with
-`crop_threads()` intra-op threads, set for this thread only and restored after; MTCNN's image
-pyramid starts at the smallest face that matters for a crop (core.faces.MIN_FACE_PX).
+`crop_threads()` intra-op threads, set for this thread only and restored after, while the face,
+people and detail cues are computed on the analyzer's own detector thread; MTCNN's image pyramid
+starts at the smallest face that matters for a crop (core.faces.MIN_FACE_PX).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
@@ -122,6 +124,7 @@ class CropAnalyzer:
         self.people_finder = load_people_finder() if people else None
         self.threads = int(threads or crop_threads())
         self.stage_ms: dict[str, float] = {}     # the last analyze's time per stage (benchmark)
+        self._pool: ThreadPoolExecutor | None = None
         self.long_side = int(long_side)
         self.multiple = model.card.input.multiple
         self.norm = model.card.normalization
@@ -153,6 +156,41 @@ class CropAnalyzer:
         self._taps = (LevelTaps(model.net, [(0, self._prefix), (self.shared, self._aes_tail)])
                       if model.net.levels else None)
 
+    def _detector_pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crop-detectors")
+        return self._pool
+
+    def _detect(self, arr: np.ndarray, sx: float, sy: float) -> tuple[
+            list[tuple[float, float, float, float, float]],
+            list[tuple[float, float, float, float, float, str]], np.ndarray, dict[str, float]]:
+        """Faces, people and the detail map of the network's input (long side CROP_LONG_SIDE; a
+        reduced decode may be larger), boxes scaled by (sx, sy) to full-resolution pixels, and
+        each one's time. Runs on the analyzer's own detector thread, one photo at a time, so the
+        finders (not re-entrant) are never used from two threads at once."""
+        ms: dict[str, float] = {}
+        t = time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal t
+            now = time.perf_counter()
+            ms[name] = 1000 * (now - t)
+            t = now
+        with torch_threads(1), torch.inference_mode():
+            faces = []
+            if self.face_finder is not None:
+                found = self.face_finder.find(Image.fromarray(arr))
+                faces = [(f[0] * sx, f[1] * sy, f[2] * sx, f[3] * sy, f[4]) for f in found]
+            lap("faces")
+            people = []
+            if self.people_finder is not None:
+                people = [(p[0] * sx, p[1] * sy, p[2] * sx, p[3] * sy, p[4], p[5])
+                          for p in self.people_finder.find(arr)]
+            lap("people")
+            detail = detail_map(arr)
+            lap("detail")
+        return faces, people, detail, ms
+
     def analyze(self, path: str | os.PathLike[str]) -> CropMaps:
         t0 = time.perf_counter()
         photo = load_image(path, max_side=self.long_side)
@@ -179,6 +217,10 @@ class CropAnalyzer:
         arr = to_array(img, size)
         x = normalize(arr[None], self.norm).to(self.device)
         lap("resize")
+        # The detectors need only the pixels: they run on the second core while the network runs
+        # on this one (~40 of the ~100 ms the maps took one after the other, docs/CROP.md "Speed").
+        found = self._detector_pool().submit(self._detect, arr, photo.size[0] / size[0],
+                                             photo.size[1] / size[1])
         with self._taps.collecting(x) if self._taps is not None else nullcontext():
             if self.shared:
                 mid = self._prefix(x)
@@ -202,21 +244,9 @@ class CropAnalyzer:
         cams = torch.einsum("kc,chw->khw", self.fc_w[top.indices], f)
         subject = torch.einsum("k,khw->hw", top.values, cams.clamp(min=0))
         lap("cams")
-        # the detectors look at the network's input (long side CROP_LONG_SIDE): a reduced decode
-        # may be larger
-        sx, sy = photo.size[0] / size[0], photo.size[1] / size[1]
-        faces = []
-        if self.face_finder is not None:
-            found = self.face_finder.find(Image.fromarray(arr))
-            faces = [(f[0] * sx, f[1] * sy, f[2] * sx, f[3] * sy, f[4]) for f in found]
-        lap("faces")
-        people = []
-        if self.people_finder is not None:
-            people = [(p[0] * sx, p[1] * sy, p[2] * sx, p[3] * sy, p[4], p[5])
-                      for p in self.people_finder.find(arr)]
-        lap("people")
-        detail = detail_map(arr)
-        lap("detail")
+        faces, people, detail, detector_ms = found.result()
+        lap("detectors_wait")                   # what the network's side waited for them
+        ms.update(detector_ms)
         return CropMaps(
             image_size=photo.size,
             aesam=aesam.cpu().numpy().astype(np.float32),

@@ -23,7 +23,7 @@ def test_marked_set_is_well_formed():
     marked = load_marked()
     assert len(marked) >= 40
     assert {m.split for m in marked} == {"validation", "test", "test2", "test3", "test4", "test5", "test6",
-                                           "test7"}
+                                           "test7", "test8"}
     assert sum(m.split == "test" for m in marked) >= 15
     # the fresh test part: at least 25 drawn LIVE-C photos, its draw and skips written down
     assert sum(m.split == "test2" for m in marked) >= 25 and "random.Random(" in doc["test2"]
@@ -32,6 +32,7 @@ def test_marked_set_is_well_formed():
     assert sum(m.split == "test5" for m in marked) >= 28 and "random.Random(20261206)" in doc["test5"]
     assert sum(m.split == "test6" for m in marked) >= 40 and "random.Random(20261207)" in doc["test6"]
     assert sum(m.split == "test7" for m in marked) >= 40 and "random.Random(20261208)" in doc["test7"]
+    assert sum(m.split == "test8" for m in marked) >= 40 and "random.Random(20261209)" in doc["test8"]
     assert sum(m.split == "validation" for m in marked) >= 70 and "random.Random(" in doc["validation_added2"]
     assert len({m.path for m in marked}) == len(marked)          # no photo marked twice
     for m in marked:                                   # referenced in place, never copied here
@@ -63,17 +64,20 @@ def test_normalised_retention():
 
 
 def test_the_fresh_test_parts_are_the_draws_their_notes_name():
-    """test4 … test7 are exactly the photos the recorded draw gives (marked or named as
+    """test4 … test8 are exactly the photos the recorded draw gives (marked or named as
     skipped): random.Random(seed).sample(pool, n) over the pool as it stood before each was drawn
-    (n = 60; 72 for test6, whose first 60 held too few single subjects, and test7, drawn as test6)."""
+    (n = 60; 72 for test6, whose first 60 held too few single subjects, and test7, drawn as test6;
+    84 for test8, whose first 72 held too few)."""
     import sys
     sys.path.insert(0, str(MARKED_SET.parents[2] / "tools"))
     import crop_draw
     doc = json.loads(MARKED_SET.read_text())
-    for part, seed, n, keep in (("test4", 20261205, 60, ("test4", "test5", "test6", "test7")),
-                                ("test5", 20261206, 60, ("test5", "test6", "test7")),
-                                ("test6", 20261207, 72, ("test6", "test7")),
-                                ("test7", 20261208, 72, ("test7",))):
+    later: tuple[str, ...] = ("test8",)
+    for part, seed, n, keep in (("test4", 20261205, 60, ("test4", "test5", "test6", "test7", *later)),
+                                ("test5", 20261206, 60, ("test5", "test6", "test7", *later)),
+                                ("test6", 20261207, 72, ("test6", "test7", *later)),
+                                ("test7", 20261208, 72, ("test7", *later)),
+                                ("test8", 20261209, 84, later)):
         marked = {m.path.name for m in load_marked() if m.split == part}
         skipped = set(crop_draw._NAME.findall(doc[part]))
         assert not marked & skipped
@@ -82,8 +86,13 @@ def test_the_fresh_test_parts_are_the_draws_their_notes_name():
         assert len(drawn) == n
         assert f"random.Random({seed})" in doc[part]
     # the pools: 1,162 less 152 marked and 89 skipped before test5 = 921; less test5's 60 = 861
-    # (test6's); less test6's 72 = 789 (test7's); less test7's 72 = 717, the next draw's
-    assert len(crop_draw.pool(doc, ("test5", "test6", "test7"))) == 921
-    assert len(crop_draw.pool(doc, ("test6", "test7"))) == 861
-    assert len(crop_draw.pool(doc, ("test7",))) == 789
-    assert len(crop_draw.pool(doc)) == 717
+    # (test6's); less test6's 72 = 789 (test7's); less test7's 72 = 717 (test8's); less test8's 84
+    # = 633, the next draw's
+    assert len(crop_draw.pool(doc, ("test5", "test6", "test7", "test8"))) == 921
+    assert len(crop_draw.pool(doc, ("test6", "test7", "test8"))) == 861
+    assert len(crop_draw.pool(doc, ("test7", "test8"))) == 789
+    assert len(crop_draw.pool(doc, ("test8",))) == 717
+    assert len(crop_draw.pool(doc)) == 633
+    # test8's first 72 are the draw at n = 72 (viewed first), as its note says
+    assert crop_draw.draw(crop_draw.pool(doc, ("test8",)), 20261209, 84)[:72] == \
+        crop_draw.draw(crop_draw.pool(doc, ("test8",)), 20261209, 72)

@@ -8,7 +8,9 @@ card beside the shipped model's"), rebuilt after the restart took runs/v4/ship.p
   or the one .pt there with its card); it is loaded with load_model (sha256 checked).
 * HELDOUT_JSON is heldout8.py's output for exactly that file (its sha256 must match), with all
   parts in; a vetoed candidate is refused.
-* SPEED_JSON (the gates measured before the look) is stored as is in `training.speed_round8`.
+* SPEED_JSON (the gates measured before the look) is stored as is in `training.speed_round8`, or
+  under `training.<--gates-key>`; `--round-note FILE` (a JSON object: which round, what it
+  discloses) is stored as `training.round_note`.
 * REPO/weights/aesview-livec-lite0.{pt,json} are replaced, each atomically (core/atomic.py):
   the card's `metrics` are the candidate's held-out figures in the layout of the shipped card's
   `metrics`; the shipped card's metrics move to `metrics.previous_model` (with its sha256);
@@ -127,6 +129,9 @@ def main(argv=None) -> int:
     ap.add_argument("speed_json")
     ap.add_argument("--repo", required=True, help="the checkout whose weights/ gets the model")
     ap.add_argument("--dry-run", action="store_true", help="build and check, write nothing")
+    ap.add_argument("--gates-key", default="speed_round8",
+                    help="the training field that holds SPEED_JSON (default speed_round8)")
+    ap.add_argument("--round-note", help="a JSON object stored as training.round_note")
     args = ap.parse_args(argv)
     from aesview.core.atomic import atomic_write_bytes, atomic_write_text
     from aesview.core.weights import ModelCard, load_model
@@ -191,7 +196,12 @@ def main(argv=None) -> int:
                               "note": "the model shipped before this one; its held-out figures "
                                       "are metrics.previous_model",
                               "its_previous_release": prev.get("training", {}).get("previous_release")}
-    tr["speed_round8"] = speed
+    tr[args.gates_key] = speed
+    if args.round_note:
+        note = json.loads(Path(args.round_note).read_text())
+        if not isinstance(note, dict):
+            die(f"{args.round_note}: expected a JSON object")
+        tr["round_note"] = note
     card.update(name=NAME, file=f"{NAME}.pt", sha256=digest)
     ModelCard.from_dict(card, "new card")   # the loader's own checks
     check_card(card)

@@ -257,3 +257,19 @@ def test_the_words_agree_with_what_they_name(evidence, words):
     d = DV.DetailResult(maps=maps, boxes=np.zeros((1, 4), np.float32), alpha=1.0, global_logit=2.0,
                         detail_size=(32, 32), cell=16)
     assert words in d.sentence(), d.sentence()
+
+
+def test_seen_at_100_names_the_attribute_of_each_named_channel():
+    """noise -> noise, blur -> sharpness, compression -> compression; only channels the words
+    name, and nothing when the sentence isn't shown (the two-decimal scores equal)."""
+    from aesview.core.detail_view import seen_at_100
+    maps = np.array((0.5, 0.3, 0.0), np.float32).reshape(1, 3, 1, 1) * np.ones((1, 3, 2, 2), np.float32)
+    d = DV.DetailResult(maps=maps, boxes=np.zeros((1, 4), np.float32), alpha=1.0, global_logit=2.0,
+                        detail_size=(32, 32), cell=16)
+    seen = seen_at_100(d)
+    assert set(seen) == {"noise", "sharpness"}
+    assert seen["noise"] == f"grain at 100 % (the score {d.global_score:.2f} → {d.score:.2f})"
+    assert seen["sharpness"].startswith("softness at 100 %")
+    quiet = DV.DetailResult(maps=maps * 0.01, boxes=np.zeros((1, 4), np.float32), alpha=1.0,
+                            global_logit=2.0, detail_size=(32, 32), cell=16)
+    assert seen_at_100(quiet) == {} and seen_at_100(None) == {}

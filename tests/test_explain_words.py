@@ -77,3 +77,22 @@ def test_explain_photo_puts_it_together():
     assert s[1].startswith("The lower third")
     assert explain_photo(0.9, 1, 5, 100.0, None)[0] == "Score 0.90, rank 1 of 5: the best of this shoot."
     assert explain_photo(0.5, 1, 1, 100.0, None) == ["Score 0.50."]
+
+
+def test_an_attribute_the_detail_view_contradicts_is_not_called_the_strongest():
+    """The noisy pagoda's noise bar reads 0.96 from the whole frame at 320 px while the detail view
+    names grain at 100 %: the words must not praise its noise, and say why the bar reads high."""
+    mine = {"sharpness": 0.84, "exposure": 0.99, "noise": 0.999}
+    seen = {"noise": "grain at 100 % (the score 0.99 → 0.95)", "framing": "ignored: no such bar"}
+    alone = attribute_words(mine, seen=seen)
+    assert alone[0] == "Its weakest attribute is sharpness (0.84), its strongest exposure (0.99)."
+    assert alone[1] == ("Its noise bar (1.00) reads the whole frame, where it hardly shows; the "
+                        "detail view found grain at 100 % (the score 0.99 → 0.95).")
+    assert len(alone) == 2
+    others = [{"sharpness": 0.5, "exposure": 0.5, "noise": 0.5}]
+    shoot = attribute_words(mine, others, seen=seen)
+    assert "its strongest exposure" in shoot[0] and "strongest noise" not in shoot[0]
+    assert attribute_words(mine, others)[0].endswith("its strongest noise (1.00, the highest in "
+                                                     "this shoot).")
+    # every bar contradicted: the strongest is still named, from all of them
+    assert "its strongest noise" in attribute_words({"noise": 0.9}, seen={"noise": "grain"})[0]

@@ -54,6 +54,17 @@ def test_words_and_overlay_show_the_detail_view(qtbot, qapp, tmp_path: Path, mon
     # the noisy pagoda: grain named, the score lowered (measured: 0.99 -> 0.95)
     assert "grain" in sentence and rec.detail.score < rec.detail.global_score - 0.02
     assert sentence in w.panel.words.text()
+    # The noise bar reads the whole frame (0.96 measured: grain hardly shows at 320 px): the words
+    # don't call it the strongest, say why it reads high, and the bar is flagged with a tooltip.
+    assert "strongest noise" not in w.panel.words.text()
+    assert f"Its noise bar ({rec.attributes['noise']:.2f}) reads the whole frame" in \
+        w.panel.words.text()
+    bars = w.panel.bars
+    assert "noise" in bars.flagged and "grain at 100 %" in bars.flagged["noise"]
+    row = list(bars.values).index("noise")
+    assert "the detail view found grain at 100 %" in bars.tooltip_at((row + 0.5) * bars._row())
+    assert bars.tooltip_at((list(bars.values).index("exposure") + 0.5) * bars._row()) == ""
+    bars.grab().save(str(tmp_path / "bars.png"))                      # to look at (--basetemp)
 
     # The overlay: off at first (settings' default), then the "At 100 %" button.
     assert ex.mode == "none" and w.viewer.overlay.pixmap().isNull()
@@ -93,6 +104,7 @@ def test_words_and_overlay_show_the_detail_view(qtbot, qapp, tmp_path: Path, mon
     # and the mode stays chosen for the next photo that has one.
     ex.show_record(dataclasses.replace(rec, detail=None))
     assert "At 100 %" not in w.panel.words.text()
+    assert not w.panel.bars.flagged and "reads the whole frame" not in w.panel.words.text()
     assert ex.overlay().image is None and w.viewer.overlay.pixmap().isNull()
     ex.show_record(None)
     assert sentence in w.panel.words.text() and ex.overlay().image is not None

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
     from .detail_net import patch_features as patch_features
 
 CHANNELS = ("noise", "blur", "compression")
+# what the words call each channel
+CHANNEL_WORDS = {"noise": "grain", "blur": "softness", "compression": "compression artefacts"}
 # A channel is named in words when it costs at least a tenth of a logit (a few points of score
 # around the middle of the scale).
 NAMED_SHIFT = 0.1
@@ -171,8 +173,7 @@ class DetailResult:
         # Said only when it is worth a photographer's notice: a third of a stop or more.
         stops = math.log2(self.gain) if self.gain > 0 else 0.0
         brighter = f" {stops:.1f} stops brighter" if stops >= 1 / 3 else ""
-        words = {"noise": "grain", "blur": "softness", "compression": "compression artefacts"}
-        found = [(words.get(c, c), cost) for c, cost in self.named().items()]
+        found = [(CHANNEL_WORDS.get(c, c), cost) for c, cost in self.named().items()]
         seen = f"({n} patch{'es' if n > 1 else ''} looked at{brighter})"
         if not found:
             return f"At 100 %: no grain, softness or compression found {seen}."

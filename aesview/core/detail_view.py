@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .detail import DetailResult
+from .detail import CHANNEL_WORDS, DetailResult
 
 BOX_COLOUR = (255, 214, 0)   # yellow: apart from both ends of the diverging colour maps
 BOX_EDGE = (0, 0, 0)
+# The attribute each detail channel concerns. The attribute head reads the whole frame at the
+# working size (320 px), where grain and slight softness of a camera frame mostly vanish: a
+# photo whose grain the detail view names can still read "noise 0.96" there.
+CHANNEL_ATTRIBUTE = {"noise": "noise", "blur": "sharpness", "compression": "compression"}
 
 
 def moved(d: DetailResult | None) -> bool:
@@ -19,6 +23,18 @@ def moved(d: DetailResult | None) -> bool:
     if d is None or not len(d.boxes):
         return False
     return bool(d.named()) and round(d.global_score, 2) != round(d.score, 2)
+
+
+def seen_at_100(d: DetailResult | None) -> dict[str, str]:
+    """Attribute -> what the detail view found of it at 100 % (e.g. {"noise": "grain at 100 %
+    (the score 0.99 → 0.95)"}), for the channels its words name, only when its sentence is
+    shown (`moved`). The attribute's own value comes from the whole frame and may not show it."""
+    if not moved(d):
+        return {}
+    assert d is not None
+    drop = f"{d.global_score:.2f} → {d.score:.2f}"
+    return {CHANNEL_ATTRIBUTE[c]: f"{CHANNEL_WORDS.get(c, c)} at 100 % (the score {drop})"
+            for c in d.named() if c in CHANNEL_ATTRIBUTE}
 
 
 def signed_frame_map(d: DetailResult | None) -> np.ndarray | None:

@@ -219,19 +219,26 @@ def value_percentile(value: float, others: list[float]) -> float | None:
 
 
 def attribute_words(attributes: dict[str, float], others: list[dict[str, float]] | None = None,
-                    attam: np.ndarray | None = None, names: list[str] | None = None) -> list[str]:
+                    attam: np.ndarray | None = None, names: list[str] | None = None,
+                    seen: dict[str, str] | None = None) -> list[str]:
     """The weakest and strongest attribute, compared with the rest of the shoot (percentiles
-    among the other photos) when there is one, and where the weakest one's map is lowest."""
+    among the other photos) when there is one, and where the weakest one's map is lowest.
+    `seen`: attributes the detail view found wanting at 100 % (core.detail_view.seen_at_100);
+    none of them is called the strongest, and the words say why its bar may read high."""
     if not attributes:
         return []
     others = [o for o in (others or []) if o]
+    seen = {k: v for k, v in (seen or {}).items() if k in attributes}
     label = {k: k.replace("_", " ") for k in attributes}
+    # the strongest is chosen among the attributes the detail view did not contradict
+    strong_of = {k: v for k, v in attributes.items() if k not in seen} or attributes
     out = []
     if others:
         pct = {k: value_percentile(v, [o[k] for o in others if k in o]) for k, v in attributes.items()}
         known = {k: p for k, p in pct.items() if p is not None}
         weak = min(known, key=lambda k: (known[k], attributes[k]))
-        strong = max(known, key=lambda k: (known[k], attributes[k]))
+        strong = max([k for k in known if k in strong_of] or known,
+                     key=lambda k: (known[k], attributes[k]))
         pw, ps = known[weak], known[strong]
         # "higher than only 0 %" is what a student would have to decode: say lowest / highest
         weak_words = ("the lowest in this shoot" if pw == 0 else
@@ -243,22 +250,28 @@ def attribute_words(attributes: dict[str, float], others: list[dict[str, float]]
                    f"({attributes[strong]:.2f}, {strong_words}).")
     else:
         weak = min(attributes, key=lambda k: attributes[k])
-        strong = max(attributes, key=lambda k: attributes[k])
+        strong = max(strong_of, key=lambda k: attributes[k])
         out.append(f"Its weakest attribute is {label[weak]} ({attributes[weak]:.2f}), its "
                    f"strongest {label[strong]} ({attributes[strong]:.2f}).")
     if attam is not None and names and weak in names:
         c = region_contributions(attam[names.index(weak)])
         r, col = np.unravel_index(int(np.argmin(c)), c.shape)
         out.append(f"The {label[weak]} map is lowest in the {REGIONS[r][col]}.")
+    for k, what in seen.items():
+        # the bar is the whole frame's (320 px), where a camera frame's grain or slight
+        # softness hardly shows: say so next to what the detail view found
+        out.append(f"Its {label[k]} bar ({attributes[k]:.2f}) reads the whole frame, where it "
+                   f"hardly shows; the detail view found {what}.")
     return out
 
 
 def explain_photo(score: float | None, rank: int | None, n_scored: int, percentile: float | None,
                   aesam: np.ndarray | None, attributes: dict[str, float] | None = None,
                   others: list[dict[str, float]] | None = None, attam: np.ndarray | None = None,
-                  names: list[str] | None = None) -> list[str]:
+                  names: list[str] | None = None, seen: dict[str, str] | None = None) -> list[str]:
     """Sentences for a student: the score and its place in the shoot, where in the frame the
-    evidence lies (thirds, with shares), and which attribute is weakest against the shoot."""
+    evidence lies (thirds, with shares), and which attribute is weakest against the shoot
+    (`seen`: what the detail view found at 100 %, attribute_words)."""
     out = []
     if score is not None:
         s = f"Score {score:.2f}"
@@ -275,5 +288,5 @@ def explain_photo(score: float | None, rank: int | None, n_scored: int, percenti
     if aesam is not None and aesam.size:
         out.extend(where_sentences(aesam))
     if attributes:
-        out.extend(attribute_words(attributes, others, attam, names))
+        out.extend(attribute_words(attributes, others, attam, names, seen))
     return out

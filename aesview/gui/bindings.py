@@ -297,7 +297,8 @@ class Bindings(QObject):
     # ------------------------------------------------------------------ explanation
     def _explanation(self, ex: Explanation) -> None:
         self.win.panel.show_explanation(ex.title, ex.words_html, ex.attributes, ex.attribute_names,
-                                        self.win.explanation.attribute, self.win.session.score_meaning)
+                                        self.win.explanation.attribute, self.win.session.score_meaning,
+                                        ex.seen_at_100)
 
     def _try_whatif(self, what: str, strength: float) -> None:
         """A crop experiment scores the crop the app shows (C): the user's, or the proposed one

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QRadioButton,
     QSizePolicy,
     QSlider,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -75,32 +76,66 @@ class Legend(QWidget):
 
 
 class AttributeBars(QWidget):
-    """Horizontal bars 0..1, one per attribute; clicking one shows its AttAM."""
+    """Horizontal bars 0..1, one per attribute; clicking one shows its AttAM. An attribute the
+    detail view found wanting at 100 % (`flagged`) gets a marker after its value, and its row's
+    tooltip says what was found: its bar reads the whole frame, where grain hardly shows."""
     attributeClicked = Signal(str)
+    FLAG = "◆ 100 %"
+    FLAG_COLOUR = QColor(200, 120, 0)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.values: dict[str, float] = {}
+        self.flagged: dict[str, str] = {}
         self.selected = ""
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
-    def set_values(self, values: dict[str, float], selected: str = "") -> None:
+    def set_values(self, values: dict[str, float], selected: str = "",
+                   flagged: dict[str, str] | None = None) -> None:
         self.values = dict(values)
+        self.flagged = {k: v for k, v in (flagged or {}).items() if k in self.values}
         self.selected = selected
         self.setFixedHeight(max(1, len(self.values)) * self._row() + 4)
+        self.setToolTip("")
         self.update()
 
     def _row(self) -> int:
         return self.fontMetrics().height() + 4
 
+    def _flag_width(self) -> int:
+        return self.fontMetrics().horizontalAdvance(self.FLAG) + 6 if self.flagged else 0
+
+    def row_at(self, y: float) -> str:
+        """The attribute drawn at height y, or ""."""
+        i = int(y // self._row())
+        names = list(self.values)
+        return names[i] if 0 <= i < len(names) else ""
+
+    def tooltip_at(self, y: float) -> str:
+        name = self.row_at(y)
+        if name in self.flagged:
+            return (f"{name.replace('_', ' ')}: the bar reads the whole frame at the working size; "
+                    f"the detail view found {self.flagged[name]}")
+        return ""
+
     def sizeHint(self) -> QSize:
         return QSize(220, max(1, len(self.values)) * self._row() + 4)
 
     def mousePressEvent(self, event):
-        i = int(event.position().y() // self._row())
-        names = list(self.values)
-        if 0 <= i < len(names):
-            self.attributeClicked.emit(names[i])
+        name = self.row_at(event.position().y())
+        if name:
+            self.attributeClicked.emit(name)
+
+    def event(self, e):
+        if e.type() == QEvent.Type.ToolTip:
+            text = self.tooltip_at(e.pos().y())
+            if text:
+                QToolTip.showText(e.globalPos(), text, self)
+            else:
+                QToolTip.hideText()
+                e.ignore()
+            return True
+        return super().event(e)
 
     def paintEvent(self, event):
         p = QPainter(self)
@@ -113,7 +148,8 @@ class AttributeBars(QWidget):
             p.end()
             return
         label_w = max(fm.horizontalAdvance(n.replace("_", " ")) for n in self.values) + 8
-        bar_w = max(20, self.width() - label_w - 40)
+        flag_w = self._flag_width()
+        bar_w = max(20, self.width() - label_w - 40 - flag_w)
         for i, (name, v) in enumerate(self.values.items()):
             y = i * row + 2
             p.setPen(self.palette().text().color())
@@ -133,6 +169,10 @@ class AttributeBars(QWidget):
             p.setPen(self.palette().text().color())
             p.drawText(QRectF(track.right() + 4, y, 36, row), Qt.AlignmentFlag.AlignVCenter,
                        f"{v:.2f}")
+            if name in self.flagged:
+                p.setPen(self.FLAG_COLOUR)
+                p.drawText(QRectF(track.right() + 40, y, flag_w, row),
+                           Qt.AlignmentFlag.AlignVCenter, self.FLAG)
         p.end()
 
 
@@ -296,7 +336,8 @@ class ExplainPanel(QWidget):
                              if fixed_cmap else "")
 
     def show_explanation(self, title: str, words: str, attributes: dict[str, float],
-                         names: tuple[str, ...], selected: str, meaning: str = "") -> None:
+                         names: tuple[str, ...], selected: str, meaning: str = "",
+                         seen_at_100: dict[str, str] | None = None) -> None:
         if names and tuple(self.attribute.itemText(i) for i in range(self.attribute.count())) != names:
             self.attribute.blockSignals(True)
             self.attribute.clear()
@@ -310,7 +351,8 @@ class ExplainPanel(QWidget):
         self.words.setText(words)
         self.title.setToolTip(meaning)
         self.words.setToolTip(meaning)
-        self.bars.set_values(attributes, selected if self.attribute.isEnabled() else "")
+        self.bars.set_values(attributes, selected if self.attribute.isEnabled() else "",
+                             seen_at_100)
 
     def show_aspect(self, key: str) -> None:
         i = self.aspect.findData(key)

@@ -87,6 +87,8 @@ class Explanation:
     words_html: str
     attributes: dict[str, float] = field(default_factory=dict)
     attribute_names: tuple[str, ...] = ()
+    # attribute -> what the detail view found of it at 100 % (core.detail_view.seen_at_100)
+    seen_at_100: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -219,14 +221,16 @@ class ExplanationController(QObject):
         # Grounded in the map (thirds, shares) and in the rest of the shoot (percentiles).
         others = [o.record.attributes for o in s.model.items()
                   if o is not it and o.record is not None and o.record.ok]
+        seen = detail_view.seen_at_100(rec.detail)
         words = explain_photo(rec.score, it.rank if self._record_override is None else None, n,
-                              percentile, rec.aesam, rec.attributes, others, rec.attam, list(names))
+                              percentile, rec.aesam, rec.attributes, others, rec.attam, list(names),
+                              seen)
         text = " ".join(html.escape(w) for w in words)
         d = rec.detail
         if d is not None and detail_view.moved(d):
             # what was seen at 100 % (grain, softness) and what it cost: the global view can't see it
             text += " " + html.escape(d.sentence())
-        return Explanation(title, text, dict(rec.attributes), names)
+        return Explanation(title, text, dict(rec.attributes), names, seen)
 
     def legend(self) -> tuple[str, str]:
         if self.scale in _SCALE_LEGENDS:

@@ -26,15 +26,13 @@ def moved(d: DetailResult | None) -> bool:
 
 
 def seen_at_100(d: DetailResult | None) -> dict[str, str]:
-    """Attribute -> what the detail view found of it at 100 % (e.g. {"noise": "grain at 100 %
-    (the score 0.99 → 0.95)"}), for the channels its words name, only when its sentence is
-    shown (`moved`). The attribute's own value comes from the whole frame and may not show it."""
+    """Attribute -> what the detail view found of it at 100 % in the words' terms (e.g.
+    {"noise": "grain"}), for the channels its sentence names, only when that sentence is shown
+    (`moved`; it carries the numbers). The attribute's own bar reads the whole frame."""
     if not moved(d):
         return {}
     assert d is not None
-    drop = f"{d.global_score:.2f} → {d.score:.2f}"
-    return {CHANNEL_ATTRIBUTE[c]: f"{CHANNEL_WORDS.get(c, c)} at 100 % (the score {drop})"
-            for c in d.named() if c in CHANNEL_ATTRIBUTE}
+    return {CHANNEL_ATTRIBUTE[c]: CHANNEL_WORDS.get(c, c) for c in d.named() if c in CHANNEL_ATTRIBUTE}
 
 
 def signed_frame_map(d: DetailResult | None) -> np.ndarray | None:

@@ -257,11 +257,15 @@ def attribute_words(attributes: dict[str, float], others: list[dict[str, float]]
         c = region_contributions(attam[names.index(weak)])
         r, col = np.unravel_index(int(np.argmin(c)), c.shape)
         out.append(f"The {label[weak]} map is lowest in the {REGIONS[r][col]}.")
-    for k, what in seen.items():
-        # the bar is the whole frame's (320 px), where a camera frame's grain or slight
-        # softness hardly shows: say so next to what the detail view found
-        out.append(f"Its {label[k]} bar ({attributes[k]:.2f}) reads the whole frame, where it "
-                   f"hardly shows; the detail view found {what}.")
+    if seen:
+        # the bars are the whole frame's (320 px), where a camera frame's grain or slight softness
+        # hardly shows: say so before the detail view's sentence, which follows with its numbers
+        bars = " and ".join(label[k] for k in seen)
+        what = " and ".join(seen.values())
+        one = len(seen) == 1 and not what.endswith("artefacts")
+        out.append(f"The {bars} bar{'' if len(seen) == 1 else 's'} read{'s' if len(seen) == 1 else ''}"
+                   f" the whole frame, where {what} hardly show{'s' if one else ''}; the detail "
+                   f"view finds {'it' if one else 'them'} at 100 %.")
     return out
 
 

@@ -114,8 +114,9 @@ class AttributeBars(QWidget):
     def tooltip_at(self, y: float) -> str:
         name = self.row_at(y)
         if name in self.flagged:
-            return (f"{name.replace('_', ' ')}: the bar reads the whole frame at the working size; "
-                    f"the detail view found {self.flagged[name]}")
+            return (f"{name.replace('_', ' ')}: this bar reads the whole frame, where "
+                    f"{self.flagged[name]} hardly shows; the detail view finds it at 100 % "
+                    f"(see the words above)")
         return ""
 
     def sizeHint(self) -> QSize:

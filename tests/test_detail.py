@@ -165,6 +165,7 @@ def test_cache_key_changes_with_the_cards_scoring_settings(model, tmp_path):
     assert base.startswith(model.model_id + "+") and base.endswith(f":{card.input.long_side}")
     changed = [key(detail=dataclasses.replace(spec, alpha=spec.alpha * 2)),
                key(detail=dataclasses.replace(spec, white_point=not spec.white_point)),
+               key(detail=dataclasses.replace(spec, smooth_channels=("noise",))),
                key(head=HeadSpec((3, 8), (0.5, 0.25))),
                key(input=dataclasses.replace(card.input, multiple=card.input.multiple * 2)),
                key(normalization=Normalization((0.4, 0.5, 0.5), tuple(card.normalization.std))),
@@ -272,3 +273,36 @@ def test_seen_at_100_names_the_attribute_of_each_named_channel():
     quiet = DV.DetailResult(maps=maps * 0.01, boxes=np.zeros((1, 4), np.float32), alpha=1.0,
                             global_logit=2.0, detail_size=(32, 32), cell=16)
     assert seen_at_100(quiet) == {} and seen_at_100(None) == {}
+
+
+def test_a_smooth_window_counts_only_the_cards_smooth_channels(model):
+    """detail.smooth_channels (default off): the flat windows' other maps are not counted — the
+    record's maps hold zeros there, and the score is the fusion of what is counted. The windows
+    come detail tiles first, then smooth ones; with fewer tiles than windows, fewer are smooth."""
+    spec = model.card.detail
+    assert spec is not None and spec.smooth_channels is None and spec.smooth == 1
+    only = dataclasses.replace(spec, smooth_channels=("noise", "compression"))
+    blur = list(spec.channels).index("blur")
+    mask = only.smooth_mask(spec.patches)
+    assert mask.shape == (spec.patches, len(spec.channels))
+    assert mask[-1, blur] == 0 and mask.sum() == mask.size - 1       # the smooth window's blur only
+    assert only.smooth_mask(1).all()                                  # one tile: a detail window
+    assert spec.smooth_mask(spec.patches).all()                       # off: everything counts
+    path = str(SAMPLES / "nuthatch.jpg")
+    full, masked = Scorer(model, workers=0), Scorer(model, workers=0)
+    masked.detail = only
+    a, b = full.score_one(path).detail, masked.score_one(path).detail
+    assert a is not None and b is not None and np.array_equal(a.boxes, b.boxes)
+    assert a.maps[-1, blur].max() > 0 and b.maps[-1, blur].max() == 0   # there was blur to drop
+    np.testing.assert_array_equal(b.maps[:-1], a.maps[:-1])
+    np.testing.assert_array_equal(np.delete(b.maps[-1], blur, 0), np.delete(a.maps[-1], blur, 0))
+    assert b.score > a.score
+    assert b.logit == pytest.approx(b.global_logit - spec.alpha * float(
+        b.maps.astype(np.float64).sum(axis=1).mean()), abs=1e-6)
+    # the card: a JSON list of some of the channels, and it round-trips
+    d = only.to_dict()
+    assert d["smooth_channels"] == ["noise", "compression"] and DV.DetailSpec.from_dict(d) == only
+    assert "smooth_channels" not in spec.to_dict()
+    for bad in ("noise", ["noise", "grain"]):
+        with pytest.raises(ValueError, match="smooth_channels"):
+            DV.DetailSpec.from_dict(d | {"smooth_channels": bad})

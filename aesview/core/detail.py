@@ -68,6 +68,9 @@ class DetailSpec:
     smooth: int = 0           # how many of the windows are the flattest mid-tone tiles
     channels: tuple[str, ...] = CHANNELS
     white_point: bool = False  # patches looked at with the frame's highlights brought to white
+    # The channels the smooth windows count (None: all). A flat tile is there to show grain; on
+    # a shallow-depth-of-field photo it is the bokeh, which the head reads as softness.
+    smooth_channels: tuple[str, ...] | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> DetailSpec:
@@ -76,12 +79,19 @@ class DetailSpec:
         white_point = d.get("white_point", False)
         if not isinstance(white_point, bool):
             raise ValueError(f"detail.white_point must be true or false, not {white_point!r}")
+        smooth_channels = d.get("smooth_channels")
+        if smooth_channels is not None and (
+                not isinstance(smooth_channels, list)
+                or not set(smooth_channels) <= set(d.get("channels", CHANNELS))):
+            raise ValueError(f"detail.smooth_channels must list some of the detail channels, "
+                             f"not {smooth_channels!r}")
         spec = cls(decode_side=int(d["decode_side"]), patch=int(d["patch"]),
                    patches=int(d["patches"]), stage=int(d["stage"]),
                    channels_in=int(d["channels_in"]), cell=int(d["cell"]),
                    alpha=float(d["alpha"]), smooth=int(d.get("smooth", 0)),
                    channels=tuple(str(c) for c in d.get("channels", CHANNELS)),
-                   white_point=white_point)
+                   white_point=white_point,
+                   smooth_channels=None if smooth_channels is None else tuple(smooth_channels))
         if not (32 <= spec.patch <= 1024 and 1 <= spec.patches <= 16 and 0 <= spec.smooth
                 <= spec.patches and 1 <= spec.stage and spec.cell >= 1 and spec.patch % spec.cell == 0
                 and spec.alpha >= 0 and math.isfinite(spec.alpha) and spec.decode_side >= 32
@@ -93,7 +103,20 @@ class DetailSpec:
         return {"decode_side": self.decode_side, "patch": self.patch, "patches": self.patches,
                 "stage": self.stage, "channels_in": self.channels_in, "cell": self.cell,
                 "alpha": self.alpha, "smooth": self.smooth, "channels": list(self.channels)} | (
-                    {"white_point": True} if self.white_point else {})
+                    {"white_point": True} if self.white_point else {}) | (
+                    {"smooth_channels": list(self.smooth_channels)}
+                    if self.smooth_channels is not None else {})
+
+    def smooth_mask(self, n_patches: int) -> np.ndarray:
+        """(n_patches, channels) 1/0: which maps count. The windows come detail tiles first,
+        then smooth ones (`choose`); a frame with fewer tiles than windows has fewer smooth ones.
+        A smooth window counts only `smooth_channels` (all when None)."""
+        mask = np.ones((n_patches, len(self.channels)), np.float32)
+        if self.smooth_channels is not None:
+            first_smooth = min(self.patches - self.smooth, n_patches)
+            off = [i for i, c in enumerate(self.channels) if c not in self.smooth_channels]
+            mask[first_smooth:, off] = 0.0
+        return mask
 
 
 @dataclass
@@ -375,6 +398,7 @@ def build_result(maps: np.ndarray, boxes_detail: np.ndarray, spec: DetailSpec, g
                  gain: float = 1.0) -> DetailResult:
     sx, sy = detail_size[0] / image_size[0], detail_size[1] / image_size[1]
     boxes = boxes_detail.astype(np.float32) / np.array([sx, sy, sx, sy], np.float32)
-    return DetailResult(maps=maps.astype(np.float32), boxes=boxes, alpha=spec.alpha,
+    maps = maps.astype(np.float32) * spec.smooth_mask(len(maps))[:, :, None, None]
+    return DetailResult(maps=maps, boxes=boxes, alpha=spec.alpha,
                         global_logit=float(global_logit), detail_size=detail_size, cell=spec.cell,
                         channels=spec.channels, scale=(sx, sy), gain=gain)

@@ -93,10 +93,26 @@ def test_an_attribute_the_detail_view_contradicts_is_not_called_the_strongest():
                           seen={"noise": "grain", "compression": "compression artefacts"})
     assert two[1] == ("The noise and compression bars read the whole frame, where grain and "
                       "compression artefacts hardly show; the detail view finds them at 100 %.")
-    others = [{"sharpness": 0.5, "exposure": 0.5, "noise": 0.5}]
+    others = [{"sharpness": 0.9, "exposure": 0.5, "noise": 0.5}]
     shoot = attribute_words(mine, others, seen=seen)
     assert "its strongest exposure" in shoot[0] and "strongest noise" not in shoot[0]
     assert attribute_words(mine, others)[0].endswith("its strongest noise (1.00, the highest in "
                                                      "this shoot).")
     # every bar contradicted: the strongest is still named, from all of them
     assert "its strongest noise" in attribute_words({"noise": 0.9}, seen={"noise": "grain"})[0]
+
+
+def test_a_photo_strong_everywhere_is_not_given_a_weakest_point():
+    """The noisy pagoda's words read "its weakest point is contrast (1.00, higher than 89 % of the
+    other photos)": with every attribute at or above the shoot's middle, say no attribute is weak."""
+    others = [{"contrast": 0.5 + i / 20, "exposure": 0.4 + i / 20} for i in range(10)]
+    words = attribute_words({"contrast": 0.93, "exposure": 0.98}, others)
+    assert words[0] == ("Compared with the rest of the shoot, no attribute is weak: even its "
+                        "lowest-placed, contrast (0.93), is higher than 90 % of the other photos; "
+                        "its strongest is exposure (0.98, the highest in this shoot).")
+    both = attribute_words({"contrast": 0.99, "exposure": 0.98}, others)[0]
+    assert "is the highest in this shoot; its strongest is" in both and "100 %" not in both
+    assert "weakest point" not in words[0]
+    # one attribute below the middle: its weakest point, as before
+    assert attribute_words({"contrast": 0.6, "exposure": 0.98}, others)[0].startswith(
+        "Compared with the rest of the shoot, its weakest point is contrast (0.60")

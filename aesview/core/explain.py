@@ -241,13 +241,22 @@ def attribute_words(attributes: dict[str, float], others: list[dict[str, float]]
                      key=lambda k: (known[k], attributes[k]))
         pw, ps = known[weak], known[strong]
         # "higher than only 0 %" is what a student would have to decode: say lowest / highest
-        weak_words = ("the lowest in this shoot" if pw == 0 else
+        weak_words = ("the lowest in this shoot" if pw == 0 else "the highest in this shoot"
+                      if pw == 100 else
                       f"higher than {'only ' if pw < 50 else ''}{pw:.0f} % of the other photos")
         strong_words = ("the highest in this shoot" if ps == 100 else
                         f"higher than {ps:.0f} % of " + ("them" if pw else "the other photos"))
-        out.append(f"Compared with the rest of the shoot, its weakest point is {label[weak]} "
-                   f"({attributes[weak]:.2f}, {weak_words}) and its strongest {label[strong]} "
-                   f"({attributes[strong]:.2f}, {strong_words}).")
+        if pw >= 50 and strong != weak:
+            # every attribute at or above the shoot's middle: "its weakest point is contrast
+            # (1.00, higher than 89 % ...)" would contradict itself
+            out.append(f"Compared with the rest of the shoot, no attribute is weak: even its "
+                       f"lowest-placed, {label[weak]} ({attributes[weak]:.2f}), is {weak_words}; "
+                       f"its strongest is {label[strong]} ({attributes[strong]:.2f}, "
+                       f"{strong_words.replace('of them', 'of the other photos')}).")
+        else:
+            out.append(f"Compared with the rest of the shoot, its weakest point is {label[weak]} "
+                       f"({attributes[weak]:.2f}, {weak_words}) and its strongest {label[strong]} "
+                       f"({attributes[strong]:.2f}, {strong_words}).")
     else:
         weak = min(attributes, key=lambda k: attributes[k])
         strong = max(strong_of, key=lambda k: attributes[k])

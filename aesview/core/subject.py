@@ -94,6 +94,18 @@ def torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+class _Laps:
+    """lap(name) stores the ms since the previous lap (or since made) under `name`."""
+
+    def __init__(self, into: dict[str, float]):
+        self.ms, self.t = into, time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.ms[name] = 1000 * (now - self.t)
+        self.t = now
+
+
 def detail_map(rgb: np.ndarray, cell: int = 8) -> np.ndarray:
     """Mean gradient magnitude per `cell` x `cell` block of a (H, W, 3) uint8 image.
 
@@ -169,13 +181,7 @@ class CropAnalyzer:
         each one's time. Runs on the analyzer's own detector thread, one photo at a time, so the
         finders (not re-entrant) are never used from two threads at once."""
         ms: dict[str, float] = {}
-        t = time.perf_counter()
-
-        def lap(name: str) -> None:
-            nonlocal t
-            now = time.perf_counter()
-            ms[name] = 1000 * (now - t)
-            t = now
+        lap = _Laps(ms)
         with torch_threads(1), torch.inference_mode():
             faces = []
             if self.face_finder is not None:
@@ -205,13 +211,7 @@ class CropAnalyzer:
 
     def _analyze(self, photo: Photo) -> CropMaps:
         ms = self.stage_ms = {}
-        t = time.perf_counter()
-
-        def lap(name: str) -> None:
-            nonlocal t
-            now = time.perf_counter()
-            ms[name] = 1000 * (now - t)
-            t = now
+        lap = _Laps(ms)
         img: Image.Image = photo.image
         size = target_size(*img.size, self.long_side, self.multiple)
         arr = to_array(img, size)

@@ -45,6 +45,7 @@ from PIL import Image
 
 from .backbones import SPECS, imagenet_classifier, shared_stages
 from .fused import fuse_stages
+from .gc_pauses import freeze_long_lived
 from .imaging import Photo, load_image
 from .level_taps import LevelTaps
 from .preprocess import normalize, target_size, to_array
@@ -167,6 +168,7 @@ class CropAnalyzer:
         # segments pool them as the pass runs, as in the score pass (core/level_taps).
         self._taps = (LevelTaps(model.net, [(0, self._prefix), (self.shared, self._aes_tail)])
                       if model.net.levels else None)
+        freeze_long_lived()        # the detectors' imports and these copies live on (gc_pauses)
 
     def _detector_pool(self) -> ThreadPoolExecutor:
         if self._pool is None:

@@ -23,6 +23,7 @@ from ..paths import weights_dir
 from .atomic import atomic_write_bytes, atomic_write_text
 from .backbone_specs import SPECS
 from .detail import DetailSpec
+from .gc_pauses import freeze_long_lived
 from .head_spec import HeadSpec
 from .preprocess import Normalization
 
@@ -265,6 +266,7 @@ def load_model(name_or_file: str | None = None, device: str = "auto", fall_back:
                          f"its card's {list(card.head.scales)}")
     dev = pick_device(device, fall_back)
     net.eval().to(dev)
+    freeze_long_lived()        # the model lives as long as the app: out of the collector's walks
     return LoadedModel(card, net, dev, weights)
 
 

@@ -32,6 +32,7 @@ starts at the smallest face that matters for a crop (core.faces.MIN_FACE_PX).
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
 from collections.abc import Iterator
@@ -95,6 +96,17 @@ def torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def _import_detector_modules(faces: bool, people: bool) -> None:
+    names = (["facenet_pytorch"] if faces else []) + (
+        ["mediapipe.python.solutions.face_detection", "mediapipe.python.solutions.pose"]
+        if people else [])
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the finder's own loader says why it is missing
+            pass
+
+
 class _Laps:
     """lap(name) stores the ms since the previous lap (or since made) under `name`."""
 
@@ -132,6 +144,10 @@ class CropAnalyzer:
                  threads: int | None = None, people: bool = True):
         from .faces import load_face_finder
         from .people import load_people_finder
+        # the detectors' modules (torchvision, MediaPipe) are a wave of imports: frozen before
+        # this analyzer's own objects exist, which must stay collectable (core/gc_pauses)
+        _import_detector_modules(faces, people)
+        freeze_long_lived()
         self.model = model
         self.face_finder = load_face_finder(model.device) if faces else None
         self.people_finder = load_people_finder() if people else None
@@ -168,7 +184,6 @@ class CropAnalyzer:
         # segments pool them as the pass runs, as in the score pass (core/level_taps).
         self._taps = (LevelTaps(model.net, [(0, self._prefix), (self.shared, self._aes_tail)])
                       if model.net.levels else None)
-        freeze_long_lived()        # the detectors' imports and these copies live on (gc_pauses)
 
     def _detector_pool(self) -> ThreadPoolExecutor:
         if self._pool is None:

@@ -230,6 +230,7 @@ def pick_device(device: str = "auto", fall_back: bool = False) -> torch.device:
 
 
 def load_model(name_or_file: str | None = None, device: str = "auto", fall_back: bool = False) -> LoadedModel:
+    freeze_long_lived()        # torch's imports out of the collector's walks, before the model exists
     weights, card_path, card = resolve(name_or_file)
     _regular_size(weights, f"model file named by {card_path.name}", MAX_MODEL_BYTES)
     try:
@@ -266,7 +267,6 @@ def load_model(name_or_file: str | None = None, device: str = "auto", fall_back:
                          f"its card's {list(card.head.scales)}")
     dev = pick_device(device, fall_back)
     net.eval().to(dev)
-    freeze_long_lived()        # the model lives as long as the app: out of the collector's walks
     return LoadedModel(card, net, dev, weights)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .detail import DetailResult
+from .detail_view import moved, seen_at_100
 from .maps import colorize, symmetric_limit, upsample
 
 REGIONS = (("upper left", "top", "upper right"),
@@ -231,7 +233,7 @@ def attribute_words(attributes: dict[str, float], others: list[dict[str, float]]
     seen = {k: v for k, v in (seen or {}).items() if k in attributes}
     label = {k: k.replace("_", " ") for k in attributes}
     # the strongest is chosen among the attributes the detail view did not contradict
-    strong_of = {k: v for k, v in attributes.items() if k not in seen} or attributes
+    strong_of = [k for k in attributes if k not in seen] or list(attributes)
     out = []
     if others:
         pct = {k: value_percentile(v, [o[k] for o in others if k in o]) for k, v in attributes.items()}
@@ -281,10 +283,10 @@ def attribute_words(attributes: dict[str, float], others: list[dict[str, float]]
 def explain_photo(score: float | None, rank: int | None, n_scored: int, percentile: float | None,
                   aesam: np.ndarray | None, attributes: dict[str, float] | None = None,
                   others: list[dict[str, float]] | None = None, attam: np.ndarray | None = None,
-                  names: list[str] | None = None, seen: dict[str, str] | None = None) -> list[str]:
+                  names: list[str] | None = None, detail: DetailResult | None = None) -> list[str]:
     """Sentences for a student: the score and its place in the shoot, where in the frame the
-    evidence lies (thirds, with shares), and which attribute is weakest against the shoot
-    (`seen`: what the detail view found at 100 %, attribute_words)."""
+    evidence lies (thirds, with shares), which attribute is weakest against the shoot, and what
+    the detail view saw at 100 % (its sentence, and the bars it contradicts: attribute_words)."""
     out = []
     if score is not None:
         s = f"Score {score:.2f}"
@@ -301,5 +303,8 @@ def explain_photo(score: float | None, rank: int | None, n_scored: int, percenti
     if aesam is not None and aesam.size:
         out.extend(where_sentences(aesam))
     if attributes:
-        out.extend(attribute_words(attributes, others, attam, names, seen))
+        out.extend(attribute_words(attributes, others, attam, names, seen_at_100(detail)))
+    if detail is not None and moved(detail):
+        # what was seen at 100 % (grain, softness) and what it cost: the global view can't see it
+        out.append(detail.sentence())
     return out

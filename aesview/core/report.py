@@ -32,7 +32,6 @@ from PIL import Image
 
 from . import map_views as V
 from .atomic import atomic_writer
-from .detail_view import moved, seen_at_100
 from .explain import display_size, explain_photo, value_percentile
 from .imaging import ImageLoadError, load_image
 from .records import ScoreRecord, rank
@@ -391,10 +390,7 @@ def build_report(records: Sequence[ScoreRecord], attribute_names: Sequence[str],
             rec = prep.rec
             others = [r.attributes for r in ok if r is not rec]
             words = explain_photo(rec.score, rec.rank, n, rec.percentile, rec.aesam, rec.attributes,
-                                  others, rec.attam, names, seen_at_100(rec.detail))
-            if moved(rec.detail):
-                assert rec.detail is not None
-                words.append(rec.detail.sentence())     # what was seen at 100 %, as in the app
+                                  others, rec.attam, names, rec.detail)
             photo = sink.place(prep.photo)
             overlays = {key: sink.place(a) for key, a in prep.overlays.items()}
             tiles = []

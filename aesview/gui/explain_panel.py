@@ -96,7 +96,6 @@ class AttributeBars(QWidget):
         self.flagged = {k: v for k, v in (flagged or {}).items() if k in self.values}
         self.selected = selected
         self.setFixedHeight(max(1, len(self.values)) * self._row() + 4)
-        self.setToolTip("")
         self.update()
 
     def _row(self) -> int:

@@ -221,16 +221,12 @@ class ExplanationController(QObject):
         # Grounded in the map (thirds, shares) and in the rest of the shoot (percentiles).
         others = [o.record.attributes for o in s.model.items()
                   if o is not it and o.record is not None and o.record.ok]
-        seen = detail_view.seen_at_100(rec.detail)
         words = explain_photo(rec.score, it.rank if self._record_override is None else None, n,
                               percentile, rec.aesam, rec.attributes, others, rec.attam, list(names),
-                              seen)
+                              rec.detail)
         text = " ".join(html.escape(w) for w in words)
-        d = rec.detail
-        if d is not None and detail_view.moved(d):
-            # what was seen at 100 % (grain, softness) and what it cost: the global view can't see it
-            text += " " + html.escape(d.sentence())
-        return Explanation(title, text, dict(rec.attributes), names, seen)
+        return Explanation(title, text, dict(rec.attributes), names,
+                           detail_view.seen_at_100(rec.detail))
 
     def legend(self) -> tuple[str, str]:
         if self.scale in _SCALE_LEGENDS:

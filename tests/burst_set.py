@@ -65,6 +65,12 @@ class BurstSet:
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=1))
 
+    @classmethod
+    def load(cls, path: Path) -> BurstSet:
+        d = json.loads(path.read_text())
+        return cls(d["folder"], d["exif"], [Burst(**b) for b in d["bursts"]],
+                   [tuple(s) for s in d["singles"]])
+
 
 def split_of(name: str) -> str:
     return "tune" if hashlib.sha256(name.encode()).digest()[0] % 2 == 0 else "test"
@@ -199,6 +205,12 @@ def make_burst_set(folder: str | Path, exif: bool = True, seed: int = 0,
         shoot.bursts.append(burst)
     shoot.save(folder / "burst_set.json")
     return shoot
+
+
+def open_burst_set(folder: str | Path, seed: int = 0) -> BurstSet:
+    """The set written into `folder` before (its burst_set.json), else a new one made there."""
+    manifest = Path(folder) / "burst_set.json"
+    return BurstSet.load(manifest) if manifest.is_file() else make_burst_set(folder, seed=seed)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
 import time
 from dataclasses import replace
@@ -34,7 +33,7 @@ from aesview.core.bursts import (  # noqa: E402
 from aesview.core.capture import exif_capture_time  # noqa: E402
 from aesview.core.scoring import Scorer  # noqa: E402
 from aesview.core.weights import load_model  # noqa: E402
-from tests.burst_set import BurstSet, make_burst_set  # noqa: E402
+from tests.burst_set import open_burst_set  # noqa: E402
 
 
 def pair_scores(found: list[list[str]], truth: list[list[str]], files: list[str]) -> tuple[float, float]:
@@ -54,15 +53,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="a new burst set (other jitter and order)")
     args = ap.parse_args()
     folder = Path(args.folder)
-    manifest = folder / "burst_set.json"
     t0 = time.perf_counter()
-    if manifest.is_file():
-        d = json.loads(manifest.read_text())
-        from tests.burst_set import Burst
-        shoot = BurstSet(d["folder"], d["exif"], [Burst(**b) for b in d["bursts"]],
-                         [tuple(s) for s in d["singles"]])
-    else:
-        shoot = make_burst_set(folder, seed=args.seed)
+    shoot = open_burst_set(folder, seed=args.seed)
     print(f"burst set: {len(shoot.bursts)} bursts, {len(shoot.singles)} singles, "
           f"{len(shoot.files())} files in {folder} ({time.perf_counter() - t0:.0f} s)")
     model = load_model(device="cpu")

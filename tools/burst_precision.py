@@ -27,8 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from aesview.core.bursts import Frame, GroupingParams, group_frames  # noqa: E402
+from aesview.core.cache import ScoreCache  # noqa: E402
 from aesview.core.scoring import Scorer  # noqa: E402
 from aesview.core.weights import load_model  # noqa: E402
+from tests.burst_set import open_burst_set  # noqa: E402
 from tools.burst_benchmark import pair_scores  # noqa: E402
 
 THRESHOLDS = (0.84, 0.86, 0.88, 0.90, 0.92, 0.94)
@@ -44,31 +46,6 @@ def livec_paths(root: Path, part: str) -> list[str]:
     return sorted((str(by_name[n]) for n in names), key=_natural_key)
 
 
-def burst_set(folder: Path, seed: int):
-    from tests.burst_set import Burst, BurstSet, make_burst_set
-    manifest = folder / "burst_set.json"
-    if manifest.is_file():
-        d = json.loads(manifest.read_text())
-        return BurstSet(d["folder"], d["exif"], [Burst(**b) for b in d["bursts"]],
-                        [tuple(s) for s in d["singles"]])
-    return make_burst_set(folder, seed=seed)
-
-
-def embeddings(scorer: Scorer, paths: list[str], cache: str | None) -> dict:
-    """path -> the score record's embedding; kept in `cache` (an .npz) when given, keyed by the
-    model's id and the paths, so a second run with other thresholds scores nothing."""
-    import numpy as np
-    key = json.dumps([scorer.model_id, paths])
-    if cache and Path(cache).is_file():
-        z = np.load(cache, allow_pickle=False)
-        if str(z["key"]) == key:
-            return dict(zip(paths, z["emb"]))
-    emb = {r.path: r.embedding for r in scorer.score_paths(paths)}
-    if cache:
-        np.savez(cache, key=np.array(key), emb=np.stack([emb[p] for p in paths]))
-    return emb
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--livec", default=str(ROOT.parent / "shared" / "datasets" / "livec"))
@@ -77,16 +54,16 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0, help="burst set seed, when it must be made")
     ap.add_argument("--thresholds", default=",".join(map(str, THRESHOLDS)))
     ap.add_argument("--json")
-    ap.add_argument("--emb-cache", help="an .npz to keep the embeddings in between runs")
+    ap.add_argument("--cache", help="a score cache file (sqlite) that keeps the records between runs")
     args = ap.parse_args()
     thresholds = [float(t) for t in args.thresholds.split(",")]
-    scorer = Scorer(load_model(device="cpu"), cache=None)
+    scorer = Scorer(load_model(device="cpu"), cache=ScoreCache(args.cache) if args.cache else None)
     t0 = time.perf_counter()
     unrelated = livec_paths(Path(args.livec), args.part)
     folder = Path(args.bursts)
-    shoot = burst_set(folder, args.seed)
+    shoot = open_burst_set(folder, args.seed)
     files = [str(folder / f) for f in shoot.files()]
-    emb = embeddings(scorer, unrelated + files, args.emb_cache)
+    emb = {r.path: r.embedding for r in scorer.score_paths(unrelated + files)}
     print(f"scored {len(unrelated)} LIVE-C {args.part} photos and {len(files)} burst-set files "
           f"in {time.perf_counter() - t0:.0f} s")
     rows = []

@@ -462,15 +462,20 @@ def livec_check(scorer, samples) -> dict:
 
 # ------------------------------------------------------------------- choosing on validation
 
-def _image_evidence(ds: dict, ev: np.ndarray, n_detail: int, n_smooth: int) -> np.ndarray:
-    """Each image's e (mean over its chosen tiles of the channel-summed evidence)."""
+def _image_evidence(ds: dict, ev: np.ndarray, n_detail: int, n_smooth: int,
+                    spec: DetailSpec | None = None) -> np.ndarray:
+    """Each image's e (mean over its chosen tiles of the channel-summed evidence); with `spec`,
+    each tile's channels masked as the app masks them (DetailSpec.smooth_mask)."""
     from ..core.detail import choose
     out = np.zeros(len(ds["images"]))
     for i, im in enumerate(ds["images"]):
         idx = np.where(ds["image"] == i)[0]
         if len(idx):
             pick = choose(im["boxes"], ds["det"][idx], ds["lum"][idx], n_detail, n_smooth)
-            out[i] = ev[idx[pick]].sum(1).mean()
+            tiles = ev[idx[pick]]
+            if spec is not None:
+                tiles = tiles * spec.smooth_mask(len(pick))
+            out[i] = tiles.sum(1).mean()
     return out
 
 

@@ -90,9 +90,12 @@ def test_plan_explains_what_drove_it(analyzer):
     maps = analyzer.analyze(shared_photo("skimage_coffee.jpg"))
     plan = plan_crop(maps, "9:16")
     info = json.loads(json.dumps(plan.explain()))
-    assert set(info["kept"]) == {"subject", "aesam", "detail", "centre", "face", "people", "negative"}
+    cues = ("subject", "aesam", "detail", "centre", "face", "people", "learned")
+    assert set(info["kept"]) == {*cues, "negative"}
     assert info["maps"]["subject"]["top_classes"][0][0] == 967          # ImageNet "espresso"
-    weights = {k: info["weights"][k] for k in ("subject", "aesam", "detail", "centre", "face", "people")}
+    assert info["maps"]["learned"]["what"].startswith("where people marked the subject")
+    assert "subject-head@" in info["maps"]["learned"]["what"] and info["weights"]["learned"] > 0
+    weights = {k: info["weights"][k] for k in cues}
     expected = sum(weights[k] * info["kept"][k] for k in weights) - info["weights"]["mu"] * info["kept"]["negative"]
     assert info["objective"] == pytest.approx(expected, abs=1e-3)
     assert plan.evidence.shape == (43, 64) and plan.evidence.min() >= 0
@@ -138,9 +141,13 @@ def test_people_cue_finds_heads_and_keeps_a_face_mtcnn_misses(analyzer):
     a = parse_aspect("16:9", maps.image_size)
     subject = m.box(maps.image_size)
     assert maps.faces == [] and any(p[5] == "face" for p in maps.people)
-    without = plan_crop(maps, a, settings=replace(DEFAULT_SETTINGS, people=0.0)).box
-    plan = plan_crop(maps, a)
+    # the people cue's own part, apart from the learned map (which alone keeps this child too)
+    no_learned = replace(DEFAULT_SETTINGS, learned=0.0)
+    without = plan_crop(maps, a, settings=replace(no_learned, people=0.0)).box
     assert normalised_retention(without, subject, maps.image_size, a) < 0.6
+    alone = plan_crop(maps, a, settings=no_learned)
+    assert normalised_retention(alone.box, subject, maps.image_size, a) >= 0.75
+    plan = plan_crop(maps, a)
     assert normalised_retention(plan.box, subject, maps.image_size, a) >= 0.75
     assert plan.explain()["maps"]["people"]["boxes"] and plan.kept["people"] > 0.5
 

@@ -73,8 +73,10 @@ def smartcrop_box(path: Path, size: tuple[int, int], aspect: float) -> tuple[int
 
 
 def evaluate(marked: list[Marked], maps: dict, settings: CropSettings, methods: list[str],
-             smart_cache: dict | None = None, layer_cache: dict | None = None) -> dict:
-    """rows[label][method] = list of (normalised retention, photo name)."""
+             smart_cache: dict | None = None, layer_cache: dict | None = None,
+             other: CropSettings | None = None) -> dict:
+    """rows[label][method] = list of (normalised retention, photo name). The method "other" is
+    aesview with the `other` settings (--also-settings), on the same maps."""
     rows: dict[str, dict[str, list]] = {}
     for m in marked:
         cm = maps[m.path]
@@ -86,13 +88,16 @@ def evaluate(marked: list[Marked], maps: dict, settings: CropSettings, methods: 
             row = rows.setdefault(label, {k: [] for k in methods})
             for method in methods:
                 if method == "aesview" and layer_cache is not None:
-                    lk = (m.path, settings.subject_gamma, settings.head_box)
+                    lk = (m.path, settings.subject_gamma, settings.head_box, settings.learned_gamma)
                     if lk not in layer_cache:
                         layer_cache[lk] = cue_layers(cm, settings)
                     layers, negative = layer_cache[lk]
                     box = plan_from_layers(layers, negative, size, a, settings=settings).box
                 elif method == "aesview":
                     box = plan_crop(cm, a, settings=settings).box
+                elif method == "other":
+                    assert other is not None
+                    box = plan_crop(cm, a, settings=other).box
                 elif method == "centre":
                     box = centre_crop(size, a)
                 else:
@@ -234,6 +239,18 @@ def timing(repeat: int, model_name: str | None, threads: int | None = None, peop
     return out
 
 
+def parse_settings(text: str, base: CropSettings) -> CropSettings:
+    """"learned=0,centre=0.4" -> base with those fields changed (numbers only)."""
+    changes = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if not hasattr(base, name) or not isinstance(getattr(base, name), (int, float)):
+            raise SystemExit(f"--also-settings: {name!r} is not a numeric CropSettings field")
+        changes[name] = type(getattr(base, name))(float(value))
+    return replace(base, **changes)
+
+
 def _model_id(model: LoadedModel) -> dict:
     """Which model file a figure used: its name, path and the sha256 of the file as read (the
     loader refuses a file whose sha256 differs from its card's)."""
@@ -259,6 +276,10 @@ def main() -> int:
                     help="a second model name or .pt: aesview's figures with it too, in the same run "
                          "(the centre crop and smartcrop do not depend on the model); reported as "
                          "missing when the file is not there")
+    ap.add_argument("--also-settings", default=None, metavar="NAME=VALUE,...",
+                    help="also aesview with these CropSettings changed, in the same run on the same maps "
+                         "(e.g. learned=0: the crop without the learned subject map); reported as "
+                         "the method 'other'")
     ap.add_argument("--long-side", type=int, default=None,
                     help="the crop's working size (default: aesview.core.subject.CROP_LONG_SIDE)")
     ap.add_argument("--timing", action="store_true")
@@ -298,12 +319,17 @@ def main() -> int:
             if args.per_photo:
                 also["per_photo"] = {label: [[name, round(nr, 4), round(r, 4)] for nr, name, r in by["aesview"]]
                                      for label, by in other_rows.items()}
-    rows = evaluate(chosen, maps, settings, ["aesview", "centre", "smartcrop"], {})
+    alt = parse_settings(args.also_settings, settings) if args.also_settings else None
+    rows = evaluate(chosen, maps, settings, ["aesview"] + (["other"] if alt else []) + ["centre", "smartcrop"],
+                    {}, other=alt)
     summ = summary(rows)
     model_name = model.card["name"] if isinstance(model.card, dict) else model.card.name
     if args.json:
         out = {"split": args.split, "photos": len(chosen), "model": model_name, **_model_id(model),
-               "settings": settings.__dict__, "aspects": summ}
+               "settings": settings.__dict__, "aspects": summ,
+               "subject_head": next(iter(maps.values())).learned_head if maps else ""}
+        if alt is not None:
+            out["other_settings"] = alt.__dict__
         if also is not None:
             out["also_model"] = also
         if args.per_photo:

@@ -157,11 +157,14 @@ class CropSettings:
                                # shown in --json and the GUI, and a setting
     detail: float = 0.3        # gradient energy (what is in focus)
     centre: float = 0.3        # centre prior (keeps an even spread of evidence centred)
-    face: float = 0.4          # face boxes (MTCNN): the classifier knows no person or face; chosen
-                               # on validation (16:9 from portrait 0.875 -> 0.962, nothing else moved)
-    people: float = 0.4        # MediaPipe's faces (as heads, head_box) and head-and-shoulders box
-                               # (core.people): chosen on validation (mean over the four aspects
-                               # 0.951 -> 0.957; the same at 0.2, 0.8 a little lower)
+    face: float = 1.2          # face boxes (MTCNN): the classifier knows no person or face. 0.4
+                               # was chosen on validation (16:9 from portrait 0.875 -> 0.962); x3
+                               # since the learned cue joined the mix, so heads keep their weight
+                               # against it (docs/CROP.md, round 13: heads cut 97 -> 49 of the
+                               # out-of-fold crops; the unchanged crop cut 53)
+    people: float = 1.2        # MediaPipe's faces (as heads, head_box) and head-and-shoulders box
+                               # (core.people): 0.4 chosen on validation (mean over the four aspects
+                               # 0.951 -> 0.957), x3 with the face cue (round 13)
     head_box: tuple[float, float, float] = (0.2, 0.5, 0.1)
     # ^ each face box widened to the head a photographer keeps: (each side, above, below) as
     #   shares of the face box's width / height. MTCNN's box ends at the brows and the chin, so
@@ -170,6 +173,13 @@ class CropSettings:
     mu: float = 0.0            # weight of the negative AesAM inside the window (0 chosen: cutting
                                # "defect" regions did not help keep subjects on validation)
     subject_gamma: float = 2.0  # sharpens the CAM towards its peak before normalising
+    learned: float = 1.6       # core.subject_head's map: where people marked the subject in photos
+                               # like this one. Chosen out of fold on the 430 looked-at marked photos
+                               # (docs/CROP.md, rounds 10-13: +0.0102 rule score, crops under half of
+                               # the best 24 -> 15); 0 with face and people 0.4 is the crop of before
+    learned_gamma: float = 2.0  # sharpens the learned map towards its peak, as subject_gamma
+    heads_whole: bool = False  # a window that cuts a head (head_boxes, MediaPipe's faces widened
+                               # alike) is passed over when one of the same size cuts fewer
     grid: int = 64             # working-grid cells on the long side
 
 
@@ -323,11 +333,52 @@ def _drivers(layers: Layers, weights: dict[str, float], cells: tuple[int, int],
                           f"{gain[name]:+.3f} more of the weighted {name} cue than the centred window")
 
 
+def _window_boxes(cells: tuple[int, int], pixels: tuple[int, int], grid: tuple[int, int],
+                  image_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The pixel left edges (per grid column) and top edges (per grid row) of every position of
+    a window of `cells` on the grid, as _search turns its choice into a box."""
+    (cw, ch), (pw, ph), (gh, gw) = cells, pixels, grid
+    w, h = image_size
+    cols, rows = np.arange(gw - cw + 1), np.arange(gh - ch + 1)
+    lefts = np.clip(np.round((cols + cw / 2) * (w / gw) - pw / 2), 0, w - pw)
+    tops = np.clip(np.round((rows + ch / 2) * (h / gh) - ph / 2), 0, h - ph)
+    return lefts, tops
+
+
+def heads_cut(box: Box, heads: list[Box]) -> int:
+    """How many heads the box holds in part but not whole although a box of its size could hold
+    them whole (a head wholly outside is left out, not cut)."""
+    left, top, right, bottom = box
+    n = 0
+    for x0, y0, x1, y1 in heads:
+        if x1 - x0 > right - left or y1 - y0 > bottom - top:
+            continue
+        inside = left <= x0 and x1 <= right and top <= y0 and y1 <= bottom
+        touches = x0 < right and left < x1 and y0 < bottom and top < y1
+        n += touches and not inside
+    return n
+
+
+def _cut_counts(lefts: np.ndarray, tops: np.ndarray, pixels: tuple[int, int],
+                heads: list[Box]) -> np.ndarray:
+    """heads_cut at every window position, (rows, cols)."""
+    pw, ph = pixels
+    out = np.zeros((len(tops), len(lefts)), dtype=np.int32)
+    for x0, y0, x1, y1 in heads:
+        if x1 - x0 > pw or y1 - y0 > ph:
+            continue
+        in_x, in_y = (lefts <= x0) & (x1 <= lefts + pw), (tops <= y0) & (y1 <= tops + ph)
+        hit_x, hit_y = (x0 < lefts + pw) & (lefts < x1), (y0 < tops + ph) & (tops < y1)
+        out += (hit_y[:, None] & hit_x[None, :]) & ~(in_y[:, None] & in_x[None, :])
+    return out
+
+
 def _search(evidence: np.ndarray, negative: np.ndarray, mu: float, image_size: tuple[int, int],
             aspect: float | None, tightness: float,
-            summer: Summer) -> tuple[Box, _Candidates, tuple[int, int]]:
+            summer: Summer, heads: list[Box] | None = None) -> tuple[Box, _Candidates, tuple[int, int]]:
     """The best window for J on the working grid; returns the pixel box, its candidate set and
-    its (col, row) on the grid."""
+    its (col, row) on the grid. With `heads`, the positions of each window size that cut more
+    heads than the fewest that size can are left out (CropSettings.heads_whole)."""
     if not 0 <= tightness <= 1:
         raise ValueError("tightness must lie in [0, 1]")
     w, h = int(image_size[0]), int(image_size[1])
@@ -349,7 +400,11 @@ def _search(evidence: np.ndarray, negative: np.ndarray, mu: float, image_size: t
                 continue
             seen.add(cells)
             score = e_sums(*cells) - mu * n_sums(*cells) - tightness * s * s
-            cands.append(_Candidates(a, s, cells, _scaled_box(w, h, a, s), score))
+            pixels = _scaled_box(w, h, a, s)
+            if heads:
+                cuts = _cut_counts(*_window_boxes(cells, pixels, (gh, gw), (w, h)), pixels, heads)
+                score = np.where(cuts > cuts.min(), -np.inf, score)
+            cands.append(_Candidates(a, s, cells, pixels, score))
 
     best = max(float(c.score.max()) for c in cands)
     tol = 1e-9 * max(1.0, float(evidence.sum()) + mu * float(negative.sum()) + tightness)
@@ -417,6 +472,12 @@ def people_boxes(maps: CropMaps, head_box: tuple[float, float, float]) -> list[B
             for p in getattr(maps, "people", [])]
 
 
+def all_heads(maps: CropMaps, head_box: tuple[float, float, float]) -> list[Box]:
+    """Every head a crop should not cut: MTCNN's faces and MediaPipe's, each widened to the head."""
+    return head_boxes(maps, head_box) + [_widened(p[:4], head_box, maps.image_size)
+                                         for p in getattr(maps, "people", []) if p[5] == "face"]
+
+
 def _box_layer(boxes: list[Box], image_size: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
     gh, gw = shape
     out = np.zeros(shape)
@@ -434,21 +495,27 @@ def people_layer(maps: CropMaps, shape: tuple[int, int],
     return _box_layer(people_boxes(maps, head_box), maps.image_size, shape)
 
 
+def _peaked(m: np.ndarray, gamma: float) -> np.ndarray:
+    """m over its peak, to the power gamma (sharpened towards the peak); unchanged if m <= 0."""
+    peak = float(m.max())
+    return (np.maximum(m, 0) / peak) ** gamma if peak > 0 else m
+
+
 def cue_layers(maps: CropMaps, settings: CropSettings = DEFAULT_SETTINGS) -> tuple[Layers, np.ndarray]:
     """The normalised cues (name -> working-grid map) and the normalised negative AesAM."""
     shape = _grid_shape(maps.image_size, settings.grid)
     aes = _clean(maps.aesam, "aesthetic")
     subject = _clean(maps.subject, "subject")
-    peak = float(subject.max())
-    if peak > 0:
-        subject = (np.maximum(subject, 0) / peak) ** settings.subject_gamma
+    learned = getattr(maps, "learned", None)
     layers = {
-        "subject": _share(_resample(subject, shape)),
+        "subject": _share(_resample(_peaked(subject, settings.subject_gamma), shape)),
         "aesam": _share(_resample(np.maximum(aes, 0), shape)),
         "detail": _share(_resample(_clean(maps.detail, "detail"), shape)),
         "centre": _share(centre_prior(shape)),
         "face": _share(face_layer(maps, shape, settings.head_box)),
         "people": _share(people_layer(maps, shape, settings.head_box)),
+        "learned": (np.zeros(shape) if learned is None else
+                    _share(_resample(_peaked(_clean(learned, "learned"), settings.learned_gamma), shape))),
     }
     return layers, _share(_resample(np.maximum(-aes, 0), shape))
 
@@ -457,9 +524,11 @@ def plan_crop(maps: CropMaps, aspect: float | str | None = "original", *, tightn
               settings: CropSettings = DEFAULT_SETTINGS, summer: Summer = _integral_sums) -> CropPlan:
     """The crop for `maps` (a subject.CropMaps) at `aspect`, with what drove it."""
     layers, negative = cue_layers(maps, settings)
+    heads = all_heads(maps, settings.head_box)
     plan = plan_from_layers(layers, negative, maps.image_size, aspect, tightness=tightness,
-                            settings=settings, summer=summer)
+                            settings=settings, summer=summer, heads=heads)
     ws = list(maps.working_size)
+    learned = getattr(maps, "learned", None)
     plan.sources = {
         "subject": {"what": "class activation map of the ImageNet classifier (EfficientNet-Lite0 "
                             "wheel), top classes weighted by probability",
@@ -481,6 +550,16 @@ def plan_crop(maps: CropMaps, aspect: float | str | None = "original", *, tightn
                    "found": [[round(v) for v in p[:4]] + [round(p[4], 3), p[5]]
                              for p in getattr(maps, "people", [])],
                    "boxes": [list(b) for b in people_boxes(maps, settings.head_box)]},
+        "learned": {"what": "where people marked the subject in photos like this one: "
+                            + (f"{maps.learned_head}, a logistic regression on the ImageNet "
+                               "classifier's last features and the cell's position, fitted on "
+                               "hand-marked photos (docs/CROP.md)"
+                               if learned is not None else "no learned head"),
+                    "grid": list(np.shape(learned)) if learned is not None else [],
+                    "gamma": settings.learned_gamma},
+        "heads": {"what": "MTCNN's and MediaPipe's faces widened to the head (head_box)",
+                  "boxes": [list(b) for b in heads], "cut": heads_cut(plan.box, heads),
+                  "kept_whole_where_possible": settings.heads_whole},
         "working_grid": list(plan.evidence.shape),
     }
     return plan
@@ -488,14 +567,17 @@ def plan_crop(maps: CropMaps, aspect: float | str | None = "original", *, tightn
 
 def plan_from_layers(layers: Layers, negative: np.ndarray, image_size: tuple[int, int],
                      aspect: float | str | None, *, tightness: float = 0.0,
-                     settings: CropSettings = DEFAULT_SETTINGS, summer: Summer = _integral_sums) -> CropPlan:
-    """plan_crop once cue_layers are known (the evaluation reuses them across settings)."""
+                     settings: CropSettings = DEFAULT_SETTINGS, summer: Summer = _integral_sums,
+                     heads: list[Box] | None = None) -> CropPlan:
+    """plan_crop once cue_layers are known (the evaluation reuses them across settings); `heads`
+    (all_heads) are kept whole where the window's size allows if settings.heads_whole."""
     a = _resolve_aspect(aspect, image_size)
     weights = {name: float(getattr(settings, name)) for name in layers}
     evidence = np.zeros_like(negative)
     for n, layer in layers.items():
         evidence += weights[n] * layer
-    box, c, (col, row) = _search(evidence, negative, settings.mu, image_size, a, tightness, summer)
+    box, c, (col, row) = _search(evidence, negative, settings.mu, image_size, a, tightness, summer,
+                                 heads if settings.heads_whole else None)
     cw, ch = c.cells
 
     def kept(m: np.ndarray) -> float:

@@ -16,6 +16,8 @@ window on a small bird. A crop concerns one photo, so it can afford one pass at 
   knows no person or face, so this is what keeps a head inside a landscape crop of a portrait.
 - `people`: MediaPipe's faces (profiles and smaller faces too) and the most prominent person's
   head and shoulders (core.people), on the same network input.
+- `learned`: where people marked the subject in photos like this one (core.subject_head): a
+  logistic regression on the same feature map the CAM reads, fitted on hand-marked photos.
 
 When the aesthetic backbone starts with stages whose weights equal the ImageNet ones (the
 shipped model freezes its first stages), those stages run once and both heads continue from
@@ -50,6 +52,7 @@ from .gc_pauses import freeze_long_lived
 from .imaging import Photo, load_image
 from .level_taps import LevelTaps
 from .preprocess import normalize, target_size, to_array
+from .subject_head import FoldedHead, SubjectHead, load_subject_head
 from .weights import LoadedModel
 
 CROP_LONG_SIDE = 448
@@ -72,6 +75,8 @@ class CropMaps:
     people: list[tuple[float, float, float, float, float, str]] = field(default_factory=list)
     # ^ core.people: (left, top, right, bottom) in full-resolution upright pixels, score, kind
     people_finder: str = ""          # which detector looked ("" = none was available)
+    learned: np.ndarray | None = None   # (h, w) core.subject_head's probabilities on the CAM grid
+    learned_head: str = ""           # which head made it ("" = none was installed)
 
 
 def crop_threads() -> int:
@@ -141,7 +146,8 @@ class CropAnalyzer:
     Not thread-safe (it holds the model); in the GUI it belongs to the inference worker."""
 
     def __init__(self, model: LoadedModel, long_side: int = CROP_LONG_SIDE, faces: bool = True,
-                 threads: int | None = None, people: bool = True):
+                 threads: int | None = None, people: bool = True,
+                 subject_head: SubjectHead | None | bool = True):
         from .faces import load_face_finder
         from .people import load_people_finder
         # the detectors' modules (torchvision, MediaPipe) are a wave of imports: frozen before
@@ -164,6 +170,14 @@ class CropAnalyzer:
         self.fc_w = fc_w.to(self.device)      # (1000, C)
         self.fc_b = fc_b.to(self.device)
         self.imagenet_norm = spec.normalization
+        # True: the shipped head (None when not installed); False: none; or a head to use
+        head = load_subject_head() if subject_head is True else (subject_head or None)
+        if head is not None and head.channels != int(self.fc_w.shape[1]):
+            raise ValueError(f"the subject head {head.label} reads {head.channels} channels; "
+                             f"{SUBJECT_BACKBONE}'s last features have {int(self.fc_w.shape[1])}")
+        self.subject_head = FoldedHead(head, self.device) if head is not None else None
+        self.keep_features = False           # tools/train_crop_subject.py reads last_features
+        self.last_features: np.ndarray | None = None
         mine = model.net.backbone
         same_arch = model.card.architecture == SUBJECT_BACKBONE
         self.shared = shared_stages(mine, self.imagenet) if same_arch else 0
@@ -260,6 +274,9 @@ class CropAnalyzer:
         top = torch.topk(probs, TOP_CLASSES)
         cams = torch.einsum("kc,chw->khw", self.fc_w[top.indices], f)
         subject = torch.einsum("k,khw->hw", top.values, cams.clamp(min=0))
+        learned = self.subject_head(f) if self.subject_head is not None else None
+        if self.keep_features:
+            self.last_features = f.cpu().numpy()
         lap("cams")
         faces, people, detail, detector_ms = found.result()
         lap("detectors_wait")                   # what the network's side waited for them
@@ -272,4 +289,6 @@ class CropAnalyzer:
             working_size=size,
             classes=[(int(i), float(p)) for i, p in zip(top.indices, top.values)],
             faces=faces, face_finder=self.face_finder.name if self.face_finder else "",
-            people=people, people_finder=self.people_finder.name if self.people_finder else "")
+            people=people, people_finder=self.people_finder.name if self.people_finder else "",
+            learned=None if learned is None else learned.cpu().numpy().astype(np.float32),
+            learned_head=self.subject_head.head.label if self.subject_head is not None else "")

@@ -34,8 +34,10 @@ sys.path.insert(0, str(ROOT))
 from aesview.core.crop import (  # noqa: E402
     DEFAULT_SETTINGS,
     CropSettings,
+    all_heads,
     centre_crop,
     cue_layers,
+    heads_cut,
     parse_aspect,
     plan_crop,
     plan_from_layers,
@@ -109,7 +111,7 @@ def evaluate(marked: list[Marked], maps: dict, settings: CropSettings, methods: 
                         if smart_cache is not None:
                             smart_cache[ck] = box
                 row[method].append((normalised_retention(box, subject, size, a), m.path.name,
-                                    retention(box, subject)))
+                                    retention(box, subject), heads_cut(box, all_heads(cm, settings.head_box))))
     return rows
 
 
@@ -123,6 +125,7 @@ def summary(rows: dict) -> dict:
             out[label][method] = {"n": len(vals), "mean": statistics.fmean(norm),
                                   "cut_over_half": sum(v[2] < 0.5 for v in vals) / len(vals),
                                   "under_half_of_best": sum(v[0] < 0.5 for v in vals) / len(vals),
+                                  "heads_cut": sum(v[3] for v in vals),
                                   "worst": [round(worst[0], 3), worst[1]]}
     return out
 
@@ -317,7 +320,8 @@ def main() -> int:
             other_rows = evaluate(chosen, other_maps, settings, ["aesview"])
             also = {**_model_id(other), "aspects": summary(other_rows)}
             if args.per_photo:
-                also["per_photo"] = {label: [[name, round(nr, 4), round(r, 4)] for nr, name, r in by["aesview"]]
+                also["per_photo"] = {label: [[name, round(nr, 4), round(r, 4), cut]
+                                             for nr, name, r, cut in by["aesview"]]
                                      for label, by in other_rows.items()}
     alt = parse_settings(args.also_settings, settings) if args.also_settings else None
     rows = evaluate(chosen, maps, settings, ["aesview"] + (["other"] if alt else []) + ["centre", "smartcrop"],
@@ -333,7 +337,7 @@ def main() -> int:
         if also is not None:
             out["also_model"] = also
         if args.per_photo:
-            out["per_photo"] = {label: {method: [[name, round(nr, 4), round(r, 4)] for nr, name, r in vals]
+            out["per_photo"] = {label: {method: [[name, round(nr, 4), round(r, 4), cut] for nr, name, r, cut in vals]
                                         for method, vals in by.items()} for label, by in rows.items()}
         print(json.dumps(out, indent=1))
     else:

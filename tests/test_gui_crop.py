@@ -227,4 +227,9 @@ def test_the_crop_line_names_the_people_cue_only_when_it_found_someone():
     assert f"people {100 * plan.kept['people']:.0f} %" in line and "faces" not in line
     maps.people = []
     plan = plan_crop(maps, "16:9")
-    assert "people" not in describe(CropView("p.jpg", plan.box, 16 / 9, "maps", plan.explain()))
+    line = describe(CropView("p.jpg", plan.box, 16 / 9, "maps", plan.explain()))
+    assert "people" not in line and "learned" not in line            # no learned head in these maps
+    maps.learned = np.ones((14, 14), np.float32)
+    plan = plan_crop(maps, "16:9")
+    line = describe(CropView("p.jpg", plan.box, 16 / 9, "maps", plan.explain()))
+    assert line.startswith(f"Inside the crop: learned subject {100 * plan.kept['learned']:.0f} %")

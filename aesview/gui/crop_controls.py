@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLa
 if TYPE_CHECKING:
     from .controllers import CropView
 
-CUES = (("subject", "subject"), ("aesam", "AesAM"), ("detail", "detail"), ("centre", "centre"))
+CUES = (("learned", "learned subject"), ("subject", "classes"), ("aesam", "AesAM"), ("detail", "detail"),
+        ("centre", "centre"))
 
 
 def describe(view: CropView | None) -> str:
@@ -27,7 +28,8 @@ def describe(view: CropView | None) -> str:
     maps = view.explain.get("maps", {})
     cues = (CUES + ((("face", "faces"),) if maps.get("face", {}).get("faces") else ())
             + ((("people", "people"),) if maps.get("people", {}).get("found") else ()))
-    shares = " · ".join(f"{label} {100 * kept[k]:.0f} %" for k, label in cues if k in kept)
+    shares = " · ".join(f"{label} {100 * kept[k]:.0f} %" for k, label in cues
+                        if k in kept and (k != "learned" or maps.get("learned", {}).get("grid")))
     return (f"Inside the crop: {shares} of each map; window {100 * view.explain.get('scale', 1):.0f} %"
             " of the largest.")
 

@@ -67,6 +67,24 @@ def test_a_damaged_or_missing_head_is_refused_or_absent(tmp_path):
     assert load_subject_head(tmp_path) is not None
 
 
+def test_a_damaged_head_leaves_the_crop_on_its_other_cues(tmp_path, monkeypatch, caplog):
+    """A damaged shipped head is not used and not fatal: the analyzer warns, says why, and its
+    crops run on the other cues."""
+    from aesview.core import subject_head
+
+    data, card = head_files()
+    shutil.copy(card, tmp_path / card.name)
+    (tmp_path / data.name).write_bytes(b"not a head")
+    monkeypatch.setattr(subject_head, "head_dir", lambda: tmp_path)
+    with caplog.at_level("WARNING", logger="aesview.crop"):
+        damaged = CropAnalyzer(load_model(device="cpu"), faces=False, people=False)
+    assert damaged.subject_head is None and "sha256" in damaged.subject_head_problem
+    assert "without the learned subject map" in caplog.text
+    maps = damaged.analyze(shared_photo("skimage_coffee.jpg"))
+    assert maps.learned is None and maps.learned_head == ""
+    assert plan_crop(maps, "9:16").explain()["maps"]["learned"]["what"].endswith("no learned head")
+
+
 def test_the_analyzer_runs_the_reference_head(analyzer):
     maps = analyzer.analyze(shared_photo("Kleiber_by_Lukas_Baubkus.jpg"))
     head = load_subject_head()

@@ -35,6 +35,7 @@ starts at the smallest face that matters for a crop (core.faces.MIN_FACE_PX).
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -52,7 +53,7 @@ from .gc_pauses import freeze_long_lived
 from .imaging import Photo, load_image
 from .level_taps import LevelTaps
 from .preprocess import normalize, target_size, to_array
-from .subject_head import FoldedHead, SubjectHead, load_subject_head
+from .subject_head import FoldedHead, SubjectHead, SubjectHeadError, load_subject_head
 from .weights import LoadedModel
 
 CROP_LONG_SIDE = 448
@@ -170,8 +171,15 @@ class CropAnalyzer:
         self.fc_w = fc_w.to(self.device)      # (1000, C)
         self.fc_b = fc_b.to(self.device)
         self.imagenet_norm = spec.normalization
-        # True: the shipped head (None when not installed); False: none; or a head to use
-        head = load_subject_head() if subject_head is True else (subject_head or None)
+        # True: the shipped head (None when not installed); False: none; or a head to use. A
+        # damaged shipped head is left out with a warning (the crop runs on the other cues and
+        # its explain says "no learned head"), as a missing face or people detector is.
+        self.subject_head_problem = ""
+        try:
+            head = load_subject_head() if subject_head is True else (subject_head or None)
+        except SubjectHeadError as exc:
+            head, self.subject_head_problem = None, str(exc)
+            logging.getLogger("aesview.crop").warning("crop without the learned subject map: %s", exc)
         if head is not None and head.channels != int(self.fc_w.shape[1]):
             raise ValueError(f"the subject head {head.label} reads {head.channels} channels; "
                              f"{SUBJECT_BACKBONE}'s last features have {int(self.fc_w.shape[1])}")

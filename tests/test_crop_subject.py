@@ -11,14 +11,13 @@ import sys
 from dataclasses import replace
 
 import pytest
-from PIL import Image, ImageFilter
 
 from aesview.core.crop import ASPECT_KEYS, DEFAULT_SETTINGS, centre_crop, parse_aspect, plan_crop
 from aesview.core.crop_eval import load_marked, normalised_retention, retention
 from aesview.core.subject import CropAnalyzer
 from aesview.core.weights import load_model
 
-from .photos import shared_photo
+from .photos import ladybird_on_plain, shared_photo
 
 
 @pytest.fixture(scope="module")
@@ -26,24 +25,9 @@ def analyzer():
     return CropAnalyzer(load_model(device="cpu"))
 
 
-def _small_subject_on_plain(tmp_path, where):
-    """The ladybird (a real photo's 240 x 180 px patch around it) pasted on a plain, softly
-    graded 1800 x 1200 background at `where` (fractions of the frame)."""
-    src = Image.open(shared_photo("mate_LadyBird.jpg")).convert("RGB")
-    w, h = src.size
-    patch = src.crop((round(0.655 * w) - 40, round(0.42 * h) - 40, round(0.755 * w) + 40, round(0.585 * h) + 40))
-    bg = Image.linear_gradient("L").resize((1800, 1200)).convert("RGB")
-    bg = Image.blend(Image.new("RGB", bg.size, (120, 140, 110)), bg, 0.15).filter(ImageFilter.GaussianBlur(4))
-    x, y = round(where[0] * (1800 - patch.width)), round(where[1] * (1200 - patch.height))
-    bg.paste(patch, (x, y))
-    path = tmp_path / f"ladybird_{where[0]}_{where[1]}.jpg"
-    bg.save(path, quality=92)
-    return path, (x + 40, y + 40, x + patch.width - 40, y + patch.height - 40)
-
-
 @pytest.mark.parametrize("where", [(0.0, 0.0), (0.97, 0.5), (0.1, 0.9), (0.8, 0.1)])
 def test_small_sharp_subject_on_plain_background_is_kept(tmp_path, analyzer, where):
-    path, subject = _small_subject_on_plain(tmp_path, where)
+    path, subject = ladybird_on_plain(tmp_path, where)
     maps = analyzer.analyze(path)
     for aspect in ("9:16", "1:1", "4:5"):
         a = parse_aspect(aspect, maps.image_size)

@@ -10,7 +10,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
 
 from aesview.core.crop import (
     DEFAULT_SETTINGS,
@@ -29,7 +28,7 @@ from aesview.core.subject_head import (
 from aesview.core.weights import load_model
 from aesview.training.crop_subject import Photo, cell_targets, fit, folds
 
-from .photos import shared_photo
+from .photos import ladybird_on_plain, shared_photo
 
 
 @pytest.fixture(scope="module")
@@ -95,26 +94,14 @@ def test_the_analyzer_runs_the_reference_head(analyzer):
     assert maps.learned_head == head.label
 
 
-def _ladybird_on_plain(tmp_path, where):
-    """The ladybird (a 240 x 180 px patch of a real photo) on a plain, softly graded background,
-    a photo no head was fitted on."""
-    src = Image.open(shared_photo("mate_LadyBird.jpg")).convert("RGB")
-    w, h = src.size
-    patch = src.crop((round(0.655 * w) - 40, round(0.42 * h) - 40, round(0.755 * w) + 40, round(0.585 * h) + 40))
-    bg = Image.linear_gradient("L").resize((1800, 1200)).convert("RGB")
-    bg = Image.blend(Image.new("RGB", bg.size, (120, 140, 110)), bg, 0.15).filter(ImageFilter.GaussianBlur(4))
-    x, y = round(where[0] * (1800 - patch.width)), round(where[1] * (1200 - patch.height))
-    bg.paste(patch, (x, y))
-    path = tmp_path / "ladybird.jpg"
-    bg.save(path, quality=92)
-    return path, (x / 1800, y / 1200, (x + patch.width) / 1800, (y + patch.height) / 1200)
-
-
 @pytest.mark.parametrize("where", [(0.15, 0.2), (0.85, 0.75), (0.5, 0.5)])
 def test_the_learned_map_finds_a_small_subject_off_centre(tmp_path, analyzer, where):
-    path, (x0, y0, x1, y1) = _ladybird_on_plain(tmp_path, where)
-    m = analyzer.analyze(path).learned
+    path, box = ladybird_on_plain(tmp_path, where)
+    maps = analyzer.analyze(path)
+    m = maps.learned
     assert m is not None
+    x0, x1 = box[0] / maps.image_size[0], box[2] / maps.image_size[0]
+    y0, y1 = box[1] / maps.image_size[1], box[3] / maps.image_size[1]
     h, w = m.shape
     peak = np.unravel_index(int(np.argmax(m)), m.shape)
     cy, cx = (peak[0] + 0.5) / h, (peak[1] + 0.5) / w

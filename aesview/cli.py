@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     cr.add_argument("--tightness", type=float, default=0.0,
                     help="0 (default) = as large as the aspect allows; up to 1 = tighter around "
                          "the subject (down to a quarter of the side)")
+    cr.add_argument("--keep-heads", action="store_true",
+                    help="never cut a head (a face found, widened to the head) that a crop of this "
+                         "size could hold whole")
     cr.add_argument("--xmp", action="store_true",
                     help="record the crop in the photo's IMG.xmp sidecar as Camera Raw crop "
                          "(Lightroom, darktable's Lightroom import); the photo is not touched")
@@ -259,7 +262,7 @@ def format_table(ranked, model) -> str:
 
 
 def cmd_crop(args) -> int:
-    from .core.crop import parse_aspect, plan_crop
+    from .core.crop import crop_settings, parse_aspect, plan_crop
     from .core.export import EXPORT_FORMATS, export_crop
     from .core.subject import CropAnalyzer, crop_threads, torch_threads
     if not os.path.isfile(args.image):
@@ -288,7 +291,8 @@ def cmd_crop(args) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     try:
-        plan = plan_crop(CropAnalyzer(model).analyze(args.image), aspect, tightness=args.tightness)
+        plan = plan_crop(CropAnalyzer(model).analyze(args.image), aspect, tightness=args.tightness,
+                         settings=crop_settings(args.keep_heads))
     except Exception as exc:  # noqa: BLE001 - a photo that scored but can't be re-read
         print(f"aesview: {rec.path}: {exc}", file=sys.stderr)
         return EXIT_SOME_FAILED

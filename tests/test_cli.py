@@ -131,6 +131,10 @@ def test_crop_json_and_export(shoot):
     left, top, right, bottom = out["box"]
     assert 0 <= left < right <= 640 and 0 <= top < bottom <= 427
     assert abs((right - left) - (bottom - top)) <= 1
+    assert out["explain"]["maps"]["heads"]["kept_whole_where_possible"] is False
+    keep = json.loads(run(["crop", str(photo), "--aspect", "1:1", "--keep-heads", "--json"], root, 0).stdout)
+    assert keep["explain"]["maps"]["heads"]["kept_whole_where_possible"] is True
+    assert keep["explain"]["maps"]["heads"]["cut"] == 0
     dest = root / "crop.jpg"
     res = json.loads(run(["crop", str(photo), "--aspect", "3:2", "-o", str(dest), "--json"], root, 0).stdout)
     l2, t2, r2, b2 = res["box"]

@@ -233,3 +233,44 @@ def test_the_crop_line_names_the_people_cue_only_when_it_found_someone():
     plan = plan_crop(maps, "16:9")
     line = describe(CropView("p.jpg", plan.box, 16 / 9, "maps", plan.explain()))
     assert line.startswith(f"Inside the crop: learned subject {100 * plan.kept['learned']:.0f} %")
+
+
+def test_keeping_heads_whole_is_a_toggle_the_proposal_follows(window, qtbot, qapp):
+    """View → Crops keep heads whole: the proposal shown stops cutting a head that a window of its
+    size could hold whole, the choice is kept in the settings, and turning it off brings the
+    plain proposal back. The head is a face box put into the photo's real crop maps where the
+    plain proposal cuts it."""
+    from dataclasses import replace
+
+    from aesview.core.crop import DEFAULT_SETTINGS
+
+    win, crop = window, window.crop
+    path = win.session.current_path()
+    qtbot.keyClick(win, Qt.Key.Key_R)
+    assert wait_until(qapp, lambda: crop.current() is not None and crop.current().source == "maps", 60)
+    maps = crop.maps_of(path)
+    w, h = maps.image_size
+    cut = None
+    for i in range(1, 40):                       # a head the plain proposal cuts
+        x = i * w / 40
+        face = (x - 0.04 * w, 0.35 * h, x + 0.04 * w, 0.45 * h, 0.99)
+        trial = replace(maps, faces=[face])
+        plan = plan_crop(trial, "1:1", settings=DEFAULT_SETTINGS)
+        if plan.sources["heads"]["cut"]:
+            cut = trial
+            break
+    assert cut is not None
+    crop._maps[crop._key(path)] = cut
+    crop.show()
+    plain = crop.current()
+    assert plain.explain["maps"]["heads"]["cut"] == 1
+    action = win.actions_by_name["keep_heads"]
+    assert action.isCheckable() and not action.isChecked()
+    action.trigger()
+    kept = crop.current()
+    assert win.session.settings.crop_keep_heads
+    assert kept.explain["maps"]["heads"]["cut"] == 0 and kept.box != plain.box
+    assert kept.explain["maps"]["heads"]["kept_whole_where_possible"]
+    assert tuple(win.viewer.crop_box()) == kept.box
+    action.trigger()
+    assert not win.session.settings.crop_keep_heads and crop.current().box == plain.box

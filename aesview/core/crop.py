@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -184,6 +184,13 @@ class CropSettings:
 
 
 DEFAULT_SETTINGS = CropSettings()
+
+
+def crop_settings(keep_heads: bool = False) -> CropSettings:
+    """The shipped objective, with the user's choice to keep heads whole (`--keep-heads`, View →
+    Crops keep heads whole): measured out of fold, 12 heads cut instead of 49 over 1,627 crops for a
+    rule score 0.001 lower (docs/CROP.md, round 13)."""
+    return replace(DEFAULT_SETTINGS, heads_whole=bool(keep_heads))
 MIN_SCALE_AT_FULL_TIGHTNESS = 0.25
 
 

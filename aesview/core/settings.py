@@ -90,6 +90,8 @@ class Settings:
     map_scale: str = "absolute"          # how map values become colours (core.map_views)
     crop_aspect: str = "original"
     crop_tightness: float = 0.0          # 0 = as large as the aspect allows (core.crop.plan_crop)
+    crop_keep_heads: bool = False        # core.crop.CropSettings.heads_whole: never cut a head a
+                                         # window of the crop's size could hold whole
     sort_key: str = "score"
     auto_advance: bool = True            # P/X/U move on to the next photo
     advance_after_stars: bool = False    # 0-5 move on too (off: stars are often set in passing)

@@ -74,6 +74,7 @@ def _table() -> tuple[ActionSpec, ...]:
         a("collapse_bursts", "Show bursts as &stacks (best frame only)", "&View",
           "bursts.set_collapsed", keys=("S",), group="toggle"),
         a("toggle_crop", "Show &crop", "&View", "crop.toggle", keys=("R",)),
+        a("keep_heads", "Crops keep &heads whole", "&View", "crop.set_keep_heads", group="toggle"),
         a("compare", "C&ompare (2-up)", "&View", "compare.compare", keys=("C",), separator=True),
         a("survey", "&Survey the selection (up to 8)", "&View", "compare.survey", keys=("N",)),
         a("loupe", "Full-screen &loupe", "&View", "compare.loupe", keys=("Shift+F",)),

@@ -163,6 +163,7 @@ class Bindings(QObject):
         win.size_slider.setValue(st.thumbnail_size)
         win.actions_by_name["auto_advance"].setChecked(st.auto_advance)
         win.actions_by_name["embed_xmp"].setChecked(st.embed_xmp)
+        win.actions_by_name["keep_heads"].setChecked(st.crop_keep_heads)
         win.actions_by_name["advance_after_stars"].setChecked(st.advance_after_stars)
         win.actions_by_name["keep_zoom"].setChecked(st.keep_zoom)
         win.compare.main_view = win.viewer

@@ -64,9 +64,10 @@ class AcceptResult:
 MAPS_KEPT = 256      # CropMaps are a few small grids each; enough for a shoot's worth of crops
 
 
-def plan_box(maps: Any, key: str, tightness: float) -> Box:
-    from ...core.crop import plan_crop
-    left, top, right, bottom = plan_crop(maps, key, tightness=tightness).box
+def plan_box(maps: Any, key: str, tightness: float, keep_heads: bool = False) -> Box:
+    from ...core.crop import crop_settings, plan_crop
+    left, top, right, bottom = plan_crop(maps, key, tightness=tightness,
+                                         settings=crop_settings(keep_heads)).box
     return int(left), int(top), int(right), int(bottom)
 
 
@@ -205,6 +206,17 @@ class CropController(QObject):
         if self.visible:
             self.show()
 
+    def set_keep_heads(self, on: bool) -> None:
+        """Crops never cut a head that a window of their size could hold whole (faces found by
+        MTCNN or MediaPipe, widened to the head); the proposal shown follows at once."""
+        st = self.session.settings
+        if bool(on) == st.crop_keep_heads:
+            return
+        st.crop_keep_heads = bool(on)
+        self.session.persist()
+        if self.visible:
+            self.show()
+
     # ------------------------------------------------------------------ the crop
     def proposal(self, it: PhotoItem) -> CropView | None:
         """The user's crop of this photo at this aspect, else the proposed one; None before
@@ -219,8 +231,9 @@ class CropController(QObject):
         if box is not None:
             return CropView(it.path, box, aspect, "yours")
         if maps is not None:
-            from ...core.crop import plan_crop
-            plan = plan_crop(maps, self.aspect_key, tightness=self.tightness)
+            from ...core.crop import crop_settings, plan_crop
+            plan = plan_crop(maps, self.aspect_key, tightness=self.tightness,
+                             settings=crop_settings(self.session.settings.crop_keep_heads))
             left, top, right, bottom = plan.box
             return CropView(it.path, (int(left), int(top), int(right), int(bottom)), aspect, "maps",
                             plan.explain())
@@ -299,7 +312,7 @@ class CropController(QObject):
             return False
         key, tightness, st = self.aspect_key, self.tightness, self.session.settings
         plan = [(it.path, self._user.get((it.path, key)), self.maps_of(it.path)) for it in picks]
-        model_name, device = st.model or None, st.device
+        model_name, device, keep_heads = st.model or None, st.device, st.crop_keep_heads
 
         def boxes() -> Iterator[tuple[str, Box | Exception]]:
             analyzer = None
@@ -314,7 +327,7 @@ class CropController(QObject):
                             from ...core.weights import load_model
                             analyzer = CropAnalyzer(load_model(model_name, device=device, fall_back=True))
                         maps = analyzer.analyze(path)
-                    yield path, plan_box(maps, key, tightness)
+                    yield path, plan_box(maps, key, tightness, keep_heads)
                 except Exception as exc:  # noqa: BLE001 - that photo is reported, the rest go on
                     yield path, RuntimeError(f"{path}: no crop ({exc})")
         return self._export(boxes(), "Export picks", len(plan))

@@ -23,7 +23,7 @@ def test_marked_set_is_well_formed():
     marked = load_marked()
     assert len(marked) >= 40
     assert {m.split for m in marked} == {"validation", "test", "test2", "test3", "test4", "test5", "test6",
-                                           "test7", "test8", "test9", "test10", "test11", "test12"}
+                                           "test7", "test8", "test9", "test10", "test11", "test12", "test13"}
     assert sum(m.split == "test" for m in marked) >= 15
     # the fresh test part: at least 25 drawn LIVE-C photos, its draw and skips written down
     assert sum(m.split == "test2" for m in marked) >= 25 and "random.Random(" in doc["test2"]
@@ -40,6 +40,8 @@ def test_marked_set_is_well_formed():
     assert sum(m.split == "test11" for m in marked) >= 37 and "random.Random(20261212)" in doc["test11"]
     # test12: drawn as test10 and test11 (72, then extended in order to 85, as far as the branch allows) held 32
     assert sum(m.split == "test12" for m in marked) >= 32 and "random.Random(20261214)" in doc["test12"]
+    # test13: drawn as test10-test12 (72, then extended in order to 85, as far as the branch allows) held 33
+    assert sum(m.split == "test13" for m in marked) >= 33 and "random.Random(20261215)" in doc["test13"]
     assert sum(m.split == "validation" for m in marked) >= 70 and "random.Random(" in doc["validation_added2"]
     assert len({m.path for m in marked}) == len(marked)          # no photo marked twice
     for m in marked:                                   # referenced in place, never copied here
@@ -71,25 +73,26 @@ def test_normalised_retention():
 
 
 def test_the_fresh_test_parts_are_the_draws_their_notes_name():
-    """test4 … test12 are exactly the photos the recorded draw gives (marked or named as
+    """test4 … test13 are exactly the photos the recorded draw gives (marked or named as
     skipped): random.Random(seed).sample(pool, n) over the pool as it stood before each was drawn
     (n = 60; 72 for test6, whose first 60 held too few single subjects, and test7, drawn as test6;
-    84 for test8, whose first 72 held too few; 72 for test9; 85 for test10, test11 and test12, whose
-    first 72 held too few)."""
+    84 for test8, whose first 72 held too few; 72 for test9; 85 for test10, test11, test12 and test13,
+    whose first 72 held too few)."""
     import sys
     sys.path.insert(0, str(MARKED_SET.parents[2] / "tools"))
     import crop_draw
     doc = json.loads(MARKED_SET.read_text())
-    later: tuple[str, ...] = ("test8", "test9", "test10", "test11", "test12")
+    later: tuple[str, ...] = ("test8", "test9", "test10", "test11", "test12", "test13")
     for part, seed, n, keep in (("test4", 20261205, 60, ("test4", "test5", "test6", "test7", *later)),
                                 ("test5", 20261206, 60, ("test5", "test6", "test7", *later)),
                                 ("test6", 20261207, 72, ("test6", "test7", *later)),
                                 ("test7", 20261208, 72, ("test7", *later)),
                                 ("test8", 20261209, 84, later),
-                                ("test9", 20261210, 72, ("test9", "test10", "test11", "test12")),
-                                ("test10", 20261211, 85, ("test10", "test11", "test12")),
-                                ("test11", 20261212, 85, ("test11", "test12")),
-                                ("test12", 20261214, 85, ("test12",))):
+                                ("test9", 20261210, 72, ("test9", "test10", "test11", "test12", "test13")),
+                                ("test10", 20261211, 85, ("test10", "test11", "test12", "test13")),
+                                ("test11", 20261212, 85, ("test11", "test12", "test13")),
+                                ("test12", 20261214, 85, ("test12", "test13")),
+                                ("test13", 20261215, 85, ("test13",))):
         marked = {m.path.name for m in load_marked() if m.split == part}
         skipped = set(crop_draw._NAME.findall(doc[part]))
         assert not marked & skipped
@@ -100,38 +103,46 @@ def test_the_fresh_test_parts_are_the_draws_their_notes_name():
     # the pools: 1,162 less 152 marked and 89 skipped before test5 = 921; less test5's 60 = 861
     # (test6's); less test6's 72 = 789 (test7's); less test7's 72 = 717 (test8's); less test8's 84
     # = 633 (test9's); less test9's 72 = 561 (test10's); less test10's 85 = 476 (test11's); less
-    # test11's 85 = 391 (test12's); less test12's 85 = 306, the next draw's
+    # test11's 85 = 391 (test12's); less test12's 85 = 306 (test13's); less test13's 85 = 221, the next
+    # draw's
     assert len(crop_draw.pool(doc, ("test5", "test6", "test7", *later))) == 921
     assert len(crop_draw.pool(doc, ("test6", "test7", *later))) == 861
     assert len(crop_draw.pool(doc, ("test7", *later))) == 789
     assert len(crop_draw.pool(doc, later)) == 717
-    assert len(crop_draw.pool(doc, ("test9", "test10", "test11", "test12"))) == 633
-    assert len(crop_draw.pool(doc, ("test10", "test11", "test12"))) == 561
-    assert len(crop_draw.pool(doc, ("test11", "test12"))) == 476
-    assert len(crop_draw.pool(doc, ("test12",))) == 391
-    assert len(crop_draw.pool(doc)) == 306
+    assert len(crop_draw.pool(doc, ("test9", "test10", "test11", "test12", "test13"))) == 633
+    assert len(crop_draw.pool(doc, ("test10", "test11", "test12", "test13"))) == 561
+    assert len(crop_draw.pool(doc, ("test11", "test12", "test13"))) == 476
+    assert len(crop_draw.pool(doc, ("test12", "test13"))) == 391
+    assert len(crop_draw.pool(doc, ("test13",))) == 306
+    assert len(crop_draw.pool(doc)) == 221
     # test8's first 72 are the draw at n = 72 (viewed first), as its note says
     assert crop_draw.draw(crop_draw.pool(doc, later), 20261209, 84)[:72] == \
         crop_draw.draw(crop_draw.pool(doc, later), 20261209, 72)
     # for test9's pool of 633 random.sample keeps one branch up to n = 85 too: its 72 are the first
     # 72 of the n = 85 draw (more could have been viewed in the same order)
-    assert crop_draw.draw(crop_draw.pool(doc, ("test9", "test10", "test11", "test12")), 20261210, 85)[:72] == \
-        crop_draw.draw(crop_draw.pool(doc, ("test9", "test10", "test11", "test12")), 20261210, 72)
+    pool9 = crop_draw.pool(doc, ("test9", "test10", "test11", "test12", "test13"))
+    assert crop_draw.draw(pool9, 20261210, 85)[:72] == crop_draw.draw(pool9, 20261210, 72)
     # test10's first 72 are the draw at n = 72 (viewed first), as its note says; for its pool of 561
     # the branch holds up to n = 85 and not at 86, so 85 was as far as it could be extended in order
-    pool10 = crop_draw.pool(doc, ("test10", "test11", "test12"))
+    pool10 = crop_draw.pool(doc, ("test10", "test11", "test12", "test13"))
     first72 = crop_draw.draw(pool10, 20261211, 72)
     assert all(crop_draw.draw(pool10, 20261211, n)[:72] == first72 for n in range(72, 86))
     assert crop_draw.draw(pool10, 20261211, 86)[:72] != first72
     # test11's likewise: its first 72 are the n = 72 draw (viewed first); for its pool of 476 the branch
     # holds up to n = 85 and not at 86, so 85 was as far as it could be extended in order
-    pool11 = crop_draw.pool(doc, ("test11", "test12"))
+    pool11 = crop_draw.pool(doc, ("test11", "test12", "test13"))
     first72 = crop_draw.draw(pool11, 20261212, 72)
     assert all(crop_draw.draw(pool11, 20261212, n)[:72] == first72 for n in range(72, 86))
     assert crop_draw.draw(pool11, 20261212, 86)[:72] != first72
     # test12's likewise: its first 72 are the n = 72 draw (viewed first); for its pool of 391 the branch
     # holds up to n = 85 and not at 86, so 85 was as far as it could be extended in order
-    pool12 = crop_draw.pool(doc, ("test12",))
+    pool12 = crop_draw.pool(doc, ("test12", "test13"))
     first72 = crop_draw.draw(pool12, 20261214, 72)
     assert all(crop_draw.draw(pool12, 20261214, n)[:72] == first72 for n in range(72, 86))
     assert crop_draw.draw(pool12, 20261214, 86)[:72] != first72
+    # test13's likewise: its first 72 are the n = 72 draw (viewed first); for its pool of 306 the branch
+    # holds up to n = 85 and not at 86, so 85 was as far as it could be extended in order
+    pool13 = crop_draw.pool(doc, ("test13",))
+    first72 = crop_draw.draw(pool13, 20261215, 72)
+    assert all(crop_draw.draw(pool13, 20261215, n)[:72] == first72 for n in range(72, 86))
+    assert crop_draw.draw(pool13, 20261215, 86)[:72] != first72

@@ -5,10 +5,10 @@
 The pool is labels.csv's study images (the 7 rater-training images left out) in sorted order,
 less every photo in any split of tests/data/crop_subjects.json and every photo named as skipped in
 its notes (test2, validation_added, test3, validation_added2, test4, test5, test6, test7, test8,
-test9, test10, test11, test12, ...). The draw is `random.Random(seed).sample(pool, n)`; its first k photos
-are the same for any n >= k while `random.sample` takes the same branch (for a pool of 717, 633, 561, 476
-or 391: n <= 85; from n = 86 it draws differently), so more can be viewed later in the same order — check
-the prefix before extending a draw. Prints the photos in draw order, one a line. Marking is done by eye, in
+test9, test10, test11, test12, test13, ...). The draw is `random.Random(seed).sample(pool, n)`; its first k
+photos are the same for any n >= k while `random.sample` takes the same branch (for a pool of 717, 633, 561,
+476, 391 or 306: n <= 85; from n = 86 it draws differently), so more can be viewed later in the same order —
+check the prefix before extending a draw. Prints the photos in draw order, one a line. Marking is done by eye, in
 that order, before any crop method runs on them (docs/CROP.md, "The marked set").
 """
 
@@ -31,7 +31,7 @@ from aesview.training.datasets import is_rater_training  # noqa: E402
 LIVEC = ROOT.parent / "shared" / "datasets" / "livec"
 # the notes of the marked set that name skipped photos, in the order the parts were drawn
 SKIP_NOTES = ("test2", "validation_added", "test3", "validation_added2", "test4", "test5", "test6",
-              "test7", "test8", "test9", "test10", "test11", "test12")
+              "test7", "test8", "test9", "test10", "test11", "test12", "test13")
 _NAME = re.compile(r"\b\d+\.(?:webp|JPG)\b")
 
 

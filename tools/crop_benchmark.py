@@ -84,6 +84,7 @@ def evaluate(marked: list[Marked], maps: dict, settings: CropSettings, methods: 
         cm = maps[m.path]
         size = cm.image_size
         subject = m.box(size)
+        heads = all_heads(cm, settings.head_box)
         for label, key in aspects_for(size):
             a = parse_aspect(key, size)
             assert a is not None
@@ -111,7 +112,7 @@ def evaluate(marked: list[Marked], maps: dict, settings: CropSettings, methods: 
                         if smart_cache is not None:
                             smart_cache[ck] = box
                 row[method].append((normalised_retention(box, subject, size, a), m.path.name,
-                                    retention(box, subject), heads_cut(box, all_heads(cm, settings.head_box))))
+                                    retention(box, subject), heads_cut(box, heads)))
     return rows
 
 

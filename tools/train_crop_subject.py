@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from aesview.core.atomic import atomic_write_bytes, atomic_write_text  # noqa: E402
-from aesview.core.crop_eval import MARKED_SET, load_marked  # noqa: E402
+from aesview.core.crop_eval import load_marked  # noqa: E402
 from aesview.core.subject_head import HEAD_NAME, POSITION_TERMS, head_dir  # noqa: E402
 from aesview.training import crop_subject  # noqa: E402
 
@@ -42,8 +42,6 @@ CV_SEED = 20261213
 def features(splits: tuple[str, ...]) -> list[crop_subject.Photo]:
     from aesview.core.subject import CropAnalyzer
     from aesview.core.weights import load_model
-    doc = json.loads(MARKED_SET.read_text(encoding="utf-8"))
-    source = {(ROOT / p["path"]).resolve(): p["source"] for p in doc["photos"]}
     marked = [m for m in load_marked() if m.split in splits]
     missing = set(splits) - {m.split for m in marked}
     if missing:
@@ -54,7 +52,7 @@ def features(splits: tuple[str, ...]) -> list[crop_subject.Photo]:
     for m in marked:
         analyzer.analyze(m.path)
         assert analyzer.last_features is not None
-        out.append(crop_subject.Photo(m.path.name, source[m.path], analyzer.last_features, m.subject))
+        out.append(crop_subject.Photo(m.path.name, m.source or m.path.name, analyzer.last_features, m.subject))
     return out
 
 

@@ -356,19 +356,12 @@ def heads_cut(box: Box, heads: list[Box]) -> int:
     """How many heads the box holds in part but not whole although a box of its size could hold
     them whole (a head wholly outside is left out, not cut)."""
     left, top, right, bottom = box
-    n = 0
-    for x0, y0, x1, y1 in heads:
-        if x1 - x0 > right - left or y1 - y0 > bottom - top:
-            continue
-        inside = left <= x0 and x1 <= right and top <= y0 and y1 <= bottom
-        touches = x0 < right and left < x1 and y0 < bottom and top < y1
-        n += touches and not inside
-    return n
+    return int(_cut_counts(np.array([left]), np.array([top]), (right - left, bottom - top), heads)[0, 0])
 
 
 def _cut_counts(lefts: np.ndarray, tops: np.ndarray, pixels: tuple[int, int],
                 heads: list[Box]) -> np.ndarray:
-    """heads_cut at every window position, (rows, cols)."""
+    """heads_cut of a window of `pixels` at every (top, left) pair, (rows, cols)."""
     pw, ph = pixels
     out = np.zeros((len(tops), len(lefts)), dtype=np.int32)
     for x0, y0, x1, y1 in heads:

@@ -23,6 +23,7 @@ class Marked:
     subject: tuple[float, float, float, float]   # fractions of the upright photo
     what: str
     split: str                                   # "validation" or "test"
+    source: str = ""                             # the shot it shows (a photo and its variants share it)
 
     def box(self, size: tuple[int, int]) -> Box:
         w, h = size
@@ -40,7 +41,8 @@ def load_marked(path: str | Path = MARKED_SET) -> list[Marked]:
         x0, y0, x1, y1 = (float(v) for v in p["subject"])
         if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):
             raise ValueError(f"{p['path']}: subject box {p['subject']} is not inside the frame")
-        out.append(Marked((root / p["path"]).resolve(), (x0, y0, x1, y1), p["what"], p["split"]))
+        out.append(Marked((root / p["path"]).resolve(), (x0, y0, x1, y1), p["what"], p["split"],
+                          p.get("source", "")))
     return out
 
 

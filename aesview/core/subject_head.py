@@ -16,6 +16,7 @@ if the two disagree. Without it (a trimmed install) the crop runs on the other c
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,13 +82,17 @@ class SubjectHead:
         return (torch.from_numpy(w[:c].astype(np.float32)).to(device),
                 torch.from_numpy(w[c:].astype(np.float32)).to(device), b)
 
+    def predict_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Probabilities for (n, C + 5) input rows (cell_inputs)."""
+        z = ((rows - self.mean) / self.std) @ self.beta + self.bias
+        out: np.ndarray = 1.0 / (1.0 + np.exp(-z))
+        return out
+
     def predict(self, features: np.ndarray) -> np.ndarray:
         """(h, w) probabilities for a (C, h, w) feature map (the reference the analyzer's folded
         torch version is tested against)."""
         _, h, w = features.shape
-        z = ((cell_inputs(features) - self.mean) / self.std) @ self.beta + self.bias
-        out: np.ndarray = (1.0 / (1.0 + np.exp(-z))).reshape(h, w).astype(np.float32)
-        return out
+        return self.predict_rows(cell_inputs(features)).reshape(h, w).astype(np.float32)
 
 
 class FoldedHead:
@@ -129,7 +134,6 @@ def load_subject_head(folder: Path | None = None) -> SubjectHead | None:
     if digest != card.get("sha256"):
         raise SubjectHeadError(f"{data_path}: sha256 {digest[:16]}… does not match its card "
                                f"({str(card.get('sha256'))[:16]}…); the file is damaged or not this head")
-    import io
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             arrays = {k: np.asarray(z[k], dtype=np.float64) for k in ("beta", "bias", "mean", "std")}

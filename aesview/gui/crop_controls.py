@@ -12,8 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLa
 if TYPE_CHECKING:
     from .controllers import CropView
 
-CUES = (("learned", "learned subject"), ("subject", "classes"), ("aesam", "AesAM"), ("detail", "detail"),
-        ("centre", "centre"))
+CUES = (("subject", "classes"), ("aesam", "AesAM"), ("detail", "detail"), ("centre", "centre"))
 
 
 def describe(view: CropView | None) -> str:
@@ -26,10 +25,10 @@ def describe(view: CropView | None) -> str:
         return "Provisional, from the scoring map; the finer crop maps are on their way."
     kept = view.explain.get("kept", {})
     maps = view.explain.get("maps", {})
-    cues = (CUES + ((("face", "faces"),) if maps.get("face", {}).get("faces") else ())
+    cues = (((("learned", "learned subject"),) if maps.get("learned", {}).get("grid") else ()) + CUES
+            + ((("face", "faces"),) if maps.get("face", {}).get("faces") else ())
             + ((("people", "people"),) if maps.get("people", {}).get("found") else ()))
-    shares = " · ".join(f"{label} {100 * kept[k]:.0f} %" for k, label in cues
-                        if k in kept and (k != "learned" or maps.get("learned", {}).get("grid")))
+    shares = " · ".join(f"{label} {100 * kept[k]:.0f} %" for k, label in cues if k in kept)
     return (f"Inside the crop: {shares} of each map; window {100 * view.explain.get('scale', 1):.0f} %"
             " of the largest.")
 

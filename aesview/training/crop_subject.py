@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..core.subject_head import cell_inputs
+from ..core.subject_head import SubjectHead, cell_inputs
 
 LAMBDAS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
 
@@ -49,21 +49,8 @@ def _rows(photos: Sequence[Photo]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.concatenate(xs), np.concatenate(ys), np.concatenate(ws)
 
 
-@dataclass
-class Fitted:
-    beta: np.ndarray
-    bias: float
-    mean: np.ndarray
-    std: np.ndarray
-    lam: float
-
-    def predict_rows(self, x: np.ndarray) -> np.ndarray:
-        z = ((x - self.mean) / self.std) @ self.beta + self.bias
-        out: np.ndarray = 1.0 / (1.0 + np.exp(-z))
-        return out
-
-
-def fit(photos: Sequence[Photo], lam: float, iters: int = 200) -> Fitted:
+def fit(photos: Sequence[Photo], lam: float, iters: int = 200) -> SubjectHead:
+    """The head fitted on `photos` (its card holds only lam; the tool writes the full card)."""
     x, y, wt = _rows(photos)
     mean = x.mean(0)
     std = x.std(0) + 1e-6
@@ -83,11 +70,11 @@ def fit(photos: Sequence[Photo], lam: float, iters: int = 200) -> Fitted:
         loss.backward()
         return loss
     opt.step(closure)
-    return Fitted(beta.detach().numpy().astype(np.float64), float(bias.detach()),
-                  mean.astype(np.float64), std.astype(np.float64), lam)
+    return SubjectHead(beta=beta.detach().numpy().astype(np.float64), bias=float(bias.detach()),
+                       mean=mean.astype(np.float64), std=std.astype(np.float64), card={"lam": lam})
 
 
-def held_out_loss(model: Fitted, photos: Sequence[Photo]) -> float:
+def held_out_loss(model: SubjectHead, photos: Sequence[Photo]) -> float:
     x, y, wt = _rows(photos)
     p = np.clip(model.predict_rows(x), 1e-6, 1 - 1e-6)
     return float((wt * -(y * np.log(p) + (1 - y) * np.log(1 - p))).sum() / wt.sum())
